@@ -1,0 +1,150 @@
+//! The engine's public vocabulary: verdicts, findings, admin actions, and the `Engine` entry
+//! points. (Skeleton: the detectors are being written.)
+
+use portcullis_core::report::{
+    AccountAtRisk, Campaign, CompromisedAccount, FlaggedSource, InputSummary, Report,
+};
+use portcullis_core::{Account, AuthEvent, Prefix, Protocol, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// What to do with an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum Action {
+    Allow,
+    /// Let it proceed after a delay (Dovecot: positive status = seconds).
+    Tarpit {
+        seconds: u32,
+    },
+    Deny,
+    /// Allowed only from trusted networks or familiar sources; denied from elsewhere.
+    InternalOnly,
+}
+
+/// Why a verdict is what it is: a stable code (`source_blocked`, `password_spray`, …) and words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reason {
+    pub code: &'static str,
+    pub detail: String,
+}
+
+/// The answer for one attempt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub action: Action,
+    pub reasons: Vec<Reason>,
+}
+
+impl Verdict {
+    pub fn allow() -> Self {
+        Verdict {
+            action: Action::Allow,
+            reasons: Vec::new(),
+        }
+    }
+}
+
+/// An attempt whose outcome is not known yet (before authentication).
+#[derive(Clone, Copy, Debug)]
+pub struct Attempt<'a> {
+    pub ts: Timestamp,
+    pub protocol: Protocol,
+    pub account: &'a Account,
+    pub source: Option<IpAddr>,
+    pub password_fingerprint: Option<u64>,
+}
+
+/// Something the engine found, emitted when it arises.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "finding")]
+pub enum Finding {
+    CampaignOpened(Campaign),
+    CampaignUpdated(Campaign),
+    SourceFlagged(FlaggedSource),
+    AccountCompromised(CompromisedAccount),
+    AccountAtRisk(AccountAtRisk),
+}
+
+/// How an account is protected by an admin.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProtectionMode {
+    /// Only from trusted networks and familiar sources.
+    InternalOnly,
+    /// No login at all.
+    Disabled,
+    /// Logins denied until the password is reset (then the admin lifts it).
+    MustReset,
+}
+
+/// An admin decision, timestamped by the caller (the engine reads no clock).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum AdminAction {
+    Block {
+        prefix: Prefix,
+        at: Timestamp,
+        until: Option<Timestamp>,
+        reason: String,
+    },
+    Unblock {
+        prefix: Prefix,
+    },
+    Protect {
+        account: String,
+        mode: ProtectionMode,
+        at: Timestamp,
+        until: Option<Timestamp>,
+    },
+    Unprotect {
+        account: String,
+    },
+    /// Organisation-wide: remote access only from familiar sources or trusted networks, for the
+    /// given protocols (empty = all).
+    ShieldsUp {
+        protocols: Vec<Protocol>,
+        at: Timestamp,
+        until: Option<Timestamp>,
+    },
+    ShieldsDown,
+    /// Forget the account's failure state (after a password reset).
+    ResetAccount {
+        account: String,
+    },
+}
+
+/// Engine settings (`[engine]` in `portcullis.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct EngineConfig {}
+
+/// The engine.
+#[derive(Debug, Default)]
+pub struct Engine {
+    findings: Vec<Finding>,
+}
+
+impl Engine {
+    pub fn new(_config: EngineConfig) -> Self {
+        Engine::default()
+    }
+    /// A finished attempt: learn from it, and answer what a live server should have done.
+    pub fn observe(&mut self, _ev: &AuthEvent) -> Verdict {
+        Verdict::allow()
+    }
+    /// An attempt before authentication.
+    pub fn check(&mut self, _attempt: &Attempt<'_>) -> Verdict {
+        Verdict::allow()
+    }
+    pub fn apply(&mut self, _action: AdminAction) {}
+    /// Findings since the last call, oldest first.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+    /// The engine's view as report v1 (campaigns, flagged sources, compromised and at-risk
+    /// accounts), around the given input summary.
+    pub fn report(&self, input: InputSummary) -> Report {
+        Report::new(input)
+    }
+}

@@ -1,0 +1,1 @@
+//! portcullis-parse: (being written).

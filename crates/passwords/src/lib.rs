@@ -1,0 +1,1 @@
+//! portcullis-passwords: (being written).

@@ -1,0 +1,1 @@
+//! portcullis-server: (being written).

@@ -1,0 +1,1 @@
+//! portcullis-sim: (being written).
