@@ -1,0 +1,10 @@
+//! `portcullis admin` (being written).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`portcullis admin` is not built yet")
+}

@@ -1,0 +1,10 @@
+//! `portcullis simulate` (being written).
+
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`portcullis simulate` is not built yet")
+}
