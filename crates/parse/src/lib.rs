@@ -46,3 +46,16 @@ pub enum LineResult {
 
 /// Pushes into `out`; the caller owns the buffer so the hot path allocates no vectors.
 pub type Sink<'a> = &'a mut Vec<AuthEvent>;
+
+// Text formats (syslog-framed lines and the input layer).
+pub mod detect;
+pub mod dovecot;
+pub mod input;
+pub mod journald;
+pub mod openssh;
+pub mod postfix;
+pub mod syslog;
+// Structured formats (JSON lines / documents, .evtx).
+pub mod entra;
+pub mod generic;
+pub mod windows;
