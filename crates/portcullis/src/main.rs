@@ -40,6 +40,8 @@ enum Command {
     Eval(cmd::eval::Args),
     /// Breached and weak passwords: build the offline filter, check a password, audit hashes.
     Passwords(cmd::passwords::Args),
+    /// Write a self-contained HTML incident report and indicator exports (CSV, STIX 2.1).
+    Report(cmd::report::Args),
     /// Print the configuration (defaults, commented) or check a config file.
     Config(cmd::config::Args),
 }
@@ -54,6 +56,7 @@ fn main() -> std::process::ExitCode {
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Eval(a) => cmd::eval::run(a),
         Command::Passwords(a) => cmd::passwords::run(a),
+        Command::Report(a) => cmd::report::run(a),
         Command::Config(a) => cmd::config::run(a),
     };
     match result {

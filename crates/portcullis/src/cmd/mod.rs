@@ -6,5 +6,6 @@ pub mod config;
 pub mod eval;
 pub mod parse;
 pub mod passwords;
+pub mod report;
 pub mod serve;
 pub mod simulate;
