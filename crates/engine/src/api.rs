@@ -1,10 +1,8 @@
-//! The engine's public vocabulary: verdicts, findings, admin actions, and the `Engine` entry
-//! points. (Skeleton: the detectors are being written.)
+//! The engine's public vocabulary: verdicts, findings, admin actions, attempts, and the
+//! [`Engine`] entry points (implemented in `engine.rs`).
 
-use portcullis_core::report::{
-    AccountAtRisk, Campaign, CompromisedAccount, FlaggedSource, InputSummary, Report,
-};
-use portcullis_core::{Account, AuthEvent, Prefix, Protocol, Timestamp};
+use portcullis_core::report::{AccountAtRisk, Campaign, CompromisedAccount, FlaggedSource};
+use portcullis_core::{Account, Prefix, Protocol, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -114,37 +112,5 @@ pub enum AdminAction {
     },
 }
 
-/// Engine settings (`[engine]` in `portcullis.toml`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(default)]
-pub struct EngineConfig {}
-
-/// The engine.
-#[derive(Debug, Default)]
-pub struct Engine {
-    findings: Vec<Finding>,
-}
-
-impl Engine {
-    pub fn new(_config: EngineConfig) -> Self {
-        Engine::default()
-    }
-    /// A finished attempt: learn from it, and answer what a live server should have done.
-    pub fn observe(&mut self, _ev: &AuthEvent) -> Verdict {
-        Verdict::allow()
-    }
-    /// An attempt before authentication.
-    pub fn check(&mut self, _attempt: &Attempt<'_>) -> Verdict {
-        Verdict::allow()
-    }
-    pub fn apply(&mut self, _action: AdminAction) {}
-    /// Findings since the last call, oldest first.
-    pub fn take_findings(&mut self) -> Vec<Finding> {
-        std::mem::take(&mut self.findings)
-    }
-    /// The engine's view as report v1 (campaigns, flagged sources, compromised and at-risk
-    /// accounts), around the given input summary.
-    pub fn report(&self, input: InputSummary) -> Report {
-        Report::new(input)
-    }
-}
+pub use crate::config::EngineConfig;
+pub use crate::engine::Engine;

@@ -1,17 +1,22 @@
 //! The detection engine: events in, verdicts and findings out.
 //!
-//! [`Engine::observe`] takes one [`AuthEvent`] (a finished attempt with its outcome) and returns
-//! the [`Verdict`] a live server would answer for it; [`Engine::check`] answers for an attempt
-//! whose outcome is not known yet (Dovecot's before-auth `allow`). Findings (campaigns opened or
-//! updated, sources flagged, accounts compromised or at risk) accumulate as they arise and are
-//! taken with [`Engine::take_findings`]. Admin decisions (blocks, protections, shields up) enter
-//! as [`AdminAction`]s through [`Engine::apply`].
+//! [`Engine::observe`] takes one [`AuthEvent`](portcullis_core::AuthEvent) (a finished attempt
+//! with its outcome) and returns the [`Verdict`] a live server would answer for it;
+//! [`Engine::check`] answers for an attempt whose outcome is not known yet (Dovecot's
+//! before-auth `allow`). Findings (campaigns opened or updated, sources flagged, accounts
+//! compromised or at risk) accumulate as they arise and are taken with
+//! [`Engine::take_findings`]. Admin decisions (blocks, protections, shields up) enter as
+//! [`AdminAction`]s through [`Engine::apply`]. [`Engine::report`] gives the engine's view as
+//! report schema v1.
 //!
 //! Invariants: time comes only from events and actions; the engine reads no clock and does no
 //! I/O; the same sequence of calls gives the same verdicts and findings.
 
 pub mod api;
+pub mod config;
+mod engine;
 
 pub use api::{
     Action, AdminAction, Attempt, Engine, EngineConfig, Finding, ProtectionMode, Reason, Verdict,
 };
+pub use config::defaults_toml;
