@@ -1,1 +1,197 @@
-//! portcullis-server: (being written).
+//! The live policy server behind `portcullis serve`.
+//!
+//! One [`EngineHandle`] owns the detection engine and the durable [`Store`]; two HTTP
+//! listeners (axum on tokio) feed it:
+//! - the **policy listener** ([`policy`]): Dovecot auth_policy (2.3 and 2.4), the
+//!   wforce-compatible API and the native JSON API v1, authenticated by HTTP Basic or an API
+//!   key, with body-size and JSON-depth limits;
+//! - the **admin listener** ([`admin`]): campaigns, findings, blocks, protections, shields,
+//!   resets and the audit log behind a bearer token and a rate limit, plus `/metrics`,
+//!   `/healthz`, `/readyz`. [`client::AdminClient`] talks to it.
+//!
+//! Other event sources (log followers, syslog) feed the same engine through
+//! [`EngineHandle::observe`]. Start-up: [`start_engine`] opens the store and replays the
+//! admin state and familiar sources into the engine; [`Listeners::bind`] then [`serve`] run
+//! until the shutdown future completes, and the store is flushed and closed on the way out.
+
+// Handlers return `Result<_, Response>` where the error is the refusal to send at once; boxing
+// it would only add an allocation on the refusal path.
+#![allow(clippy::result_large_err)]
+
+pub mod admin;
+pub mod client;
+pub mod config;
+pub mod handle;
+pub mod metrics;
+pub mod policy;
+
+pub use config::{ServerConfig, defaults_toml};
+pub use handle::{EngineHandle, now};
+pub use metrics::Metrics;
+
+use portcullis_core::{NormalizeOptions, Prefix};
+use portcullis_engine::Engine;
+use portcullis_store::{Store, StoreOptions};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Opens the store, wraps the engine, replays the stored state into it and marks it ready.
+pub fn start_engine(
+    cfg: &ServerConfig,
+    engine: Engine,
+    trusted: Vec<Prefix>,
+) -> anyhow::Result<EngineHandle> {
+    let path = cfg.store_file();
+    let store = Store::open(
+        &path,
+        StoreOptions {
+            batch_interval: Duration::from_millis(cfg.store_batch_interval_ms),
+            ..StoreOptions::default()
+        },
+    )?;
+    let t = now();
+    let retention = t.plus_secs(-(cfg.familiar_retention_days as i64) * 86_400);
+    let pruned = store.prune(retention, t)?;
+    let handle = EngineHandle::new(
+        engine,
+        Arc::new(store),
+        Arc::new(Metrics::default()),
+        trusted,
+    );
+    let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;
+    tracing::info!(
+        store = %path.display(),
+        actions,
+        familiar,
+        pruned,
+        "state restored into the engine"
+    );
+    handle.set_ready(true);
+    Ok(handle)
+}
+
+/// The bound listeners (bind first, so that tests can use port 0 and read the address).
+pub struct Listeners {
+    policy: tokio::net::TcpListener,
+    admin: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    pub async fn bind(cfg: &ServerConfig) -> anyhow::Result<Listeners> {
+        cfg.validate()?;
+        let pa = cfg.policy_addr()?;
+        let policy = tokio::net::TcpListener::bind(pa)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {pa} (policy_listen): {e}"))?;
+        let admin = match cfg.admin_addr()? {
+            Some(a) => Some(
+                tokio::net::TcpListener::bind(a)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("cannot listen on {a} (admin_listen): {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(Listeners { policy, admin })
+    }
+    pub fn policy_addr(&self) -> SocketAddr {
+        self.policy
+            .local_addr()
+            .expect("bound socket has an address")
+    }
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin
+            .as_ref()
+            .map(|a| a.local_addr().expect("bound socket has an address"))
+    }
+}
+
+/// Serves both listeners until `shutdown` completes, then drains connections, flushes and
+/// closes the store.
+pub async fn serve(
+    listeners: Listeners,
+    cfg: Arc<ServerConfig>,
+    handle: EngineHandle,
+    normalize: Arc<NormalizeOptions>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let policy_app = policy::router(policy::PolicyState {
+        handle: handle.clone(),
+        cfg: cfg.clone(),
+        normalize: normalize.clone(),
+    });
+    tracing::info!(addr = %listeners.policy_addr(), "policy listener up");
+    let policy = tokio::spawn(
+        axum::serve(listeners.policy, policy_app)
+            .with_graceful_shutdown(wait(rx.clone()))
+            .into_future(),
+    );
+    let admin = match listeners.admin {
+        Some(l) => {
+            tracing::info!(addr = %l.local_addr()?, "admin listener up");
+            let app = admin::router(admin::AdminState {
+                handle: handle.clone(),
+                token: Arc::from(cfg.admin_token.as_str()),
+                limiter: Arc::new(admin::RateLimiter::new(
+                    cfg.admin_rate_per_sec,
+                    cfg.admin_burst,
+                )),
+                normalize: normalize.clone(),
+                body_limit: cfg.body_limit_bytes,
+                json_max_depth: cfg.json_max_depth,
+            });
+            Some(tokio::spawn(
+                axum::serve(l, app)
+                    .with_graceful_shutdown(wait(rx.clone()))
+                    .into_future(),
+            ))
+        }
+        None => None,
+    };
+    let r1 = policy.await;
+    let r2 = match admin {
+        Some(a) => Some(a.await),
+        None => None,
+    };
+    handle.set_ready(false);
+    let store = handle.store().clone();
+    let closed = tokio::task::spawn_blocking(move || store.close()).await;
+    tracing::info!("store flushed and closed");
+    r1??;
+    if let Some(r) = r2 {
+        r??;
+    }
+    closed??;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("interrupt: shutting down"),
+        _ = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}

@@ -1,0 +1,319 @@
+//! `[server]` settings: listeners, paths, credentials, limits. [`defaults_toml`] is the
+//! commented section `portcullis config --defaults` prints; a test checks it parses back to
+//! [`ServerConfig::default`].
+//!
+//! Secrets may also come from the environment so that they stay out of the config file:
+//! `PORTCULLIS_POLICY_PASSWORD`, `PORTCULLIS_POLICY_API_KEY`, `PORTCULLIS_ADMIN_TOKEN` override
+//! the keys of the same name ([`ServerConfig::with_env_secrets`]).
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Server settings (`[server]` in `portcullis.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where Dovecot / wforce clients / the native API connect.
+    pub policy_listen: String,
+    /// The admin API (campaigns, blocks, protections, shields, metrics). Empty = disabled.
+    pub admin_listen: String,
+    /// State directory.
+    pub data_dir: PathBuf,
+    /// The SQLite store; empty = `<data_dir>/portcullis.db`.
+    pub store_path: PathBuf,
+    /// HTTP Basic user policy clients present (Dovecot: `http://USER:PASSWORD@host:port/`).
+    pub policy_user: String,
+    /// HTTP Basic password for `policy_user` (or `PORTCULLIS_POLICY_PASSWORD`).
+    pub policy_password: String,
+    /// API key accepted in `api_key_header` (or `PORTCULLIS_POLICY_API_KEY`).
+    pub policy_api_key: String,
+    /// Header that carries the API key (Dovecot: `auth_policy_server_api_header`).
+    pub api_key_header: String,
+    /// Serve the policy API without credentials. Off by default: with no credentials set,
+    /// `serve` refuses to start unless this is true.
+    pub allow_unauthenticated: bool,
+    /// Bearer token of the admin API (or `PORTCULLIS_ADMIN_TOKEN`). Required when the admin
+    /// listener is enabled.
+    pub admin_token: String,
+    /// Admin API rate limit: sustained requests per second, and burst.
+    pub admin_rate_per_sec: u32,
+    pub admin_burst: u32,
+    /// Largest request body accepted, bytes.
+    pub body_limit_bytes: usize,
+    /// Deepest JSON nesting accepted.
+    pub json_max_depth: usize,
+    /// Most events in one native batch request.
+    pub batch_max_events: usize,
+    /// Message Dovecot shows a rejected client (`[ALERT] ...`). Says nothing about detection.
+    pub reject_message: String,
+    /// Log format: "text" or "json".
+    pub log_format: String,
+    /// Familiar sources older than this are forgotten (days).
+    pub familiar_retention_days: u32,
+    /// Store group-commit interval, milliseconds (findings are durable within it).
+    pub store_batch_interval_ms: u64,
+    /// Worker threads of the HTTP runtime; 0 = one per CPU.
+    pub worker_threads: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            policy_listen: "127.0.0.1:8300".into(),
+            admin_listen: "127.0.0.1:8301".into(),
+            data_dir: PathBuf::from("/var/lib/portcullis"),
+            store_path: PathBuf::new(),
+            policy_user: "dovecot".into(),
+            policy_password: String::new(),
+            policy_api_key: String::new(),
+            api_key_header: "X-API-Key".into(),
+            allow_unauthenticated: false,
+            admin_token: String::new(),
+            admin_rate_per_sec: 10,
+            admin_burst: 20,
+            body_limit_bytes: 64 * 1024,
+            json_max_depth: 8,
+            batch_max_events: 1000,
+            reject_message: "Authentication failed".into(),
+            log_format: "text".into(),
+            familiar_retention_days: 90,
+            store_batch_interval_ms: 5,
+            worker_threads: 0,
+        }
+    }
+}
+
+/// A setting that cannot work, with the key and the reason.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("[server] {key}: {msg}")]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub msg: String,
+}
+
+fn err(key: &'static str, msg: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key,
+        msg: msg.into(),
+    }
+}
+
+impl ServerConfig {
+    /// The store file.
+    pub fn store_file(&self) -> PathBuf {
+        if self.store_path.as_os_str().is_empty() {
+            self.data_dir.join("portcullis.db")
+        } else {
+            self.store_path.clone()
+        }
+    }
+
+    /// Replaces secrets with the environment's `PORTCULLIS_POLICY_PASSWORD`,
+    /// `PORTCULLIS_POLICY_API_KEY`, `PORTCULLIS_ADMIN_TOKEN` when set and non-empty.
+    pub fn with_env_secrets(mut self) -> Self {
+        let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        if let Some(v) = get("PORTCULLIS_POLICY_PASSWORD") {
+            self.policy_password = v;
+        }
+        if let Some(v) = get("PORTCULLIS_POLICY_API_KEY") {
+            self.policy_api_key = v;
+        }
+        if let Some(v) = get("PORTCULLIS_ADMIN_TOKEN") {
+            self.admin_token = v;
+        }
+        self
+    }
+
+    /// The policy listener address.
+    pub fn policy_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.policy_listen.parse().map_err(|_| {
+            err(
+                "policy_listen",
+                format!(
+                    "{:?} is not an address:port (e.g. 127.0.0.1:8300)",
+                    self.policy_listen
+                ),
+            )
+        })
+    }
+
+    /// The admin listener address, `None` when disabled.
+    pub fn admin_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.admin_listen.is_empty() {
+            return Ok(None);
+        }
+        self.admin_listen.parse().map(Some).map_err(|_| {
+            err(
+                "admin_listen",
+                format!(
+                    "{:?} is not an address:port (e.g. 127.0.0.1:8301), or empty to disable",
+                    self.admin_listen
+                ),
+            )
+        })
+    }
+
+    /// Checks the settings together; every error names its key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let policy = self.policy_addr()?;
+        let admin = self.admin_addr()?;
+        if admin == Some(policy) && policy.port() != 0 {
+            return Err(err(
+                "admin_listen",
+                "must differ from policy_listen: the admin API has a listener of its own",
+            ));
+        }
+        let has_basic = !self.policy_password.is_empty();
+        if has_basic && self.policy_user.is_empty() {
+            return Err(err("policy_user", "empty while policy_password is set"));
+        }
+        if !has_basic && self.policy_api_key.is_empty() && !self.allow_unauthenticated {
+            return Err(err(
+                "policy_password",
+                "no policy credentials: set policy_password (HTTP Basic, as in Dovecot's \
+                 auth_policy_server_url) or policy_api_key (or the PORTCULLIS_POLICY_* \
+                 environment variables), or allow_unauthenticated = true",
+            ));
+        }
+        if self.api_key_header.is_empty()
+            || !self
+                .api_key_header
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(err("api_key_header", "must be a plain HTTP header name"));
+        }
+        if admin.is_some() && self.admin_token.len() < 16 {
+            return Err(err(
+                "admin_token",
+                "must be at least 16 characters (or set PORTCULLIS_ADMIN_TOKEN); set \
+                 admin_listen = \"\" to run without the admin API",
+            ));
+        }
+        if self.admin_rate_per_sec == 0 || self.admin_burst == 0 {
+            return Err(err(
+                "admin_rate_per_sec",
+                "rate and burst must be at least 1",
+            ));
+        }
+        if !(256..=16 * 1024 * 1024).contains(&self.body_limit_bytes) {
+            return Err(err("body_limit_bytes", "must be between 256 and 16777216"));
+        }
+        if !(2..=64).contains(&self.json_max_depth) {
+            return Err(err("json_max_depth", "must be between 2 and 64"));
+        }
+        if self.batch_max_events == 0 {
+            return Err(err("batch_max_events", "must be at least 1"));
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return Err(err("log_format", "must be \"text\" or \"json\""));
+        }
+        if self.store_batch_interval_ms == 0 || self.store_batch_interval_ms > 1000 {
+            return Err(err("store_batch_interval_ms", "must be between 1 and 1000"));
+        }
+        Ok(())
+    }
+}
+
+/// The `[server]` section with every key, its default, and a comment.
+pub fn defaults_toml() -> &'static str {
+    DEFAULTS_TOML
+}
+
+const DEFAULTS_TOML: &str = r#"[server]
+# Policy listener: Dovecot auth_policy, wforce-compatible API, native API v1.
+policy_listen = "127.0.0.1:8300"
+# Admin listener (campaigns, blocks, protections, shields, /metrics). "" disables it.
+admin_listen = "127.0.0.1:8301"
+# State directory, and the SQLite store in it ("" = <data_dir>/portcullis.db).
+data_dir = "/var/lib/portcullis"
+store_path = ""
+# Credentials of policy clients: HTTP Basic (Dovecot: auth_policy_server_url =
+# http://dovecot:PASSWORD@127.0.0.1:8300/) and/or an API key in api_key_header (Dovecot:
+# auth_policy_server_api_header). Secrets can come from PORTCULLIS_POLICY_PASSWORD and
+# PORTCULLIS_POLICY_API_KEY instead. With neither set, serve refuses to start unless
+# allow_unauthenticated = true.
+policy_user = "dovecot"
+policy_password = ""
+policy_api_key = ""
+api_key_header = "X-API-Key"
+allow_unauthenticated = false
+# Bearer token of the admin API, at least 16 characters (or PORTCULLIS_ADMIN_TOKEN).
+admin_token = ""
+# Admin API rate limit: requests per second sustained, and burst.
+admin_rate_per_sec = 10
+admin_burst = 20
+# Request limits: body size in bytes, JSON nesting depth, events per native batch.
+body_limit_bytes = 65536
+json_max_depth = 8
+batch_max_events = 1000
+# What a rejected client is told (Dovecot shows it as [ALERT]). Never names the detection.
+reject_message = "Authentication failed"
+# "text" or "json" logs (to stderr; RUST_LOG filters).
+log_format = "text"
+# Familiar sources (account x prefix with a past success) are forgotten after this many days.
+familiar_retention_days = 90
+# Group commit of the store: findings are durable within this many milliseconds. Admin
+# actions are always committed before the API answers.
+store_batch_interval_ms = 5
+# HTTP worker threads; 0 = one per CPU.
+worker_threads = 0
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Wrapper {
+        server: ServerConfig,
+    }
+
+    #[test]
+    fn defaults_toml_parses_to_the_default() {
+        let w: Wrapper = toml::from_str(defaults_toml()).unwrap();
+        assert_eq!(w.server, ServerConfig::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_key_named() {
+        let e = toml::from_str::<Wrapper>("[server]\npolicy_lisen = \"x\"\n")
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("policy_lisen"), "{e}");
+    }
+
+    #[test]
+    fn validation_explains_what_is_wrong() {
+        let c = ServerConfig::default();
+        assert_eq!(c.validate().unwrap_err().key, "policy_password");
+        let c = ServerConfig {
+            policy_password: "pw".into(),
+            ..Default::default()
+        };
+        assert_eq!(c.validate().unwrap_err().key, "admin_token");
+        let c = ServerConfig {
+            policy_password: "pw".into(),
+            admin_token: "0123456789abcdef".into(),
+            ..Default::default()
+        };
+        assert!(c.validate().is_ok());
+        let c = ServerConfig {
+            admin_listen: "127.0.0.1:8300".into(),
+            ..c
+        };
+        assert_eq!(c.validate().unwrap_err().key, "admin_listen");
+        let c = ServerConfig {
+            allow_unauthenticated: true,
+            admin_listen: String::new(),
+            policy_listen: "nowhere".into(),
+            ..Default::default()
+        };
+        assert_eq!(c.validate().unwrap_err().key, "policy_listen");
+        assert_eq!(
+            ServerConfig::default().store_file(),
+            PathBuf::from("/var/lib/portcullis/portcullis.db")
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! [`EngineHandle`]: the one engine of a running server, shared by every request handler, log
+//! follower and the admin API.
+//!
+//! The engine is synchronous and `&mut self`; an engine step is well under a microsecond, so a
+//! `parking_lot::Mutex` around it costs less than handing each request to an actor thread and
+//! back (see docs/bench/server.md). Every call takes the findings the step produced and queues
+//! them to the store outside the lock; successful logins teach the store familiar sources
+//! (account × /24 or /64), written at most once an hour per pair. Admin actions are written to
+//! the store durably first and applied to the engine second, so an acknowledged action survives
+//! a crash and is replayed on start ([`EngineHandle::restore`]).
+
+use crate::metrics::Metrics;
+use parking_lot::Mutex;
+use portcullis_core::report::{InputSummary, Report};
+use portcullis_core::{Account, AuthEvent, Outcome, Prefix, Protocol, Timestamp};
+use portcullis_engine::{Action, AdminAction, Attempt, Engine, Finding, Verdict};
+use portcullis_store::{AuditEntry, Store};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The wall clock as an event time: the server stamps events at the edge.
+pub fn now() -> Timestamp {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_unix_micros(d.as_micros() as i64)
+}
+
+/// Familiar-source pairs remembered as "recently written" (bounded: cleared when full).
+const FAMILIAR_DEDUP_CAP: usize = 200_000;
+/// Write a familiar pair again only after this long.
+const FAMILIAR_REWRITE_SECS: i64 = 3600;
+
+struct Shared {
+    engine: Mutex<Engine>,
+    store: Arc<Store>,
+    metrics: Arc<Metrics>,
+    trusted: Vec<Prefix>,
+    familiar_written: Mutex<HashMap<(String, Prefix), Timestamp>>,
+    ready: AtomicBool,
+}
+
+/// A cloneable handle to the running engine and its store.
+#[derive(Clone)]
+pub struct EngineHandle {
+    inner: Arc<Shared>,
+}
+
+/// What to do with an attempt, resolved for a client: `InternalOnly` already decided against
+/// the trusted networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effective {
+    Allow,
+    Tarpit(u32),
+    Deny,
+}
+
+/// Resolves an engine action for an attempt from `source`: `internal_only` allows trusted
+/// networks and denies everyone else (the engine lets familiar sources through itself).
+pub fn resolve(action: Action, source: Option<IpAddr>, trusted: &[Prefix]) -> Effective {
+    match action {
+        Action::Allow => Effective::Allow,
+        Action::Tarpit { seconds } => Effective::Tarpit(seconds.max(1)),
+        Action::Deny => Effective::Deny,
+        Action::InternalOnly => match source {
+            Some(ip) if trusted.iter().any(|p| p.contains(ip)) => Effective::Allow,
+            _ => Effective::Deny,
+        },
+    }
+}
+
+impl EngineHandle {
+    /// Wraps an engine. `trusted` are the engine's trusted networks (for `internal_only`).
+    pub fn new(
+        engine: Engine,
+        store: Arc<Store>,
+        metrics: Arc<Metrics>,
+        trusted: Vec<Prefix>,
+    ) -> Self {
+        EngineHandle {
+            inner: Arc::new(Shared {
+                engine: Mutex::new(engine),
+                store,
+                metrics,
+                trusted,
+                familiar_written: Mutex::new(HashMap::new()),
+                ready: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+    pub fn trusted(&self) -> &[Prefix] {
+        &self.inner.trusted
+    }
+    /// True once [`EngineHandle::restore`] finished and the store's writer is alive.
+    pub fn is_ready(&self) -> bool {
+        self.inner.ready.load(Ordering::Relaxed)
+    }
+    pub fn set_ready(&self, ready: bool) {
+        self.inner.ready.store(ready, Ordering::Relaxed);
+    }
+
+    /// Replays the stored admin state (blocks, protections, shields in force at `now`) and
+    /// re-teaches familiar sources (successes newer than the retention) as synthetic success
+    /// events in time order. Returns (actions, familiar sources) replayed.
+    pub fn restore(&self, now: Timestamp, retention_days: u32) -> anyhow::Result<(usize, usize)> {
+        let actions = self.inner.store.replay_actions(now)?;
+        let since = now.plus_secs(-(retention_days as i64) * 86_400);
+        let familiar = self.inner.store.familiar_sources(since)?;
+        let mut engine = self.inner.engine.lock();
+        for ev in familiar.iter().map(|f| {
+            let mut ev = AuthEvent::new(
+                f.last_success,
+                Protocol::Other,
+                Account::from_raw(&f.account),
+                Some(f.prefix.addr()),
+                Outcome::Success,
+            );
+            ev.server = Some("portcullis-restore".into());
+            ev
+        }) {
+            engine.observe(&ev);
+        }
+        let n_actions = actions.len();
+        for a in actions {
+            engine.apply(a);
+        }
+        // What the replay found was found before; it is already in the store.
+        let _ = engine.take_findings();
+        drop(engine);
+        Ok((n_actions, familiar.len()))
+    }
+
+    fn persist_findings(&self, findings: Vec<Finding>) {
+        if findings.is_empty() {
+            return;
+        }
+        let at = now();
+        for f in &findings {
+            self.inner.metrics.finding(f);
+            self.inner.store.record_finding(at, f);
+        }
+    }
+
+    /// An attempt before authentication (Dovecot's `allow`, the native `check`).
+    pub fn check(&self, attempt: &Attempt<'_>) -> Verdict {
+        let (verdict, findings) = {
+            let mut e = self.inner.engine.lock();
+            let v = e.check(attempt);
+            (v, e.take_findings())
+        };
+        self.persist_findings(findings);
+        verdict
+    }
+
+    /// A finished attempt (Dovecot's `report`, the native `report`, log followers).
+    pub fn observe(&self, ev: &AuthEvent) -> Verdict {
+        let (verdict, findings) = {
+            let mut e = self.inner.engine.lock();
+            let v = e.observe(ev);
+            (v, e.take_findings())
+        };
+        self.persist_findings(findings);
+        if ev.outcome == Outcome::Success
+            && let Some(ip) = ev.source
+            && !ev.account.is_empty()
+        {
+            self.remember_familiar(&ev.account.name, Prefix::subnet_of(ip), ev.ts);
+        }
+        verdict
+    }
+
+    fn remember_familiar(&self, account: &str, prefix: Prefix, ts: Timestamp) {
+        {
+            let mut seen = self.inner.familiar_written.lock();
+            let key = (account.to_string(), prefix);
+            if let Some(prev) = seen.get(&key)
+                && ts.secs_since(*prev) < FAMILIAR_REWRITE_SECS
+            {
+                return;
+            }
+            if seen.len() >= FAMILIAR_DEDUP_CAP {
+                seen.clear();
+            }
+            seen.insert(key, ts);
+        }
+        self.inner.store.record_familiar(account, prefix, ts);
+    }
+
+    /// An admin action: written and fsynced with its audit entry first, then applied to the
+    /// engine. Returns the audit sequence number.
+    pub fn admin(&self, entry: AuditEntry) -> anyhow::Result<i64> {
+        let action = entry.action.clone();
+        let seq = self.inner.store.record_admin(entry)?;
+        let findings = {
+            let mut e = self.inner.engine.lock();
+            e.apply(action);
+            e.take_findings()
+        };
+        self.persist_findings(findings);
+        self.inner.metrics.admin_action();
+        Ok(seq)
+    }
+
+    /// Applies an action to the engine without storing it (tests, dry runs).
+    pub fn apply_volatile(&self, action: AdminAction) {
+        self.inner.engine.lock().apply(action);
+    }
+
+    /// The engine's current view as report v1.
+    pub fn report(&self) -> Report {
+        self.inner.engine.lock().report(InputSummary::default())
+    }
+}

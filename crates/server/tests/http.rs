@@ -1,0 +1,447 @@
+//! The server over real HTTP on loopback: Dovecot and wforce shapes, the native API, limits,
+//! authentication, admin actions with their audit trail, metrics, and a restart that keeps
+//! the admin state.
+
+use base64::Engine as _;
+use portcullis_engine::{Engine, EngineConfig};
+use portcullis_server::client::{AdminClient, ClientError};
+use portcullis_server::{Listeners, ServerConfig, serve, start_engine};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "test-admin-token-0123456789";
+const USER: &str = "dovecot";
+const PASS: &str = "policy-secret";
+const KEY: &str = "api-key-xyz";
+
+struct TestServer {
+    rt: tokio::runtime::Runtime,
+    policy: SocketAddr,
+    admin: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    agent: ureq::Agent,
+}
+
+fn config(dir: &Path) -> ServerConfig {
+    ServerConfig {
+        policy_listen: "127.0.0.1:0".into(),
+        admin_listen: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        policy_user: USER.into(),
+        policy_password: PASS.into(),
+        policy_api_key: KEY.into(),
+        admin_token: TOKEN.into(),
+        admin_rate_per_sec: 1000,
+        admin_burst: 1000,
+        body_limit_bytes: 4096,
+        ..ServerConfig::default()
+    }
+}
+
+impl TestServer {
+    fn start(cfg: ServerConfig) -> TestServer {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let ecfg = EngineConfig::default();
+        let handle = start_engine(&cfg, Engine::new(ecfg), Vec::new()).unwrap();
+        let listeners = rt.block_on(Listeners::bind(&cfg)).unwrap();
+        let policy = listeners.policy_addr();
+        let admin = listeners.admin_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let done = rt.spawn(serve(
+            listeners,
+            Arc::new(cfg),
+            handle,
+            Arc::new(Default::default()),
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build()
+            .into();
+        TestServer {
+            rt,
+            policy,
+            admin,
+            stop: Some(tx),
+            done: Some(done),
+            agent,
+        }
+    }
+
+    fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let done = self.done.take().unwrap();
+        self.rt.block_on(done).unwrap().unwrap();
+    }
+
+    fn admin(&self) -> AdminClient {
+        AdminClient::new(&format!("http://{}", self.admin), TOKEN)
+    }
+
+    /// POST to the policy listener; returns (status, body as JSON or string).
+    fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Value) {
+        let mut req = self.agent.post(&format!("http://{}{path}", self.policy));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let mut resp = req.send(body.to_string()).unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut resp = self
+            .agent
+            .get(&format!("http://{}{path}", self.policy))
+            .header("X-API-Key", KEY)
+            .call()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap())
+    }
+}
+
+fn basic() -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASS}"))
+    )
+}
+
+/// What Dovecot 2.3 sends for `allow` (attributes as strings; tls a boolean).
+const DOVECOT_ALLOW: &str = r#"{"login":"alice@example.org","pwhash":"a3f","remote":"203.0.113.9","device_id":"","protocol":"imap","session_id":"abcDEF123","tls":false}"#;
+
+#[test]
+fn dovecot_allow_and_report_with_basic_or_api_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(dir.path()));
+    let auth = basic();
+    let (st, v) = s.post(
+        "/?command=allow",
+        &[("Authorization", &auth)],
+        DOVECOT_ALLOW,
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["status"], 0);
+    assert_eq!(v["msg"], "");
+    // The URL ending in `&`: Dovecot appends `command=` to the existing query.
+    let (st, v) = s.post(
+        "/policy?tenant=a&command=allow",
+        &[("X-API-Key", KEY)],
+        DOVECOT_ALLOW,
+    );
+    assert_eq!((st, v["status"].as_i64()), (200, Some(0)));
+    // wforce path form.
+    let (st, _) = s.post("/command/allow", &[("X-API-Key", KEY)], DOVECOT_ALLOW);
+    assert_eq!(st, 200);
+    // report: booleans success / policy_reject; 2.4 adds fail_type.
+    let (st, v) = s.post(
+        "/?command=report",
+        &[("Authorization", &auth)],
+        r#"{"login":"alice@example.org","pwhash":"a3f","remote":"203.0.113.9","protocol":"imap","success":false,"policy_reject":false,"fail_type":"credentials","tls":true}"#,
+    );
+    assert_eq!((st, v["status"].as_str()), (200, Some("ok")));
+    let m = s.admin().metrics().unwrap();
+    assert!(
+        m.contains("portcullis_requests_total{endpoint=\"allow\"} 3"),
+        "{m}"
+    );
+    assert!(m.contains("portcullis_events_observed_total 1"), "{m}");
+    s.stop();
+}
+
+#[test]
+fn unauthenticated_oversized_deep_and_malformed_requests_are_refused_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(dir.path()));
+    let (st, _) = s.post("/?command=allow", &[], DOVECOT_ALLOW);
+    assert_eq!(st, 401);
+    let wrong = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{USER}:nope"))
+    );
+    let (st, _) = s.post(
+        "/?command=allow",
+        &[("Authorization", &wrong)],
+        DOVECOT_ALLOW,
+    );
+    assert_eq!(st, 401);
+    let (st, _) = s.post(
+        "/?command=allow",
+        &[("X-API-Key", "api-key-xyZ")],
+        DOVECOT_ALLOW,
+    );
+    assert_eq!(st, 401);
+    let big = format!(r#"{{"login":"{}"}}"#, "a".repeat(10_000));
+    let (st, _) = s.post("/?command=allow", &[("X-API-Key", KEY)], &big);
+    assert_eq!(st, 413);
+    let deep = format!("{}{}", "[".repeat(50), "]".repeat(50));
+    let (st, _) = s.post("/?command=allow", &[("X-API-Key", KEY)], &deep);
+    assert_eq!(st, 400);
+    let (st, _) = s.post("/?command=allow", &[("X-API-Key", KEY)], "{not json");
+    assert_eq!(st, 400);
+    let (st, _) = s.post("/?command=frobnicate", &[("X-API-Key", KEY)], "{}");
+    assert_eq!(st, 404);
+    let (st, _) = s.post("/", &[("X-API-Key", KEY)], "{}");
+    assert_eq!(st, 404);
+    let m = s.admin().metrics().unwrap();
+    for line in [
+        "reason=\"unauthorized\"} 3",
+        "reason=\"body_too_large\"} 1",
+        "reason=\"json_too_deep\"} 1",
+        "reason=\"bad_json\"} 1",
+        "reason=\"unknown_command\"} 2",
+    ] {
+        assert!(m.contains(line), "missing {line} in\n{m}");
+    }
+    s.stop();
+}
+
+#[test]
+fn native_api_refuses_passwords_and_answers_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(dir.path()));
+    let k = [("X-API-Key", KEY)];
+    let (st, v) = s.post(
+        "/v1/check",
+        &k,
+        r#"{"account":"bob","source":"198.51.100.4","protocol":"imap","password_fingerprint":"0a1b"}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["action"], "allow");
+    assert_eq!(v["delay_secs"], 0);
+    let (st, v) = s.post("/v1/check", &k, r#"{"account":"bob","password":"hunter2"}"#);
+    assert_eq!(st, 400);
+    assert!(
+        v["reason"]
+            .as_str()
+            .unwrap()
+            .contains("password_fingerprint"),
+        "{v}"
+    );
+    let (st, _) = s.post(
+        "/v1/report",
+        &k,
+        r#"{"account":"bob","outcome":"success","source":"nope"}"#,
+    );
+    assert_eq!(st, 400);
+    let (st, _) = s.post("/v1/report", &k, r#"{"account":"bob","outcome":"guessed"}"#);
+    assert_eq!(st, 400);
+    let (st, v) = s.post(
+        "/v1/report/batch",
+        &k,
+        r#"{"items":[
+            {"account":"bob","outcome":"success","source":"198.51.100.4"},
+            {"account":"bob","outcome":"bad_password","password":"x"},
+            {"account":"carol","outcome":"bad_password","source":"203.0.113.5","password_fingerprint":"ff0"}
+        ]}"#,
+    );
+    assert_eq!(st, 200, "{v}");
+    let r = v["results"].as_array().unwrap();
+    assert_eq!(r.len(), 3);
+    assert_eq!(r[0]["action"], "allow");
+    assert!(r[1]["error"].as_str().unwrap().contains("plaintext"));
+    assert_eq!(r[2]["action"], "allow");
+    let (st, v) = s.post(
+        "/v1/check/batch",
+        &k,
+        r#"{"items":[{"account":"bob"},{"account":"dave","source":"2001:db8::1"}]}"#,
+    );
+    assert_eq!(st, 200);
+    assert_eq!(v["results"].as_array().unwrap().len(), 2);
+    let m = s.admin().metrics().unwrap();
+    assert!(m.contains("reason=\"password_field\"} 2"), "{m}");
+    s.stop();
+}
+
+#[test]
+fn wforce_blacklist_round_trip_ping_and_stats() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(dir.path()));
+    let k = [("X-API-Key", KEY)];
+    let (st, v) = s.post(
+        "/?command=addBLEntry",
+        &k,
+        r#"{"ip":"203.0.113.66","expire_secs":3600,"reason":"too many failures"}"#,
+    );
+    assert_eq!((st, v["status"].as_str()), (200, Some("ok")), "{v}");
+    let (st, _) = s.post(
+        "/command/addBLEntry",
+        &k,
+        r#"{"netmask":"198.51.100.0/24","expire_secs":60,"reason":"net"}"#,
+    );
+    assert_eq!(st, 200);
+    let (st, _) = s.post(
+        "/?command=addBLEntry",
+        &k,
+        r#"{"login":"Mallory@Example.org","expire_secs":60,"reason":"abuse"}"#,
+    );
+    assert_eq!(st, 200);
+    let (st, _) = s.post("/?command=addBLEntry", &k, r#"{"ip":"203.0.113.1"}"#);
+    assert_eq!(st, 400, "expire_secs is required");
+    let (st, body) = s.get("/?command=getBL");
+    assert_eq!(st, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let ips: Vec<&str> = v["bl_entries"]["ip"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["ip"].as_str().unwrap())
+        .collect();
+    assert_eq!(ips.len(), 2, "{v}");
+    assert!(ips.contains(&"203.0.113.66") && ips.contains(&"198.51.100.0/24"));
+    assert_eq!(v["bl_entries"]["login"][0]["login"], "mallory@example.org");
+    let (st, _) = s.post("/?command=delBLEntry", &k, r#"{"ip":"203.0.113.66"}"#);
+    assert_eq!(st, 200);
+    let (st, _) = s.post("/?command=reset", &k, r#"{"login":"mallory@example.org"}"#);
+    assert_eq!(st, 200);
+    let (_, body) = s.get("/?command=getBL");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["bl_entries"]["ip"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["bl_entries"]["login"].as_array().unwrap().len(), 0, "{v}");
+    let (st, body) = s.get("/?command=ping");
+    assert_eq!((st, body.as_str()), (200, r#"{"status":"ok"}"#));
+    let (st, body) = s.get("/command/stats");
+    assert_eq!(st, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["commandstats"]["addBLEntry"], 4);
+    // Every wforce change is in the audit log, attributed to the wforce API.
+    let audit = s.admin().get("/v1/audit").unwrap();
+    let audit = audit.as_array().unwrap();
+    assert!(audit.len() >= 5, "{audit:?}");
+    assert!(audit.iter().all(|e| e["via"] == "wforce-api"));
+    s.stop();
+}
+
+#[test]
+fn admin_actions_are_audited_durable_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(dir.path()));
+    let a = s.admin();
+    let r = a
+        .post(
+            "/v1/blocks",
+            &json!({"prefix": "203.0.113.0/24", "expires_in_secs": 3600, "actor": "ops-jane", "reason": "spray c1"}),
+        )
+        .unwrap();
+    assert_eq!(r["status"], "ok");
+    assert!(r["audit_seq"].as_i64().unwrap() > 0);
+    a.post(
+        "/v1/protections",
+        &json!({"account": "Bob@Example.org", "mode": "internal_only", "actor": "ops-jane", "reason": "targeted"}),
+    )
+    .unwrap();
+    a.post(
+        "/v1/shields",
+        &json!({"up": true, "protocols": ["imap", "pop3"], "actor": "ops-jane", "reason": "overnight spray"}),
+    )
+    .unwrap();
+    a.post(
+        "/v1/reset",
+        &json!({"account": "carol", "actor": "ops-jane", "reason": "password reset done"}),
+    )
+    .unwrap();
+    // Who and why are mandatory.
+    match a.post(
+        "/v1/blocks",
+        &json!({"prefix": "192.0.2.1", "actor": "x", "reason": ""}),
+    ) {
+        Err(ClientError::Http {
+            status: 400, msg, ..
+        }) => assert!(msg.contains("audited"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+    match a.post(
+        "/v1/blocks",
+        &json!({"prefix": "not-an-ip", "actor": "x", "reason": "y"}),
+    ) {
+        Err(ClientError::Http { status: 400, .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // A wrong token is refused.
+    let bad = AdminClient::new(&format!("http://{}", s.admin), "wrong-token-0123456789");
+    assert!(matches!(
+        bad.get("/v1/blocks"),
+        Err(ClientError::Http { status: 401, .. })
+    ));
+    s.stop();
+
+    // Restart on the same store: the state is replayed and listed.
+    let s = TestServer::start(config(dir.path()));
+    let a = s.admin();
+    let blocks = a.get("/v1/blocks").unwrap();
+    assert_eq!(blocks[0]["prefix"], "203.0.113.0/24", "{blocks}");
+    assert_eq!(blocks[0]["actor"], "ops-jane");
+    let prots = a.get("/v1/protections").unwrap();
+    assert_eq!(prots[0]["account"], "bob@example.org");
+    assert_eq!(prots[0]["mode"], "internal_only");
+    let sh = a.get("/v1/shields").unwrap();
+    assert_eq!(sh["protocols"], json!(["imap", "pop3"]));
+    let audit = a.get("/v1/audit?limit=10").unwrap();
+    let audit = audit.as_array().unwrap();
+    assert_eq!(audit.len(), 4);
+    assert_eq!(audit[0]["action"]["type"], "reset_account");
+    assert_eq!(audit[0]["reason"], "password reset done");
+    assert_eq!(audit[3]["action"]["type"], "block");
+    a.post(
+        "/v1/shields",
+        &json!({"up": false, "actor": "ops-jane", "reason": "over"}),
+    )
+    .unwrap();
+    assert_eq!(a.get("/v1/shields").unwrap(), Value::Null);
+    assert!(
+        a.get("/v1/campaigns")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        a.get("/v1/campaigns/c404"),
+        Err(ClientError::Http { status: 404, .. })
+    ));
+    let report = a.get("/v1/report").unwrap();
+    assert_eq!(report["schema"], "portcullis.report/v1");
+    s.stop();
+}
+
+#[test]
+fn the_admin_api_is_rate_limited_and_health_endpoints_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(ServerConfig {
+        admin_rate_per_sec: 1,
+        admin_burst: 3,
+        ..config(dir.path())
+    });
+    let a = s.admin();
+    let mut limited = 0;
+    for _ in 0..30 {
+        if let Err(ClientError::Http { status: 429, .. }) = a.get("/v1/blocks") {
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 20,
+        "burst 3 at 1/s: most of 30 quick calls are refused ({limited})"
+    );
+    let (st, body) = s.get("/healthz");
+    assert_eq!((st, body.as_str()), (200, "ok\n"));
+    let (st, body) = s.get("/readyz");
+    assert_eq!((st, body.as_str()), (200, "ready\n"));
+    s.stop();
+}
