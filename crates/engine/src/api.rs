@@ -113,4 +113,4 @@ pub enum AdminAction {
 }
 
 pub use crate::config::EngineConfig;
-pub use crate::engine::Engine;
+pub use crate::engine::{Engine, EngineStats};

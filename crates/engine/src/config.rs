@@ -12,19 +12,80 @@ use serde::{Deserialize, Serialize};
 pub struct EngineConfig {
     /// Networks never flagged or blocked by detection (admin blocks still apply).
     pub trusted_networks: Vec<Prefix>,
-    /// Failures from one address (or its /24, /64) within `brute_force_window_secs` that make
-    /// it a brute-force source.
+
+    /// Hard caps on tracked entries (memory bound; least recently seen evicted first).
+    pub max_sources: usize,
+    pub max_networks: usize,
+    pub max_accounts: usize,
+    pub max_flagged: usize,
+    pub max_passwords: usize,
+    /// Idle time after which per-source / per-network / per-account state is dropped.
+    pub source_ttl_secs: u32,
+    pub network_ttl_secs: u32,
+    pub account_ttl_secs: u32,
+
+    /// Source brute force: failures from one address within the window.
     pub brute_force_failures: u32,
     pub brute_force_window_secs: u32,
-    /// Distinct wrong passwords from unfamiliar sources within `account_guess_window_secs` that
-    /// put an account at risk (unfamiliar sources are then tarpitted on it).
+
+    /// Account guessing: distinct wrong passwords from unfamiliar sources within the window
+    /// that put an account at risk (tarpit unfamiliar sources) / lock it for them (deny).
     pub account_guess_failures: u32,
-    pub account_guess_window_secs: u32,
-    /// Distinct wrong passwords from unfamiliar sources within the window after which
-    /// unfamiliar sources are denied on the account (familiar ones never are).
     pub account_lock_failures: u32,
-    /// Tarpit delay, seconds.
+    pub account_guess_window_secs: u32,
+
+    /// Single-source spray: distinct accounts one address failed on (within
+    /// `source_memory_secs`) that flag it; the unknown-account share that makes it user
+    /// enumeration, and the distinct-password share that makes it credential stuffing.
+    pub source_spray_accounts: u32,
+    pub source_memory_secs: u32,
+    pub enumeration_unknown_share: f64,
+    pub stuffing_password_share: f64,
+
+    /// Gateways: a source with successes for this many distinct accounts, and at least this
+    /// share of successful to failing accounts, is a shared gateway (NAT, CGNAT) and is never
+    /// flagged by counting detectors.
+    pub gateway_min_accounts: u32,
+    pub gateway_success_share: f64,
+
+    /// Distributed spray (population level): distinct accounts failing from unfamiliar
+    /// sources in 15 and 5 minutes. Threshold = max(floor, factor × baseline + deviations ×
+    /// baseline deviation), baseline per hour of week; before any baseline, floor_share ×
+    /// known accounts stands in for the learned part.
+    pub spray_floor_accounts_15m: u32,
+    pub spray_floor_accounts_5m: u32,
+    pub spray_floor_share: f64,
+    pub spray_baseline_factor: f64,
+    pub spray_baseline_deviations: f64,
+    pub spray_baseline_alpha: f64,
+    /// Unknown-account share of unfamiliar failures that, with half the account threshold,
+    /// also raises a spray.
+    pub spray_unknown_share: f64,
+    /// Membership: an unfamiliar host failing on this many distinct accounts (no successes);
+    /// a /24 or /64 with this many failing hosts (a /48 with this many failing /64s).
+    pub spray_member_min_accounts: u32,
+    pub spray_net_min_hosts: u32,
+    /// How far back membership is searched when a spray opens.
+    pub spray_lookback_secs: u32,
+    /// A spray without signal for this long is over; a new one within `spray_merge_secs`
+    /// of its end reopens it.
+    pub spray_idle_secs: u32,
+    pub spray_merge_secs: u32,
+    /// After a spray opens, its members are tarpitted rather than denied for this long.
+    pub spray_uncertain_secs: u32,
+    /// How long a flagged source stays denied (it stays in the report).
+    pub flag_ttl_secs: u32,
+    /// The long horizon: how far back failing probes are linked to a campaign.
+    pub horizon_secs: u32,
+
+    /// Tarpit delay, seconds (account guessing, early spray members).
     pub tarpit_secs: u32,
+    /// Tarpit delay for unfamiliar sources on accounts a live spray targets.
+    pub spray_tarpit_secs: u32,
+    /// Minimum event time between two `campaign_updated` findings for one campaign.
+    pub campaign_update_secs: u32,
+    /// Accounts named per campaign in the report (the count is always exact).
+    pub report_max_accounts: usize,
 }
 
 impl Default for EngineConfig {
@@ -41,12 +102,44 @@ impl Default for EngineConfig {
             .iter()
             .map(|s| s.parse().expect("valid built-in prefix"))
             .collect(),
+            max_sources: 500_000,
+            max_networks: 250_000,
+            max_accounts: 500_000,
+            max_flagged: 1_000_000,
+            max_passwords: 65_536,
+            source_ttl_secs: 14 * 86_400,
+            network_ttl_secs: 60 * 86_400,
+            account_ttl_secs: 90 * 86_400,
             brute_force_failures: 20,
             brute_force_window_secs: 600,
             account_guess_failures: 10,
-            account_guess_window_secs: 3600,
             account_lock_failures: 30,
+            account_guess_window_secs: 3600,
+            source_spray_accounts: 10,
+            source_memory_secs: 86_400,
+            enumeration_unknown_share: 0.8,
+            stuffing_password_share: 0.8,
+            gateway_min_accounts: 3,
+            gateway_success_share: 0.2,
+            spray_floor_accounts_15m: 40,
+            spray_floor_accounts_5m: 20,
+            spray_floor_share: 0.01,
+            spray_baseline_factor: 3.0,
+            spray_baseline_deviations: 4.0,
+            spray_baseline_alpha: 0.05,
+            spray_unknown_share: 0.5,
+            spray_member_min_accounts: 2,
+            spray_net_min_hosts: 3,
+            spray_lookback_secs: 3600,
+            spray_idle_secs: 3 * 3600,
+            spray_merge_secs: 7 * 86_400,
+            spray_uncertain_secs: 600,
+            flag_ttl_secs: 7 * 86_400,
+            horizon_secs: 42 * 86_400,
             tarpit_secs: 5,
+            spray_tarpit_secs: 10,
+            campaign_update_secs: 600,
+            report_max_accounts: 1000,
         }
     }
 }
@@ -58,20 +151,99 @@ pub fn defaults_toml() -> &'static str {
 
 const DEFAULTS_TOML: &str = r#"[engine]
 # Networks never flagged or blocked by detection (RFC 1918, loopback, IPv6 ULA). Admin blocks
-# still apply. Add your VPN and office ranges here.
+# still apply. Add VPN and office ranges that are yours.
 trusted_networks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7"]
+
+# Memory bound: hard caps on tracked entries; when a table is full the least recently seen
+# quarter is evicted. Bytes per entry are in docs/detection.md (about 100 per source or
+# network, 150 per account): the defaults bound state to roughly 200 MB.
+max_sources = 500000
+max_networks = 250000
+max_accounts = 500000
+# Flagged addresses and prefixes kept (and reported); beyond this, new flags are dropped.
+max_flagged = 1000000
+# Password fingerprints tracked across accounts (spot the one password sprayed everywhere).
+max_passwords = 65536
+
+# Idle time, in seconds, after which state is forgotten: sources 14 days, networks 60 days
+# (they carry the long-horizon "first seen failing"), accounts 90 days (they carry the
+# familiar sources that smart lockout relies on).
+source_ttl_secs = 1209600
+network_ttl_secs = 5184000
+account_ttl_secs = 7776000
+
 # Source brute force: this many failures from one address within the window flag it.
 brute_force_failures = 20
 brute_force_window_secs = 600
-# Account guessing: distinct wrong passwords (the same wrong password again counts once) from
-# unfamiliar sources within the window that put the account at risk; unfamiliar sources are
-# then tarpitted on it. Familiar sources (that logged in to the account before) never are.
+
+# Account guessing (smart lockout): distinct wrong passwords from unfamiliar sources within
+# the window. The same wrong password again counts once; familiar sources (that logged in to
+# the account before, from the address or its /24 or /64) are never counted nor blocked.
+# At `account_guess_failures` the account is at risk and unfamiliar sources are tarpitted on
+# it; at `account_lock_failures` they are denied on it.
 account_guess_failures = 10
-account_guess_window_secs = 3600
-# ... and after this many, unfamiliar sources are denied on the account.
 account_lock_failures = 30
-# Delay, in seconds, of a tarpit verdict.
+account_guess_window_secs = 3600
+
+# Single-source spray: one address failing on this many distinct accounts within
+# `source_memory_secs` is flagged. It is user enumeration when at least
+# `enumeration_unknown_share` of its failures name unknown accounts, and credential stuffing
+# when its distinct passwords are at least `stuffing_password_share` of its accounts.
+source_spray_accounts = 10
+source_memory_secs = 86400
+enumeration_unknown_share = 0.8
+stuffing_password_share = 0.8
+
+# Shared gateways (office NAT, mobile CGNAT): a source with successes for at least
+# `gateway_min_accounts` distinct accounts, and successful accounts at least
+# `gateway_success_share` of its failing accounts, is never flagged by counting detectors.
+gateway_min_accounts = 3
+gateway_success_share = 0.2
+
+# Distributed spray, at population level: distinct accounts failing from unfamiliar sources
+# in the last 15 and 5 minutes. The 15-minute threshold is the larger of the floor and
+# factor x baseline + deviations x mean absolute deviation, where the baseline is learned per
+# hour of the week (exponential average with weight `spray_baseline_alpha` per minute; the
+# all-hours baseline stands in for an hour not yet seen). Before any baseline exists (the
+# first two hours), `spray_floor_share` of the accounts known to exist stands in for it. The
+# 5-minute threshold is the 15-minute one scaled by floor_5m / floor_15m.
+spray_floor_accounts_15m = 40
+spray_floor_accounts_5m = 20
+spray_floor_share = 0.01
+spray_baseline_factor = 3.0
+spray_baseline_deviations = 4.0
+spray_baseline_alpha = 0.05
+# A spray is also raised at half the threshold when at least this share of the unfamiliar
+# failures in 15 minutes name unknown accounts.
+spray_unknown_share = 0.5
+# Membership of a live spray: an unfamiliar address that failed on this many distinct accounts
+# and never succeeded; a /24 or /64 with `spray_net_min_hosts` failing addresses and no
+# success (and a /48 with that many failing /64s).
+spray_member_min_accounts = 2
+spray_net_min_hosts = 3
+# When a spray opens, sources that failed this far back are examined for membership.
+spray_lookback_secs = 3600
+# A spray quiet this long is over; a spray raised within `spray_merge_secs` of the end of the
+# last one continues it (same campaign id).
+spray_idle_secs = 10800
+spray_merge_secs = 604800
+# For this long after a spray opens its members are tarpitted rather than denied.
+spray_uncertain_secs = 600
+# A flagged source is denied for this long after it was flagged (residential proxy addresses
+# go back to real people); it stays in the report.
+flag_ttl_secs = 604800
+# The long horizon: probes this far back from a campaign's sources or their prefixes are
+# linked to it, so its `first_seen` reaches back to the first probe (42 days).
+horizon_secs = 3628800
+
+# Tarpit delay in seconds (account guessing; early spray members).
 tarpit_secs = 5
+# Tarpit delay for unfamiliar sources on accounts a live spray targets.
+spray_tarpit_secs = 10
+# Least event time, in seconds, between two `campaign_updated` findings for one campaign.
+campaign_update_secs = 600
+# Accounts named per campaign in the report (`accounts_targeted` is always the full count).
+report_max_accounts = 1000
 "#;
 
 #[cfg(test)]

@@ -1,261 +1,271 @@
-//! The engine: state, the event step, verdicts, and the report. (Basic version: source brute
-//! force and per-account guessing; the population-level detectors follow.)
+//! The engine: the event step (learn, detect, decide), admin state, and the report.
+//!
+//! One [`Engine::observe`] call: advance event time (learning the population baseline for each
+//! completed minute), decide the verdict a live server would have given *before* the attempt
+//! (as [`Engine::check`] does), then learn from the outcome — familiarity on success, failure
+//! counts on the source, its networks and the account — and run the detectors whose inputs
+//! changed. The detectors themselves are small functions over the per-key state in
+//! [`crate::state`], the population signal in [`crate::population`], and the campaign tracker
+//! in [`crate::campaign`].
 
-use crate::api::{Action, AdminAction, Attempt, Finding, Reason, Verdict};
+use crate::api::{Action, AdminAction, Attempt, Finding, ProtectionMode, Reason, Verdict};
+use crate::campaign::{CampaignState, Flagged};
 use crate::config::EngineConfig;
-use ahash::AHashMap;
-use portcullis_core::report::{
-    AccountAtRisk, Campaign, CampaignKind, FlaggedSource, InputSummary, Report,
+use crate::keys::{
+    FixedMap, NetLevel, Secs, account_key, host_prefix, ip_bits, is_v4, mix128, net_key,
+    net_prefix, secs, ts,
 };
-use portcullis_core::{AuthEvent, Outcome, Prefix, Timestamp};
+use crate::population::{LONG, Population, Signal};
+use crate::state::{AT_RISK, AccountState, COMPROMISED, KNOWN, NAMED, SourceState, UNKNOWN, fp32};
+use crate::store::Table;
+use portcullis_core::report::{
+    AccountAtRisk, CampaignKind, CompromisedAccount, InputSummary, Report,
+};
+use portcullis_core::{AuthEvent, Outcome, Prefix, Protocol, Timestamp};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
-#[derive(Debug, Default)]
-struct SourceState {
-    window_start: Timestamp,
-    window_failures: u32,
-    failures: u64,
-    flagged: bool,
+/// A prefix as (mask, network) over IPv4-mapped 128-bit addresses.
+fn prefix_match(p: &Prefix) -> (u128, u128) {
+    let bits = ip_bits(p.addr());
+    let len = u32::from(p.len()) + if p.addr().is_ipv4() { 96 } else { 0 };
+    let mask = if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len.min(128))
+    };
+    (mask, bits & mask)
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    mask: u128,
+    net: u128,
+    prefix: Prefix,
+    until: Option<Timestamp>,
+    reason: String,
 }
 
 #[derive(Debug, Default)]
-struct AccountState {
-    window_start: Timestamp,
-    window_failures: u32,
-    last_fingerprint: Option<u64>,
-    familiar: Vec<IpAddr>,
-    at_risk: bool,
+struct Admin {
+    blocks: Vec<Block>,
+    protections: FixedMap<u64, (ProtectionMode, Option<Timestamp>)>,
+    shields: Option<(Vec<Protocol>, Option<Timestamp>)>,
+}
+
+/// Sizes of the engine's state, for monitoring and the memory benchmark.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub sources: usize,
+    pub networks: usize,
+    pub accounts: usize,
+    pub flagged: usize,
+    pub campaigns: usize,
+    pub evictions: u64,
+    /// Approximate heap bytes held by the state tables.
+    pub heap_bytes: usize,
+}
+
+/// How an outcome counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Success,
+    Guess { unknown: bool },
+    Neutral,
+}
+
+fn classify(o: Outcome) -> Class {
+    match o {
+        Outcome::Success => Class::Success,
+        Outcome::UnknownAccount => Class::Guess { unknown: true },
+        Outcome::BadPassword | Outcome::Locked | Outcome::Disabled | Outcome::OtherFailure => {
+            Class::Guess { unknown: false }
+        }
+        // The password was right but has expired: not a guess, not a login.
+        Outcome::Expired => Class::Neutral,
+    }
+}
+
+fn kind_index(k: CampaignKind) -> usize {
+    match k {
+        CampaignKind::BruteForce => 0,
+        CampaignKind::AccountGuessing => 1,
+        CampaignKind::PasswordSpray => 2,
+        CampaignKind::UserEnumeration => 3,
+        CampaignKind::CredentialStuffing => 4,
+    }
 }
 
 /// The engine.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Engine {
     cfg: EngineConfig,
+    trusted: Vec<(u128, u128)>,
     now: Timestamp,
-    sources: AHashMap<IpAddr, SourceState>,
-    accounts: AHashMap<String, AccountState>,
-    campaigns: Vec<Campaign>,
-    brute_force_campaign: Option<usize>,
-    flagged: Vec<FlaggedSource>,
+    now_s: Secs,
+    hosts: Table<u128, SourceState>,
+    nets: Table<u128, SourceState>,
+    accounts: Table<u64, AccountState>,
+    known_accounts: u64,
+    population: Population,
+    campaigns: Vec<CampaignState>,
+    /// The live distributed spray (campaign index), and the latest one (for merging).
+    spray: Option<usize>,
+    last_spray: Option<usize>,
+    /// Per kind, the campaign that single-source detections join while it is recent.
+    by_kind: [Option<usize>; 5],
+    flagged: Flagged,
+    compromised: Vec<CompromisedAccount>,
+    compromised_campaign: Vec<Option<u32>>,
     at_risk: Vec<AccountAtRisk>,
-    blocks: Vec<(Prefix, Option<Timestamp>)>,
+    admin: Admin,
     findings: Vec<Finding>,
-    verdicts: BTreeMap<String, u64>,
+    verdicts: [u64; 4],
+    next_maintenance: Secs,
+    max_findings: usize,
+    dropped_findings: u64,
 }
 
-fn is_guess(o: Outcome) -> bool {
-    matches!(
-        o,
-        Outcome::BadPassword | Outcome::UnknownAccount | Outcome::OtherFailure | Outcome::Locked
-    )
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(EngineConfig::default())
+    }
 }
 
 impl Engine {
     pub fn new(config: EngineConfig) -> Self {
+        let trusted = config.trusted_networks.iter().map(prefix_match).collect();
         Engine {
+            trusted,
+            now: Timestamp::default(),
+            now_s: 0,
+            hosts: Table::new(config.max_sources),
+            nets: Table::new(config.max_networks),
+            accounts: Table::new(config.max_accounts),
+            known_accounts: 0,
+            population: Population::default(),
+            campaigns: Vec::new(),
+            spray: None,
+            last_spray: None,
+            by_kind: [None; 5],
+            flagged: Flagged::new(config.max_flagged),
+            compromised: Vec::new(),
+            compromised_campaign: Vec::new(),
+            at_risk: Vec::new(),
+            admin: Admin::default(),
+            findings: Vec::new(),
+            verdicts: [0; 4],
+            next_maintenance: 0,
+            max_findings: 1_000_000,
+            dropped_findings: 0,
             cfg: config,
-            ..Engine::default()
         }
     }
 
-    /// A finished attempt: learn from it, and answer what a live server should have done.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// The latest event time seen.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        EngineStats {
+            sources: self.hosts.len(),
+            networks: self.nets.len(),
+            accounts: self.accounts.len(),
+            flagged: self.flagged.len(),
+            campaigns: self.campaigns.len(),
+            evictions: self.hosts.evictions() + self.nets.evictions() + self.accounts.evictions(),
+            heap_bytes: self.hosts.heap_bytes()
+                + self.nets.heap_bytes()
+                + self.accounts.heap_bytes()
+                + self.flagged.heap_bytes()
+                + self.admin.protections.capacity() * 40,
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Entry points
+    // ----------------------------------------------------------------------------------------
+
+    /// A finished attempt: learn from it, and answer what a live server should have done
+    /// (decided on what was known before this attempt, as [`Engine::check`] would).
     pub fn observe(&mut self, ev: &AuthEvent) -> Verdict {
-        self.now = self.now.max(ev.ts);
-        let verdict = self.decide(ev.source, &ev.account.name);
-        let key = match verdict.action {
-            Action::Allow => "allow",
-            Action::Tarpit { .. } => "tarpit",
-            Action::Deny => "deny",
-            Action::InternalOnly => "internal_only",
-        };
-        *self.verdicts.entry(key.to_string()).or_default() += 1;
-        let trusted = ev.source.is_some_and(|ip| self.is_trusted(ip));
-        let now = self.now;
-        if ev.outcome.is_success() {
-            let acct = self.accounts.entry(ev.account.name.clone()).or_default();
-            if let Some(ip) = ev.source
-                && !acct.familiar.contains(&ip)
-            {
-                if acct.familiar.len() >= 8 {
-                    acct.familiar.remove(0);
-                }
-                acct.familiar.push(ip);
-            }
-            return verdict;
-        }
-        if !is_guess(ev.outcome) {
-            return verdict;
-        }
-        // Source brute force.
-        if let Some(ip) = ev.source
-            && !trusted
-        {
-            let window = i64::from(self.cfg.brute_force_window_secs);
-            let s = self.sources.entry(ip).or_default();
-            if now.secs_since(s.window_start) > window {
-                s.window_start = now;
-                s.window_failures = 0;
-            }
-            s.window_failures += 1;
-            s.failures += 1;
-            if !s.flagged && s.window_failures >= self.cfg.brute_force_failures {
-                s.flagged = true;
-                let failures = s.failures;
-                self.flag_brute_force(ip, ev, failures);
-            }
-        }
-        // Account guessing (unfamiliar sources only; the same wrong password counts once).
-        let acct = self.accounts.entry(ev.account.name.clone()).or_default();
-        let familiar = ev.source.is_some_and(|ip| acct.familiar.contains(&ip));
-        if !familiar && !trusted {
-            let window = i64::from(self.cfg.account_guess_window_secs);
-            if now.secs_since(acct.window_start) > window {
-                acct.window_start = now;
-                acct.window_failures = 0;
-            }
-            let repeat = ev.password_fingerprint.is_some()
-                && ev.password_fingerprint == acct.last_fingerprint;
-            acct.last_fingerprint = ev.password_fingerprint;
-            if !repeat {
-                acct.window_failures += 1;
-            }
-            if !acct.at_risk && acct.window_failures >= self.cfg.account_guess_failures {
-                acct.at_risk = true;
-                let r = AccountAtRisk {
-                    account: ev.account.name.clone(),
-                    since: now,
-                    reason: format!(
-                        "{} wrong passwords from unfamiliar sources within {} s",
-                        acct.window_failures, window
-                    ),
-                    campaign: None,
-                };
-                self.findings.push(Finding::AccountAtRisk(r.clone()));
-                self.at_risk.push(r);
-            }
-        }
+        self.tick(ev.ts);
+        let akey = account_key(&ev.account.name);
+        let src = ev.source.map(ip_bits);
+        let verdict = self.decide(src, akey, ev.protocol);
+        self.verdicts[match verdict.action {
+            Action::Allow => 0,
+            Action::Tarpit { .. } => 1,
+            Action::Deny => 2,
+            Action::InternalOnly => 3,
+        }] += 1;
+        self.learn(ev, akey, src);
         verdict
     }
 
-    fn flag_brute_force(&mut self, ip: IpAddr, ev: &AuthEvent, failures: u64) {
-        let idx = match self.brute_force_campaign {
-            Some(i) => i,
-            None => {
-                self.campaigns.push(Campaign {
-                    id: format!("c{}", self.campaigns.len() + 1),
-                    kind: CampaignKind::BruteForce,
-                    first_seen: ev.ts,
-                    detected_at: self.now,
-                    last_seen: ev.ts,
-                    sources: Vec::new(),
-                    accounts_targeted: 0,
-                    attempts: 0,
-                    summary: String::new(),
-                    accounts: Vec::new(),
-                });
-                self.brute_force_campaign = Some(self.campaigns.len() - 1);
-                self.campaigns.len() - 1
-            }
-        };
-        let c = &mut self.campaigns[idx];
-        c.sources.push(Prefix::host(ip));
-        c.attempts += failures;
-        c.last_seen = ev.ts;
-        c.summary = format!("brute force from {} source(s)", c.sources.len());
-        let first = c.sources.len() == 1;
-        let f = FlaggedSource {
-            source: Prefix::host(ip),
-            first_flagged: self.now,
-            reason: format!(
-                "{} failures within {} s",
-                self.cfg.brute_force_failures, self.cfg.brute_force_window_secs
-            ),
-            campaign: Some(c.id.clone()),
-        };
-        let c = c.clone();
-        self.findings.push(if first {
-            Finding::CampaignOpened(c)
-        } else {
-            Finding::CampaignUpdated(c)
-        });
-        self.findings.push(Finding::SourceFlagged(f.clone()));
-        self.flagged.push(f);
-    }
-
-    fn is_trusted(&self, ip: IpAddr) -> bool {
-        self.cfg.trusted_networks.iter().any(|p| p.contains(ip))
-    }
-
-    fn decide(&self, source: Option<IpAddr>, account: &str) -> Verdict {
-        if let Some(ip) = source {
-            if self
-                .blocks
-                .iter()
-                .any(|(p, until)| p.contains(ip) && until.is_none_or(|u| self.now < u))
-            {
-                return Verdict {
-                    action: Action::Deny,
-                    reasons: vec![Reason {
-                        code: "admin_block",
-                        detail: format!("{ip} is blocked by an admin"),
-                    }],
-                };
-            }
-            if self.is_trusted(ip) {
-                return Verdict::allow();
-            }
-        }
-        let acct = self.accounts.get(account);
-        if let (Some(a), Some(ip)) = (acct, source)
-            && a.familiar.contains(&ip)
-        {
-            return Verdict::allow();
-        }
-        if let Some(ip) = source
-            && self.sources.get(&ip).is_some_and(|s| s.flagged)
-        {
-            return Verdict {
-                action: Action::Deny,
-                reasons: vec![Reason {
-                    code: "brute_force",
-                    detail: format!("{ip} is flagged for brute force"),
-                }],
-            };
-        }
-        if let Some(a) = acct
-            && a.at_risk
-        {
-            let action = if a.window_failures >= self.cfg.account_lock_failures {
-                Action::Deny
-            } else {
-                Action::Tarpit {
-                    seconds: self.cfg.tarpit_secs,
-                }
-            };
-            return Verdict {
-                action,
-                reasons: vec![Reason {
-                    code: "account_guessing",
-                    detail: format!("{account} is under guessing from unfamiliar sources"),
-                }],
-            };
-        }
-        Verdict::allow()
-    }
-
-    /// An attempt before authentication (not counted: the report that follows is).
+    /// An attempt before authentication. Not counted: the report that follows is.
     pub fn check(&mut self, attempt: &Attempt<'_>) -> Verdict {
-        self.now = self.now.max(attempt.ts);
-        self.decide(attempt.source, &attempt.account.name)
+        self.tick(attempt.ts);
+        let akey = account_key(&attempt.account.name);
+        self.decide(attempt.source.map(ip_bits), akey, attempt.protocol)
     }
 
-    /// An admin decision.
+    /// An admin decision. Expiry (`until`) is judged by event time.
     pub fn apply(&mut self, action: AdminAction) {
         match action {
-            AdminAction::Block { prefix, until, .. } => self.blocks.push((prefix, until)),
-            AdminAction::Unblock { prefix } => self.blocks.retain(|(p, _)| *p != prefix),
-            _ => {}
+            AdminAction::Block {
+                prefix,
+                at,
+                until,
+                reason,
+            } => {
+                self.tick(at);
+                let (mask, net) = prefix_match(&prefix);
+                self.admin.blocks.retain(|b| b.prefix != prefix);
+                self.admin.blocks.push(Block {
+                    mask,
+                    net,
+                    prefix,
+                    until,
+                    reason,
+                });
+            }
+            AdminAction::Unblock { prefix } => self.admin.blocks.retain(|b| b.prefix != prefix),
+            AdminAction::Protect {
+                account,
+                mode,
+                at,
+                until,
+            } => {
+                self.tick(at);
+                let key = account_key(&portcullis_core::Account::from_raw(&account).name);
+                self.admin.protections.insert(key, (mode, until));
+            }
+            AdminAction::Unprotect { account } => {
+                let key = account_key(&portcullis_core::Account::from_raw(&account).name);
+                self.admin.protections.remove(&key);
+            }
+            AdminAction::ShieldsUp {
+                protocols,
+                at,
+                until,
+            } => {
+                self.tick(at);
+                self.admin.shields = Some((protocols, until));
+            }
+            AdminAction::ShieldsDown => self.admin.shields = None,
+            AdminAction::ResetAccount { account } => {
+                let key = account_key(&portcullis_core::Account::from_raw(&account).name);
+                if let Some(a) = self.accounts.get_mut(&key) {
+                    a.guesses.reset();
+                    a.recent_passwords = [0; 4];
+                    a.flags &= !(AT_RISK | COMPROMISED);
+                }
+            }
         }
     }
 
@@ -267,10 +277,886 @@ impl Engine {
     /// The engine's view as report v1, around the given input summary.
     pub fn report(&self, input: InputSummary) -> Report {
         let mut r = Report::new(input);
-        r.verdicts = self.verdicts.clone();
-        r.campaigns = self.campaigns.clone();
-        r.flagged_sources = self.flagged.clone();
+        for (name, n) in ["allow", "tarpit", "deny", "internal_only"]
+            .iter()
+            .zip(self.verdicts)
+        {
+            if n > 0 {
+                r.verdicts.insert((*name).to_string(), n);
+            }
+        }
+        let mut by_campaign: BTreeMap<u32, Vec<Prefix>> = BTreeMap::new();
+        for (f, c) in self.flagged.list.iter().zip(&self.flagged.campaign) {
+            by_campaign.entry(*c).or_default().push(f.source);
+        }
+        r.campaigns = self
+            .campaigns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.to_report(by_campaign.remove(&(i as u32)).unwrap_or_default()))
+            .collect();
+        r.flagged_sources = self.flagged.list.clone();
+        r.compromised_accounts = self.compromised.clone();
         r.accounts_at_risk = self.at_risk.clone();
         r
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Time
+    // ----------------------------------------------------------------------------------------
+
+    fn tick(&mut self, t: Timestamp) {
+        if t <= self.now {
+            return; // tolerate small disorder: state stays at the latest time seen
+        }
+        self.now = t;
+        self.now_s = secs(t);
+        let live = self.spray.is_some();
+        self.population
+            .advance(self.now_s / 60, live, self.known_accounts, &self.cfg);
+        if self.now_s >= self.next_maintenance {
+            self.maintain();
+        }
+    }
+
+    /// Every event-time minute: end quiet sprays, emit throttled campaign updates; every hour:
+    /// expire idle state and recount known accounts.
+    fn maintain(&mut self) {
+        let now = self.now_s;
+        let first = self.next_maintenance == 0;
+        self.next_maintenance = now - now % 60 + 60;
+        if let Some(i) = self.spray
+            && now.saturating_sub(self.campaigns[i].last_signal) > self.cfg.spray_idle_secs
+        {
+            self.campaigns[i].live = false;
+            self.campaigns[i].dirty = true;
+            self.spray = None;
+        }
+        for i in 0..self.campaigns.len() {
+            let c = &self.campaigns[i];
+            if c.dirty && now.saturating_sub(c.last_update) >= self.cfg.campaign_update_secs {
+                self.emit_update(i);
+            }
+        }
+        if first || now % 3600 < 60 {
+            let c = &self.cfg;
+            self.hosts.expire(now.saturating_sub(c.source_ttl_secs));
+            self.nets.expire(now.saturating_sub(c.network_ttl_secs));
+            self.accounts.expire(now.saturating_sub(c.account_ttl_secs));
+            self.known_accounts = self.accounts.iter().filter(|(_, a)| a.has(KNOWN)).count() as u64;
+        }
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Verdicts
+    // ----------------------------------------------------------------------------------------
+
+    fn is_trusted(&self, bits: u128) -> bool {
+        self.trusted.iter().any(|&(m, n)| bits & m == n)
+    }
+
+    fn familiar(&self, acct: Option<&AccountState>, bits: u128) -> bool {
+        acct.is_some_and(|a| {
+            a.familiar_host(fp32(mix128(bits)))
+                || net_key(bits, NetLevel::Subnet).is_some_and(|k| a.familiar_net(fp32(mix128(k))))
+        })
+    }
+
+    /// The flag that covers a host: the host itself, its /24 or /64, or its /48.
+    fn flag_of(&self, bits: u128) -> Option<u32> {
+        self.flagged
+            .host(bits)
+            .or_else(|| net_key(bits, NetLevel::Subnet).and_then(|k| self.flagged.net(k)))
+            .or_else(|| net_key(bits, NetLevel::Site).and_then(|k| self.flagged.net(k)))
+    }
+
+    fn decide(&self, src: Option<u128>, akey: u64, protocol: Protocol) -> Verdict {
+        let now = self.now;
+        // 1. Admin blocks.
+        if let Some(bits) = src
+            && let Some(b) = self
+                .admin
+                .blocks
+                .iter()
+                .find(|b| bits & b.mask == b.net && b.until.is_none_or(|u| now < u))
+        {
+            return verdict(
+                Action::Deny,
+                "admin_block",
+                format!("{} is blocked by an admin: {}", b.prefix, b.reason),
+            );
+        }
+        let acct = self.accounts.get(&akey);
+        let trusted = src.is_some_and(|b| self.is_trusted(b));
+        let familiar = src.is_some_and(|b| self.familiar(acct, b));
+        // 2. Admin protections of the account.
+        if let Some((mode, until)) = self.admin.protections.get(&akey)
+            && until.is_none_or(|u| now < u)
+        {
+            match mode {
+                ProtectionMode::Disabled => {
+                    return verdict(
+                        Action::Deny,
+                        "account_disabled",
+                        "disabled by an admin".into(),
+                    );
+                }
+                ProtectionMode::MustReset => {
+                    return verdict(
+                        Action::Deny,
+                        "must_reset",
+                        "password must be reset first".into(),
+                    );
+                }
+                ProtectionMode::InternalOnly if !trusted && !familiar => {
+                    return verdict(
+                        Action::InternalOnly,
+                        "account_internal_only",
+                        "account accepts logins only from trusted networks and familiar sources"
+                            .into(),
+                    );
+                }
+                ProtectionMode::InternalOnly => {}
+            }
+        }
+        // 3. Trusted networks and familiar sources are allowed.
+        if trusted || familiar {
+            return Verdict::allow();
+        }
+        // 4. Shields up.
+        if let Some((protocols, until)) = &self.admin.shields
+            && until.is_none_or(|u| now < u)
+            && (protocols.is_empty() || protocols.contains(&protocol))
+        {
+            return verdict(
+                Action::InternalOnly,
+                "shields_up",
+                "shields up: only trusted networks and familiar sources".into(),
+            );
+        }
+        let Some(bits) = src else {
+            return Verdict::allow();
+        };
+        // 5. Flagged sources (unless the address has since proven to be a shared gateway).
+        if let Some(idx) = self.flag_of(bits) {
+            let at = self.flagged.at[idx as usize];
+            let gateway = self
+                .hosts
+                .get(&bits)
+                .is_some_and(|h| h.is_gateway(&self.cfg));
+            if !gateway && self.now_s.saturating_sub(at) < self.cfg.flag_ttl_secs {
+                let c = &self.campaigns[self.flagged.campaign[idx as usize] as usize];
+                let f = &self.flagged.list[idx as usize];
+                let early = c.kind == CampaignKind::PasswordSpray
+                    && c.live
+                    && now.secs_since(c.detected_at) < i64::from(self.cfg.spray_uncertain_secs);
+                let action = if early {
+                    Action::Tarpit {
+                        seconds: self.cfg.tarpit_secs,
+                    }
+                } else {
+                    Action::Deny
+                };
+                return verdict(
+                    action,
+                    c.kind.as_str(),
+                    format!(
+                        "{} is flagged in campaign {}: {}",
+                        f.source,
+                        c.name(),
+                        f.reason
+                    ),
+                );
+            }
+        }
+        // 6. Accounts a live spray targets: unfamiliar sources wait.
+        if let Some(a) = acct {
+            if let Some(s) = self.spray
+                && a.campaign == s as u32 + 1
+            {
+                return verdict(
+                    Action::Tarpit {
+                        seconds: self.cfg.spray_tarpit_secs,
+                    },
+                    "spray_target",
+                    format!(
+                        "account targeted by live spray {}; source unfamiliar",
+                        self.campaigns[s].name()
+                    ),
+                );
+            }
+            // 7. Account guessing (smart lockout: unfamiliar sources only).
+            let g = a
+                .guesses
+                .value(self.now_s, self.cfg.account_guess_window_secs);
+            if g >= self.cfg.account_lock_failures {
+                return verdict(
+                    Action::Deny,
+                    "account_guessing",
+                    format!("{g} wrong passwords from unfamiliar sources; locked for them"),
+                );
+            }
+            if g >= self.cfg.account_guess_failures {
+                return verdict(
+                    Action::Tarpit {
+                        seconds: self.cfg.tarpit_secs,
+                    },
+                    "account_guessing",
+                    format!("{g} wrong passwords from unfamiliar sources"),
+                );
+            }
+        }
+        Verdict::allow()
+    }
+
+    // ----------------------------------------------------------------------------------------
+    // Learning and detection
+    // ----------------------------------------------------------------------------------------
+
+    fn learn(&mut self, ev: &AuthEvent, akey: u64, src: Option<u128>) {
+        let class = classify(ev.outcome);
+        if class == Class::Neutral {
+            return;
+        }
+        let now = self.now_s;
+        let has_account = !ev.account.name.is_empty();
+        if has_account {
+            let a = self.accounts.entry(akey);
+            a.last_seen = a.last_seen.max(now);
+            match ev.outcome {
+                Outcome::UnknownAccount => a.flags |= UNKNOWN,
+                Outcome::Success | Outcome::BadPassword | Outcome::Locked if !a.has(KNOWN) => {
+                    a.flags |= KNOWN;
+                    self.known_accounts += 1;
+                }
+                _ => {}
+            }
+        }
+        let Some(bits) = src else {
+            return;
+        };
+        let trusted = self.is_trusted(bits);
+        let host_fp = fp32(mix128(bits));
+        let subnet = net_key(bits, NetLevel::Subnet).expect("every family has a subnet");
+        let site = net_key(bits, NetLevel::Site);
+        let net_fp = fp32(mix128(subnet));
+        match class {
+            Class::Success => {
+                self.learn_success(ev, akey, bits, trusted, host_fp, subnet, site, net_fp)
+            }
+            Class::Guess { unknown } => {
+                if trusted {
+                    return; // never counted, never flagged
+                }
+                let acct = self.accounts.get(&akey);
+                if has_account
+                    && acct.is_some_and(|a| a.familiar_host(host_fp) || a.familiar_net(net_fp))
+                {
+                    return; // a familiar source's typo: judged apart, never counted
+                }
+                self.learn_failure(ev, akey, has_account, unknown, bits, subnet, site, net_fp);
+            }
+            Class::Neutral => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn learn_success(
+        &mut self,
+        ev: &AuthEvent,
+        akey: u64,
+        bits: u128,
+        trusted: bool,
+        host_fp: u32,
+        subnet: u128,
+        site: Option<u128>,
+        net_fp: u32,
+    ) {
+        let now = self.now_s;
+        if ev.account.name.is_empty() {
+            return;
+        }
+        if !trusted {
+            let acct = self.accounts.get(&akey).copied().unwrap_or_default();
+            if !acct.familiar_host(host_fp)
+                && let Some((campaign, evidence)) =
+                    self.compromise_evidence(&acct, akey, bits, subnet, site, net_fp)
+            {
+                self.record_compromise(ev, akey, bits, campaign, evidence);
+                return; // an attacker's success makes nothing familiar
+            }
+        }
+        let a = self.accounts.entry(akey);
+        a.remember_success(now, host_fp, net_fp);
+        if trusted {
+            return;
+        }
+        self.hosts.entry(bits).succeed(now, akey);
+        self.nets.entry(subnet).succeed(now, akey);
+        if let Some(s) = site {
+            self.nets.entry(s).succeed(now, akey);
+        }
+    }
+
+    /// Why a success from an unfamiliar address looks like an attacker's, if it does.
+    fn compromise_evidence(
+        &self,
+        acct: &AccountState,
+        akey: u64,
+        bits: u128,
+        subnet: u128,
+        site: Option<u128>,
+        net_fp: u32,
+    ) -> Option<(Option<u32>, String)> {
+        let cfg = &self.cfg;
+        let host = self.hosts.get(&bits);
+        let gateway = host.is_some_and(|h| h.is_gateway(cfg));
+        if let Some(idx) = self.flagged.host(bits) {
+            return Some((
+                Some(self.flagged.campaign[idx as usize]),
+                format!("success from {} flagged in the campaign", host_prefix(bits)),
+            ));
+        }
+        let net_familiar = acct.familiar_net(net_fp);
+        if !net_familiar && !gateway {
+            for k in std::iter::once(subnet).chain(site) {
+                if let Some(idx) = self.flagged.net(k) {
+                    return Some((
+                        Some(self.flagged.campaign[idx as usize]),
+                        format!(
+                            "success from {} inside {} flagged in the campaign",
+                            host_prefix(bits),
+                            net_prefix(k)
+                        ),
+                    ));
+                }
+            }
+        }
+        if net_familiar || gateway {
+            return None;
+        }
+        // The account was targeted by a spray (live, or ended recently), and this source took
+        // part: it failed for other accounts, or its network has failing hosts and no success.
+        if acct.campaign > 0 {
+            let c = &self.campaigns[(acct.campaign - 1) as usize];
+            let recent =
+                c.live || self.now.secs_since(c.last_seen) < i64::from(cfg.spray_idle_secs);
+            if recent {
+                if let Some(h) = host
+                    && h.accounts_failed.estimate_without(akey) >= 1
+                    && h.accounts_ok.is_empty()
+                {
+                    return Some((
+                        Some(acct.campaign - 1),
+                        format!(
+                            "success from {} after it failed for {} other accounts, during {}",
+                            host_prefix(bits),
+                            h.accounts_failed.estimate_without(akey),
+                            c.name()
+                        ),
+                    ));
+                }
+                if let Some(n) = self.nets.get(&subnet)
+                    && n.accounts_ok.is_empty()
+                    && n.spread.estimate() >= 2
+                    && n.accounts_failed.estimate_without(akey) >= 1
+                {
+                    return Some((
+                        Some(acct.campaign - 1),
+                        format!(
+                            "success from {} whose network {} failed from {} addresses, during {}",
+                            host_prefix(bits),
+                            net_prefix(subnet),
+                            n.spread.estimate(),
+                            c.name()
+                        ),
+                    ));
+                }
+            }
+        }
+        // The account was being guessed, and this source took part in the guessing.
+        if acct.has(AT_RISK)
+            && host.is_some_and(|h| h.accounts_failed.contains(akey) && h.accounts_ok.is_empty())
+        {
+            return Some((
+                self.by_kind[kind_index(CampaignKind::AccountGuessing)].map(|i| i as u32),
+                format!(
+                    "success from {} after guessing the account's password",
+                    host_prefix(bits)
+                ),
+            ));
+        }
+        None
+    }
+
+    fn record_compromise(
+        &mut self,
+        ev: &AuthEvent,
+        akey: u64,
+        bits: u128,
+        campaign: Option<u32>,
+        evidence: String,
+    ) {
+        let a = self.accounts.entry(akey);
+        if a.has(COMPROMISED) {
+            return;
+        }
+        a.flags |= COMPROMISED;
+        if let Some(c) = campaign {
+            let name = self.campaigns[c as usize].name();
+            let reason = format!(
+                "success for {} while taking part in {name}",
+                ev.account.name
+            );
+            self.flag(false, bits, host_prefix(bits), c as usize, reason);
+        }
+        let ca = CompromisedAccount {
+            account: ev.account.name.clone(),
+            at: ev.ts,
+            source: Some(host_prefix(bits)),
+            campaign: campaign.map(|c| self.campaigns[c as usize].name()),
+            evidence,
+        };
+        self.compromised_campaign.push(campaign);
+        self.push(Finding::AccountCompromised(ca.clone()));
+        self.compromised.push(ca);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn learn_failure(
+        &mut self,
+        ev: &AuthEvent,
+        akey: u64,
+        has_account: bool,
+        unknown: bool,
+        bits: u128,
+        subnet: u128,
+        site: Option<u128>,
+        net_fp: u32,
+    ) {
+        let now = self.now_s;
+        let cfg = &self.cfg;
+        let pw = ev.password_fingerprint.map(crate::keys::mix64);
+        // Source, /24 or /64, /48.
+        let h = self.hosts.entry(bits);
+        h.fail(now, akey, unknown, pw, cfg);
+        let host = *h;
+        let n = self.nets.entry(subnet);
+        n.fail(now, akey, unknown, Some(mix128(bits)), cfg);
+        let sub = *n;
+        let site_state = site.map(|s| {
+            let n = self.nets.entry(s);
+            n.fail(now, akey, unknown, Some(mix128(subnet)), cfg);
+            *n
+        });
+        let gateway = host.is_gateway(cfg);
+
+        // Account: smart-lockout counting and the population signal.
+        let mut targeted_new = false;
+        if has_account {
+            let live = self.spray;
+            let a = self.accounts.entry(akey);
+            let new_password = a.new_wrong_password(ev.password_fingerprint);
+            if new_password {
+                a.guesses.add(now, cfg.account_guess_window_secs, 1);
+            }
+            // For the population: a repeat of the same wrong password, or (without
+            // fingerprints) a repeat from the same network within the hour, is not a new guess.
+            let repeat_place = a.last_fail_net == net_fp && now.saturating_sub(a.last_fail) < 3600;
+            let new_guess = if ev.password_fingerprint.is_some() {
+                new_password
+            } else {
+                !repeat_place
+            };
+            a.last_fail_net = net_fp;
+            a.last_fail = now;
+            if !gateway {
+                self.population
+                    .count_failure(&mut a.population_minute, unknown, new_guess);
+            }
+            if let Some(s) = live
+                && !gateway
+                && a.campaign != s as u32 + 1
+            {
+                a.campaign = s as u32 + 1;
+                targeted_new = true;
+            }
+            let guesses = a.guesses.value(now, cfg.account_guess_window_secs);
+            if guesses >= cfg.account_guess_failures && !a.has(AT_RISK) {
+                a.flags |= AT_RISK;
+                self.account_at_risk(ev, guesses);
+            }
+        }
+
+        // Distributed spray: the population signal.
+        let sig = self.population.signal(self.known_accounts, &self.cfg);
+        if sig.firing {
+            match self.spray {
+                Some(i) => self.campaigns[i].last_signal = now,
+                None => self.open_spray(&sig),
+            }
+        }
+        if let Some(i) = self.spray {
+            let c = &mut self.campaigns[i];
+            c.attempts += 1;
+            c.last_seen = self.now;
+            c.dirty = true;
+            if targeted_new && has_account {
+                self.target(i, akey, &ev.account.name);
+            } else if has_account {
+                self.name_target(i, akey, &ev.account.name);
+            }
+            if !gateway {
+                self.grow_spray(i, bits, &host, subnet, &sub, site, site_state.as_ref());
+            }
+        }
+
+        // Single-source detectors (gateways are exempt: their failures are their users').
+        if !gateway {
+            self.single_source(bits, &host, false);
+            if sub.accounts_ok.is_empty() && sub.spread.estimate() >= self.cfg.spray_net_min_hosts {
+                self.single_source(subnet, &sub, true);
+            }
+        }
+    }
+
+    fn account_at_risk(&mut self, ev: &AuthEvent, guesses: u32) {
+        let idx = self.campaign_for(
+            CampaignKind::AccountGuessing,
+            "an account guessed from unfamiliar sources",
+        );
+        let c = &mut self.campaigns[idx];
+        c.accounts_targeted += 1;
+        if c.accounts.len() < self.cfg.report_max_accounts {
+            c.accounts.push(ev.account.name.clone());
+        }
+        c.last_seen = self.now;
+        c.attempts += u64::from(guesses);
+        c.dirty = true;
+        let r = AccountAtRisk {
+            account: ev.account.name.clone(),
+            since: ev.ts,
+            reason: format!(
+                "{guesses} distinct wrong passwords from unfamiliar sources within {} s",
+                self.cfg.account_guess_window_secs
+            ),
+            campaign: Some(c.name()),
+        };
+        self.push(Finding::AccountAtRisk(r.clone()));
+        self.at_risk.push(r);
+    }
+
+    /// One address (or one /24, /64 whose addresses rotate) failing too often or on too many
+    /// accounts: brute force, single-source spray, enumeration or stuffing.
+    fn single_source(&mut self, key: u128, s: &SourceState, is_net: bool) {
+        let cfg = &self.cfg;
+        let now = self.now_s;
+        let already = if is_net {
+            self.flagged.net(key).is_some()
+        } else {
+            self.flagged.host(key).is_some()
+        };
+        if already {
+            return;
+        }
+        let accounts = s.accounts_failed.estimate();
+        let recent = s.recent_failures(now, cfg);
+        let (kind, reason) = if accounts >= cfg.source_spray_accounts {
+            let unknown_share = f64::from(s.unknown) / f64::from(s.failures.max(1));
+            let kind = if unknown_share >= cfg.enumeration_unknown_share {
+                CampaignKind::UserEnumeration
+            } else if !is_net
+                && f64::from(s.spread.estimate())
+                    >= cfg.stuffing_password_share * f64::from(accounts)
+                && unknown_share >= 0.3
+            {
+                CampaignKind::CredentialStuffing
+            } else {
+                CampaignKind::PasswordSpray
+            };
+            (
+                kind,
+                format!(
+                    "failed on {accounts} distinct accounts ({:.0} % unknown) since {}",
+                    unknown_share * 100.0,
+                    ts(s.epoch)
+                ),
+            )
+        } else if recent >= cfg.brute_force_failures {
+            (
+                CampaignKind::BruteForce,
+                format!("{recent} failures within {} s", cfg.brute_force_window_secs),
+            )
+        } else {
+            return;
+        };
+        let prefix = if is_net {
+            net_prefix(key)
+        } else {
+            host_prefix(key)
+        };
+        let idx = match (kind, self.spray) {
+            (CampaignKind::PasswordSpray, Some(i)) => i,
+            _ => self.campaign_for(kind, "single-source detections"),
+        };
+        let reason = if is_net {
+            format!("{reason}, from {} addresses", s.spread.estimate())
+        } else {
+            reason
+        };
+        let c = &mut self.campaigns[idx];
+        c.link_first_seen(ts(s.first_fail));
+        c.attempts += u64::from(s.failures);
+        c.accounts_targeted += u64::from(accounts);
+        c.last_seen = self.now;
+        c.dirty = true;
+        self.flag(is_net, key, prefix, idx, reason);
+    }
+
+    /// The campaign of `kind` that single-source detections join (recent), or a new one.
+    fn campaign_for(&mut self, kind: CampaignKind, why: &str) -> usize {
+        let k = kind_index(kind);
+        if let Some(i) = self.by_kind[k]
+            && self.now.secs_since(self.campaigns[i].last_seen)
+                <= i64::from(self.cfg.spray_idle_secs)
+        {
+            return i;
+        }
+        let i = self.new_campaign(kind, why.to_string());
+        self.by_kind[k] = Some(i);
+        i
+    }
+
+    fn new_campaign(&mut self, kind: CampaignKind, why: String) -> usize {
+        let id = self.campaigns.len() as u32 + 1;
+        self.campaigns
+            .push(CampaignState::new(id, kind, self.now, why));
+        let c = self.campaigns.last().expect("just pushed");
+        let rep = c.to_report(Vec::new());
+        self.push(Finding::CampaignOpened(rep));
+        self.campaigns.len() - 1
+    }
+
+    /// The population signal fired: open (or continue) the distributed spray and enrol the
+    /// sources and accounts that took part so far.
+    fn open_spray(&mut self, sig: &Signal) {
+        let why = format!(
+            "raised when {} accounts failed from unfamiliar sources in 15 min (threshold {:.0}), {} in 5 min (threshold {:.0}), {:.0} % unknown accounts",
+            sig.accounts_15m,
+            sig.threshold_15m,
+            sig.accounts_5m,
+            sig.threshold_5m,
+            sig.unknown_share * 100.0
+        );
+        let reuse = self.last_spray.filter(|&i| {
+            self.now.secs_since(self.campaigns[i].last_seen) <= i64::from(self.cfg.spray_merge_secs)
+        });
+        let i = match reuse {
+            Some(i) => {
+                self.campaigns[i].why = format!("{}; raised again: {why}", self.campaigns[i].why);
+                self.campaigns[i].dirty = true;
+                i
+            }
+            None => self.new_campaign(CampaignKind::PasswordSpray, why),
+        };
+        self.spray = Some(i);
+        self.last_spray = Some(i);
+        let c = &mut self.campaigns[i];
+        c.live = true;
+        c.last_signal = self.now_s;
+        c.last_seen = self.now;
+        // Accounts that failed in the window that raised it are its targets.
+        let first_minute = self.population.minute().saturating_sub(LONG - 1);
+        let tag = i as u32 + 1;
+        let mut n = 0u64;
+        for (_, a) in self.accounts.iter_mut() {
+            if a.population_minute >= first_minute && a.campaign != tag {
+                a.campaign = tag;
+                n += 1;
+            }
+        }
+        self.campaigns[i].accounts_targeted += n;
+        // Sources and networks that took part within the look-back.
+        let since = self.now_s.saturating_sub(self.cfg.spray_lookback_secs);
+        let mut hosts: Vec<(u128, SourceState)> = self
+            .hosts
+            .iter()
+            .filter(|(_, h)| h.last_fail >= since && self.spray_member(h))
+            .map(|(k, h)| (*k, *h))
+            .collect();
+        hosts.sort_unstable_by_key(|(k, _)| *k);
+        for (k, h) in hosts {
+            self.enrol(
+                i,
+                false,
+                k,
+                &h,
+                "failed on {} distinct accounts, never succeeded",
+            );
+        }
+        let mut nets: Vec<(u128, SourceState)> = self
+            .nets
+            .iter()
+            .filter(|(_, n)| n.last_fail >= since && self.spray_member_net(n))
+            .map(|(k, n)| (*k, *n))
+            .collect();
+        nets.sort_unstable_by_key(|(k, _)| *k);
+        for (k, n) in nets {
+            self.enrol(
+                i,
+                true,
+                k,
+                &n,
+                "failing addresses on {} distinct accounts, no success",
+            );
+        }
+        self.emit_update(i);
+    }
+
+    fn spray_member(&self, h: &SourceState) -> bool {
+        h.accounts_ok.is_empty()
+            && h.accounts_failed.estimate() >= self.cfg.spray_member_min_accounts
+    }
+
+    fn spray_member_net(&self, n: &SourceState) -> bool {
+        n.accounts_ok.is_empty()
+            && n.spread.estimate() >= self.cfg.spray_net_min_hosts
+            && n.accounts_failed.estimate() >= self.cfg.spray_net_min_hosts
+    }
+
+    /// Grows a live spray's membership from the source of this failure.
+    #[allow(clippy::too_many_arguments)]
+    fn grow_spray(
+        &mut self,
+        i: usize,
+        bits: u128,
+        host: &SourceState,
+        subnet: u128,
+        sub: &SourceState,
+        site: Option<u128>,
+        site_state: Option<&SourceState>,
+    ) {
+        if self.flagged.host(bits).is_none() && self.spray_member(host) {
+            self.enrol(
+                i,
+                false,
+                bits,
+                host,
+                "failed on {} distinct accounts, never succeeded",
+            );
+        }
+        if self.flagged.net(subnet).is_none() && self.spray_member_net(sub) {
+            self.enrol(
+                i,
+                true,
+                subnet,
+                sub,
+                "failing addresses on {} distinct accounts, no success",
+            );
+        }
+        if let (Some(k), Some(s)) = (site, site_state)
+            && self.flagged.net(k).is_none()
+            && self.spray_member_net(s)
+        {
+            self.enrol(
+                i,
+                true,
+                k,
+                s,
+                "failing /64s on {} distinct accounts, no success",
+            );
+        }
+    }
+
+    fn enrol(&mut self, i: usize, is_net: bool, key: u128, s: &SourceState, why: &str) {
+        let horizon = self.now_s.saturating_sub(self.cfg.horizon_secs);
+        if s.first_fail >= horizon {
+            self.campaigns[i].link_first_seen(ts(s.first_fail));
+        }
+        // The long horizon: earlier probes from the address's /24 or /48 with no success.
+        if !is_net {
+            let wider = if is_v4(key) {
+                net_key(key, NetLevel::Subnet)
+            } else {
+                net_key(key, NetLevel::Site)
+            };
+            if let Some(w) = wider
+                && let Some(n) = self.nets.get(&w)
+                && n.accounts_ok.is_empty()
+                && n.first_fail >= horizon
+            {
+                let t = ts(n.first_fail);
+                self.campaigns[i].link_first_seen(t);
+            }
+        }
+        let prefix = if is_net {
+            net_prefix(key)
+        } else {
+            host_prefix(key)
+        };
+        let reason = why.replace("{}", &s.accounts_failed.estimate().to_string());
+        self.flag(is_net, key, prefix, i, reason);
+    }
+
+    fn target(&mut self, i: usize, akey: u64, name: &str) {
+        let cap = self.cfg.report_max_accounts;
+        let c = &mut self.campaigns[i];
+        c.accounts_targeted += 1;
+        if c.accounts.len() < cap
+            && let Some(a) = self.accounts.get_mut(&akey)
+            && !a.has(NAMED)
+        {
+            a.flags |= NAMED;
+            c.accounts.push(name.to_string());
+        }
+    }
+
+    fn name_target(&mut self, i: usize, akey: u64, name: &str) {
+        let cap = self.cfg.report_max_accounts;
+        let c = &mut self.campaigns[i];
+        if c.accounts.len() < cap
+            && let Some(a) = self.accounts.get_mut(&akey)
+            && a.campaign == i as u32 + 1
+            && !a.has(NAMED)
+        {
+            a.flags |= NAMED;
+            c.accounts.push(name.to_string());
+        }
+    }
+
+    fn flag(&mut self, is_net: bool, key: u128, prefix: Prefix, i: usize, reason: String) {
+        let name = self.campaigns[i].name();
+        if let Some(idx) = self
+            .flagged
+            .add(is_net, key, prefix, i as u32, name, self.now, reason)
+        {
+            self.campaigns[i].sources += 1;
+            self.campaigns[i].dirty = true;
+            let f = self.flagged.list[idx].clone();
+            self.push(Finding::SourceFlagged(f));
+        }
+    }
+
+    fn emit_update(&mut self, i: usize) {
+        let c = &mut self.campaigns[i];
+        c.dirty = false;
+        c.last_update = self.now_s;
+        let rep = c.to_report(self.flagged.sources_of(i as u32));
+        self.push(Finding::CampaignUpdated(rep));
+    }
+
+    fn push(&mut self, f: Finding) {
+        if self.findings.len() < self.max_findings {
+            self.findings.push(f);
+        } else {
+            self.dropped_findings += 1;
+        }
+    }
+}
+
+fn verdict(action: Action, code: &'static str, detail: String) -> Verdict {
+    Verdict {
+        action,
+        reasons: vec![Reason { code, detail }],
     }
 }

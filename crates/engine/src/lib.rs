@@ -10,13 +10,21 @@
 //! report schema v1.
 //!
 //! Invariants: time comes only from events and actions; the engine reads no clock and does no
-//! I/O; the same sequence of calls gives the same verdicts and findings.
+//! I/O; the same sequence of calls gives the same verdicts and findings. Memory is bounded by
+//! the caps in [`EngineConfig`]. How each detector works: `docs/detection.md`.
 
 pub mod api;
+mod campaign;
 pub mod config;
 mod engine;
+mod keys;
+mod population;
+mod sketch;
+mod state;
+mod store;
 
 pub use api::{
     Action, AdminAction, Attempt, Engine, EngineConfig, Finding, ProtectionMode, Reason, Verdict,
 };
 pub use config::defaults_toml;
+pub use engine::EngineStats;

@@ -1,0 +1,173 @@
+//! The campaign tracker: named attacks, the sources flagged as taking part, compromised and
+//! at-risk accounts, and their rendering as report v1 types.
+
+use crate::keys::{FixedMap, Secs, fixed_map};
+use portcullis_core::report::{Campaign, CampaignKind, FlaggedSource};
+use portcullis_core::{Prefix, Timestamp};
+
+/// A campaign as the engine tracks it.
+#[derive(Clone, Debug)]
+pub struct CampaignState {
+    /// 1-based; the report id is `c{id}`.
+    pub id: u32,
+    pub kind: CampaignKind,
+    pub first_seen: Timestamp,
+    pub detected_at: Timestamp,
+    pub last_seen: Timestamp,
+    pub attempts: u64,
+    pub accounts_targeted: u64,
+    pub accounts: Vec<String>,
+    pub sources: u64,
+    /// A distributed spray is live (tarpits its targets).
+    pub live: bool,
+    /// Event time of the last population signal above threshold.
+    pub last_signal: Secs,
+    pub why: String,
+    /// Something changed since the last `campaign_updated` finding, and when that was.
+    pub dirty: bool,
+    pub last_update: Secs,
+}
+
+impl CampaignState {
+    pub fn new(id: u32, kind: CampaignKind, now: Timestamp, why: String) -> Self {
+        CampaignState {
+            id,
+            kind,
+            first_seen: now,
+            detected_at: now,
+            last_seen: now,
+            attempts: 0,
+            accounts_targeted: 0,
+            accounts: Vec::new(),
+            sources: 0,
+            live: false,
+            last_signal: 0,
+            why,
+            dirty: false,
+            last_update: crate::keys::secs(now),
+        }
+    }
+
+    pub fn name(&self) -> String {
+        format!("c{}", self.id)
+    }
+
+    /// Reaches `first_seen` back to an earlier linked attempt.
+    pub fn link_first_seen(&mut self, t: Timestamp) {
+        if t < self.first_seen && t.unix_secs() > 0 {
+            self.first_seen = t;
+        }
+    }
+
+    /// The report form; `sources` are the flagged sources of this campaign.
+    pub fn to_report(&self, sources: Vec<Prefix>) -> Campaign {
+        let what = match self.kind {
+            CampaignKind::PasswordSpray => "password spray",
+            CampaignKind::BruteForce => "brute force",
+            CampaignKind::AccountGuessing => "account guessing",
+            CampaignKind::UserEnumeration => "user enumeration",
+            CampaignKind::CredentialStuffing => "credential stuffing",
+        };
+        Campaign {
+            id: self.name(),
+            kind: self.kind,
+            first_seen: self.first_seen,
+            detected_at: self.detected_at,
+            last_seen: self.last_seen,
+            sources,
+            accounts_targeted: self.accounts_targeted,
+            attempts: self.attempts,
+            summary: format!(
+                "{what}: {} accounts targeted, {} sources flagged, {} attempts; {}",
+                self.accounts_targeted, self.sources, self.attempts, self.why
+            ),
+            accounts: self.accounts.clone(),
+        }
+    }
+}
+
+/// Flagged sources: hosts and networks, each once, with the campaign they belong to.
+#[derive(Debug)]
+pub struct Flagged {
+    pub list: Vec<FlaggedSource>,
+    /// Campaign index (0-based) of each entry, and when it was flagged.
+    pub campaign: Vec<u32>,
+    pub at: Vec<Secs>,
+    hosts: FixedMap<u128, u32>,
+    nets: FixedMap<u128, u32>,
+    cap: usize,
+    /// Flags not recorded because the cap was reached.
+    pub dropped: u64,
+}
+
+impl Flagged {
+    pub fn new(cap: usize) -> Self {
+        Flagged {
+            list: Vec::new(),
+            campaign: Vec::new(),
+            at: Vec::new(),
+            hosts: fixed_map(),
+            nets: fixed_map(),
+            cap,
+            dropped: 0,
+        }
+    }
+    pub fn host(&self, bits: u128) -> Option<u32> {
+        self.hosts.get(&bits).copied()
+    }
+    pub fn net(&self, key: u128) -> Option<u32> {
+        self.nets.get(&key).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+    /// Records a flag; returns its index, or `None` when already flagged or full.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add(
+        &mut self,
+        is_net: bool,
+        key: u128,
+        source: Prefix,
+        campaign: u32,
+        campaign_name: String,
+        now: Timestamp,
+        reason: String,
+    ) -> Option<usize> {
+        let map = if is_net {
+            &mut self.nets
+        } else {
+            &mut self.hosts
+        };
+        if map.contains_key(&key) {
+            return None;
+        }
+        if self.list.len() >= self.cap {
+            self.dropped += 1;
+            return None;
+        }
+        let idx = self.list.len();
+        map.insert(key, idx as u32);
+        self.list.push(FlaggedSource {
+            source,
+            first_flagged: now,
+            reason,
+            campaign: Some(campaign_name),
+        });
+        self.campaign.push(campaign);
+        self.at.push(crate::keys::secs(now));
+        Some(idx)
+    }
+    /// The flagged prefixes of campaign `c`.
+    pub fn sources_of(&self, c: u32) -> Vec<Prefix> {
+        self.list
+            .iter()
+            .zip(&self.campaign)
+            .filter(|(_, k)| **k == c)
+            .map(|(f, _)| f.source)
+            .collect()
+    }
+    pub fn heap_bytes(&self) -> usize {
+        self.list.capacity() * (std::mem::size_of::<FlaggedSource>() + 48)
+            + (self.hosts.capacity() + self.nets.capacity()) * 21
+    }
+}

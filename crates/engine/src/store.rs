@@ -1,0 +1,124 @@
+//! A bounded state table: a hash map with a hard cap on entries and explicit eviction.
+//!
+//! Entries report when they were last touched ([`Aged::last_seen`]). When an insert finds the
+//! table full, it evicts the least recently seen quarter (the cut-off is the 25th percentile of
+//! `last_seen` over a deterministic sample of 1,024 entries), so each insert pays O(1) amortised.
+//! [`Table::expire`] drops entries idle longer than a time-to-live, judged by event time.
+
+use crate::keys::{FixedMap, Secs, fixed_map};
+use std::hash::Hash;
+
+/// State that knows when it was last touched, in event seconds.
+pub trait Aged {
+    fn last_seen(&self) -> Secs;
+}
+
+/// A hash map with a hard cap on entries.
+#[derive(Debug)]
+pub struct Table<K, V> {
+    map: FixedMap<K, V>,
+    cap: usize,
+    evictions: u64,
+}
+
+impl<K: Hash + Eq + Copy, V: Aged + Default> Table<K, V> {
+    pub fn new(cap: usize) -> Self {
+        Table {
+            map: fixed_map(),
+            cap: cap.max(16),
+            evictions: 0,
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+    /// Entries evicted so far because the table was full.
+    pub fn evictions(&self) -> u64 {
+        self.evictions
+    }
+    pub fn get(&self, k: &K) -> Option<&V> {
+        self.map.get(k)
+    }
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.map.get_mut(k)
+    }
+    /// The entry for `k`, created with `V::default()` if absent (evicting first if full).
+    pub fn entry(&mut self, k: K) -> &mut V {
+        if self.map.len() >= self.cap && !self.map.contains_key(&k) {
+            self.evict();
+        }
+        self.map.entry(k).or_default()
+    }
+    /// Drops entries not seen since `cutoff`.
+    pub fn expire(&mut self, cutoff: Secs) {
+        self.map.retain(|_, v| v.last_seen() >= cutoff);
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.map.iter()
+    }
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
+        self.map.iter_mut()
+    }
+    /// Approximate heap bytes held (buckets × (key + value + 1 control byte)).
+    pub fn heap_bytes(&self) -> usize {
+        self.map.capacity() * (std::mem::size_of::<(K, V)>() + 1)
+    }
+
+    fn evict(&mut self) {
+        let mut sample: Vec<Secs> = self.map.values().take(1024).map(Aged::last_seen).collect();
+        sample.sort_unstable();
+        let cutoff = sample[sample.len() / 4];
+        let before = self.map.len();
+        self.map.retain(|_, v| v.last_seen() > cutoff);
+        if self.map.len() > before - before / 8 {
+            // Many entries share the cut-off second: drop some of those too, deterministically.
+            let mut excess = before / 4;
+            self.map.retain(|_, v| {
+                if excess > 0 && v.last_seen() <= cutoff {
+                    excess -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.evictions += (before - self.map.len()) as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default, Debug)]
+    struct E(Secs);
+    impl Aged for E {
+        fn last_seen(&self) -> Secs {
+            self.0
+        }
+    }
+
+    #[test]
+    fn the_cap_holds_and_old_entries_go_first() {
+        let mut t: Table<u64, E> = Table::new(1000);
+        for i in 0..100_000u64 {
+            t.entry(i).0 = i as Secs;
+            assert!(t.len() <= 1000);
+        }
+        // The most recent entries survive.
+        assert!(t.get(&99_999).is_some());
+        assert!(t.get(&10).is_none());
+        assert!(t.evictions() >= 99_000);
+        t.expire(99_990);
+        assert_eq!(t.len(), 10);
+    }
+
+    #[test]
+    fn equal_ages_still_evict() {
+        let mut t: Table<u64, E> = Table::new(100);
+        for i in 0..10_000u64 {
+            t.entry(i).0 = 7;
+        }
+        assert!(t.len() <= 100);
+    }
+}

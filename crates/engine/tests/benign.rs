@@ -1,0 +1,99 @@
+//! A benign-only organisation for five days (Monday to Friday): phones polling hourly through
+//! CGNAT pools shared by many users, office NAT, evenings at home, typos, travellers on new
+//! addresses, forgotten passwords, stale-password phones failing every poll for hours, a
+//! misconfigured client naming a departed employee. Nothing here is an attack.
+
+mod common;
+
+use common::*;
+use portcullis_core::Outcome;
+use portcullis_core::report::{CampaignKind, InputSummary};
+use portcullis_engine::{Action, Engine, EngineConfig};
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+#[test]
+fn benign_life_raises_no_spray_flags_no_gateway_and_denies_no_familiar_user() {
+    let mut rng = Rng::new(2024);
+    let org = Org::new(3000, &mut rng);
+    let mut stream = org.traffic(0, 5 * 24, &mut rng);
+    // Password changes on Tuesday morning: 40 phones keep the old password for 10 hours.
+    let stale: Vec<usize> = (0..3000)
+        .filter(|u| org.phone[*u].is_some())
+        .take(40)
+        .collect();
+    stream.extend(org.stale_phones(&stale, 33 * 3600, 10, &mut rng));
+    sort(&mut stream);
+
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut ok: HashSet<(String, IpAddr)> = HashSet::new();
+    let mut familiar_denied = 0;
+    let mut denied = 0;
+    for (e, _) in &stream {
+        let v = engine.observe(e);
+        let key = (e.account.name.clone(), e.source.unwrap());
+        if matches!(v.action, Action::Deny | Action::InternalOnly) {
+            denied += 1;
+            if ok.contains(&key) {
+                familiar_denied += 1;
+            }
+        }
+        if e.outcome == Outcome::Success {
+            ok.insert(key);
+        }
+    }
+    let report = engine.report(InputSummary::default());
+    for c in &report.campaigns {
+        eprintln!("{} {:?} {}", c.id, c.kind, c.summary);
+    }
+    for f in &report.flagged_sources {
+        eprintln!("flagged {} {}", f.source, f.reason);
+    }
+    assert!(
+        !report
+            .campaigns
+            .iter()
+            .any(|c| c.kind == CampaignKind::PasswordSpray),
+        "a spray campaign on benign traffic: {:#?}",
+        report.campaigns
+    );
+    let gateways: Vec<IpAddr> = org
+        .carriers
+        .iter()
+        .flatten()
+        .chain(&org.office_nat)
+        .map(|s| s.parse().unwrap())
+        .collect();
+    for g in &gateways {
+        assert!(
+            !report.flagged_sources.iter().any(|f| f.source.contains(*g)),
+            "gateway {g} flagged"
+        );
+    }
+    let benign: HashSet<IpAddr> = stream.iter().filter_map(|(e, _)| e.source).collect();
+    let flagged = benign
+        .iter()
+        .filter(|ip| {
+            report
+                .flagged_sources
+                .iter()
+                .any(|f| f.source.contains(**ip))
+        })
+        .count();
+    assert!(
+        flagged * 200 <= benign.len(),
+        "{flagged} of {} benign addresses flagged",
+        benign.len()
+    );
+    assert_eq!(familiar_denied, 0, "familiar users denied");
+    assert!(
+        denied * 10_000 <= stream.len(),
+        "{denied} of {} benign attempts denied",
+        stream.len()
+    );
+    assert!(
+        report.compromised_accounts.is_empty(),
+        "{:#?}",
+        report.compromised_accounts
+    );
+}
