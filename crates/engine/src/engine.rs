@@ -121,6 +121,7 @@ pub struct Engine {
     findings: Vec<Finding>,
     verdicts: [u64; 4],
     next_maintenance: Secs,
+    next_expiry: Secs,
     max_findings: usize,
     dropped_findings: u64,
 }
@@ -155,6 +156,7 @@ impl Engine {
             findings: Vec::new(),
             verdicts: [0; 4],
             next_maintenance: 0,
+            next_expiry: 0,
             max_findings: 1_000_000,
             dropped_findings: 0,
             cfg: config,
@@ -323,7 +325,6 @@ impl Engine {
     /// expire idle state and recount known accounts.
     fn maintain(&mut self) {
         let now = self.now_s;
-        let first = self.next_maintenance == 0;
         self.next_maintenance = now - now % 60 + 60;
         if let Some(i) = self.spray
             && now.saturating_sub(self.campaigns[i].last_signal) > self.cfg.spray_idle_secs
@@ -338,7 +339,8 @@ impl Engine {
                 self.emit_update(i);
             }
         }
-        if first || now % 3600 < 60 {
+        if now >= self.next_expiry {
+            self.next_expiry = now + 3600;
             let c = &self.cfg;
             self.hosts.expire(now.saturating_sub(c.source_ttl_secs));
             self.nets.expire(now.saturating_sub(c.network_ttl_secs));
@@ -757,6 +759,9 @@ impl Engine {
             let live = self.spray;
             let a = self.accounts.entry(akey);
             let new_password = a.new_wrong_password(ev.password_fingerprint);
+            if a.guesses.value(now, cfg.account_guess_window_secs) == 0 {
+                a.guess_since = now;
+            }
             if new_password {
                 a.guesses.add(now, cfg.account_guess_window_secs, 1);
             }
@@ -784,7 +789,8 @@ impl Engine {
             let guesses = a.guesses.value(now, cfg.account_guess_window_secs);
             if guesses >= cfg.account_guess_failures && !a.has(AT_RISK) {
                 a.flags |= AT_RISK;
-                self.account_at_risk(ev, guesses);
+                let since = ts(a.guess_since);
+                self.account_at_risk(ev, guesses, since);
             }
         }
 
@@ -820,7 +826,7 @@ impl Engine {
         }
     }
 
-    fn account_at_risk(&mut self, ev: &AuthEvent, guesses: u32) {
+    fn account_at_risk(&mut self, ev: &AuthEvent, guesses: u32, since: Timestamp) {
         let idx = self.campaign_for(
             CampaignKind::AccountGuessing,
             "an account guessed from unfamiliar sources",
@@ -830,6 +836,7 @@ impl Engine {
         if c.accounts.len() < self.cfg.report_max_accounts {
             c.accounts.push(ev.account.name.clone());
         }
+        c.link_first_seen(since);
         c.last_seen = self.now;
         c.attempts += u64::from(guesses);
         c.dirty = true;

@@ -32,6 +32,9 @@ impl Aged for SourceState {
     fn last_seen(&self) -> Secs {
         self.last_seen
     }
+    fn precious(&self) -> bool {
+        !self.accounts_ok.is_empty()
+    }
 }
 
 impl SourceState {
@@ -113,6 +116,8 @@ pub struct AccountState {
     /// Fingerprint of the network of the last unfamiliar failure, and when it was.
     pub last_fail_net: u32,
     pub last_fail: Secs,
+    /// First unfamiliar failure of the current guessing episode.
+    pub guess_since: Secs,
     /// Minute of the last failure counted by the population signal.
     pub population_minute: u32,
     /// The spray campaign (index + 1) that targeted the account, 0 = none.
@@ -123,6 +128,9 @@ pub struct AccountState {
 impl Aged for AccountState {
     fn last_seen(&self) -> Secs {
         self.last_seen
+    }
+    fn precious(&self) -> bool {
+        self.flags & KNOWN != 0
     }
 }
 

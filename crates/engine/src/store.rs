@@ -11,6 +11,11 @@ use std::hash::Hash;
 /// State that knows when it was last touched, in event seconds.
 pub trait Aged {
     fn last_seen(&self) -> Secs;
+    /// Entries worth more than their age (an account known to exist, with its familiar
+    /// sources; an address where users log in): evicted only after the others.
+    fn precious(&self) -> bool {
+        false
+    }
 }
 
 /// A hash map with a hard cap on entries.
@@ -65,14 +70,34 @@ impl<K: Hash + Eq + Copy, V: Aged + Default> Table<K, V> {
     }
 
     fn evict(&mut self) {
-        let mut sample: Vec<Secs> = self.map.values().take(1024).map(Aged::last_seen).collect();
-        sample.sort_unstable();
-        let cutoff = sample[sample.len() / 4];
         let before = self.map.len();
-        self.map.retain(|_, v| v.last_seen() > cutoff);
+        // First the ordinary entries: the older half of them (by a deterministic sample).
+        let mut sample: Vec<Secs> = self
+            .map
+            .values()
+            .filter(|v| !v.precious())
+            .take(1024)
+            .map(Aged::last_seen)
+            .collect();
+        if sample.len() >= 64 {
+            sample.sort_unstable();
+            let cutoff = sample[sample.len() / 2];
+            self.map
+                .retain(|_, v| v.precious() || v.last_seen() > cutoff);
+        }
+        if self.map.len() > before - before / 8 {
+            // Not enough: the least recently seen quarter of everything.
+            let mut sample: Vec<Secs> = self.map.values().take(1024).map(Aged::last_seen).collect();
+            sample.sort_unstable();
+            let cutoff = sample[sample.len() / 4];
+            self.map.retain(|_, v| v.last_seen() > cutoff);
+        }
         if self.map.len() > before - before / 8 {
             // Many entries share the cut-off second: drop some of those too, deterministically.
             let mut excess = before / 4;
+            let mut sample: Vec<Secs> = self.map.values().take(1024).map(Aged::last_seen).collect();
+            sample.sort_unstable();
+            let cutoff = sample[sample.len() / 4];
             self.map.retain(|_, v| {
                 if excess > 0 && v.last_seen() <= cutoff {
                     excess -= 1;
@@ -111,6 +136,33 @@ mod tests {
         assert!(t.evictions() >= 99_000);
         t.expire(99_990);
         assert_eq!(t.len(), 10);
+    }
+
+    #[derive(Default, Debug)]
+    struct P(Secs, bool);
+    impl Aged for P {
+        fn last_seen(&self) -> Secs {
+            self.0
+        }
+        fn precious(&self) -> bool {
+            self.1
+        }
+    }
+
+    #[test]
+    fn precious_entries_outlive_a_flood() {
+        let mut t: Table<u64, P> = Table::new(1000);
+        for i in 0..100u64 {
+            *t.entry(i) = P(i as Secs, true);
+        }
+        for i in 100..1_000_000u64 {
+            *t.entry(i) = P(i as Secs, false);
+        }
+        assert!(t.len() <= 1000);
+        assert!(
+            (0..100u64).all(|i| t.get(&i).is_some()),
+            "precious entries evicted"
+        );
     }
 
     #[test]
