@@ -2,6 +2,7 @@
 //! subcommand is a module under `cmd/` that parses its arguments and calls into a library crate.
 
 mod cmd;
+mod config;
 
 use clap::{Parser, Subcommand};
 
