@@ -18,8 +18,6 @@ use crate::{LineResult, ParseCtx, Sink};
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol, Timestamp};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
@@ -28,6 +26,7 @@ pub(crate) mod common;
 #[path = "structured/winxml.rs"]
 mod winxml;
 
+pub use common::{Error, Stats};
 use common::{get_ci, path, reason, scalar_str, text_field};
 
 /// True when a first line looks like a Windows event in one of the forms [`parse_line`] reads.
@@ -697,28 +696,6 @@ fn mssql_33205(ev: &WinEvent<'_>, ctx: &ParseCtx) -> Interp {
     Ok(Some(a))
 }
 
-/// What reading an `.evtx` file did.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Records read from the file.
-    pub records: u64,
-    /// Events delivered.
-    pub events: u64,
-    /// Records that were not (or could not become) events, by reason.
-    pub skipped: BTreeMap<&'static str, u64>,
-}
-
-/// Why an `.evtx` file could not be read at all.
-#[derive(Debug)]
-pub struct Error(String);
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot read evtx: {}", self.0)
-    }
-}
-impl std::error::Error for Error {}
-
 /// Skip key for an evtx record the `evtx` crate could not decode (a damaged chunk).
 pub const BAD_RECORD: &str = "bad_record";
 
@@ -730,7 +707,7 @@ pub fn read_evtx(
     ctx: &ParseCtx,
     out: &mut dyn FnMut(AuthEvent),
 ) -> Result<Stats, Error> {
-    let mut parser = evtx::EvtxParser::from_path(path).map_err(|e| Error(e.to_string()))?;
+    let mut parser = evtx::EvtxParser::from_path(path).map_err(|e| Error::new("evtx", e))?;
     let mut stats = Stats::default();
     let mut ctx = ctx.clone();
     if ctx.file.is_none() {
@@ -742,14 +719,14 @@ pub fn read_evtx(
         let rec = match rec {
             Ok(r) => r,
             Err(_) => {
-                *stats.skipped.entry(BAD_RECORD).or_default() += 1;
+                stats.skip(BAD_RECORD);
                 continue;
             }
         };
         ctx.line = rec.event_record_id;
         match parse_value(&rec.data, &ctx, &mut buf) {
             LineResult::Events(_) => {}
-            LineResult::Skip(r) => *stats.skipped.entry(r).or_default() += 1,
+            LineResult::Skip(r) => stats.skip(r),
         }
         for ev in buf.drain(..) {
             stats.events += 1;

@@ -9,6 +9,8 @@ use crate::ParseCtx;
 use portcullis_core::AuthEvent;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
 use std::net::IpAddr;
 
 /// Lines longer than this are skipped unread (`line_too_long`): no real event comes near it and
@@ -127,6 +129,49 @@ pub fn owned(s: Option<Cow<'_, str>>) -> Option<String> {
 pub fn parse_json(line: &str) -> Result<Value, &'static str> {
     serde_json::from_str::<Value>(line).map_err(|_| reason::BAD_JSON)
 }
+
+/// What reading a whole file or document (`.evtx`, a JSON array export) did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Records read.
+    pub records: u64,
+    /// Events delivered.
+    pub events: u64,
+    /// Records that were not (or could not become) events, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+}
+
+impl Stats {
+    /// Counts one skipped record.
+    pub fn skip(&mut self, reason: &'static str) {
+        *self.skipped.entry(reason).or_default() += 1;
+    }
+}
+
+/// Why a whole file or document could not be read at all (individual bad records are
+/// counted in [`Stats::skipped`] instead).
+#[derive(Debug)]
+pub struct Error {
+    /// What was being read: `evtx`, `json document`.
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl Error {
+    pub(crate) fn new(kind: &'static str, e: impl fmt::Display) -> Self {
+        Error {
+            kind,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot read {}: {}", self.kind, self.message)
+    }
+}
+impl std::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {
