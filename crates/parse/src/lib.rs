@@ -5,16 +5,27 @@
 //! their own. [`detect`] picks a format per file, [`input`] opens files, directories, globs,
 //! stdin, `.gz`/`.zst` and rotated sets and streams their lines in time order.
 //!
+//! Text formats that need memory across lines (Dovecot's two log lines per attempt, sshd's
+//! `Invalid user` + `Failed password`, Postfix's per-process `disconnect` summary) implement
+//! [`LineParser`], a small stateful object made per input stream by
+//! [`detect::Format::line_parser`]; its state is bounded (see `docs/log-formats.md`).
+//!
 //! No parser ever panics on input: a line it cannot use is a counted skip with a reason.
 
-use portcullis_core::{AuthEvent, NormalizeOptions};
+use portcullis_core::{AuthEvent, NormalizeOptions, Timestamp};
 use std::sync::Arc;
 
 /// What a parser knows besides the line itself.
 #[derive(Clone, Debug)]
 pub struct ParseCtx {
-    /// Year for timestamps that have none (BSD syslog), see `syslog::YearGuesser`.
+    /// Year for timestamps that have none (BSD syslog): the year of the FIRST line of the stream
+    /// (see [`syslog::infer_start_year`]); parsers move it forward when months wrap
+    /// (December → January), see [`syslog::YearGuesser`].
     pub year: i32,
+    /// When set, BSD timestamps instead take the latest year that does not put them more than a
+    /// day after this instant (live feeds pass the clock; tests a fixed instant); `year` is
+    /// then unused.
+    pub year_reference: Option<Timestamp>,
     pub normalize: NormalizeOptions,
     /// The file being read (shared by all its events), for `Origin`.
     pub file: Option<Arc<str>>,
@@ -26,6 +37,7 @@ impl Default for ParseCtx {
     fn default() -> Self {
         ParseCtx {
             year: 1970,
+            year_reference: None,
             normalize: NormalizeOptions::default(),
             file: None,
             line: 0,
@@ -46,6 +58,49 @@ pub enum LineResult {
 
 /// Pushes into `out`; the caller owns the buffer so the hot path allocates no vectors.
 pub type Sink<'a> = &'a mut Vec<AuthEvent>;
+
+/// A per-stream line parser. Stateless formats wrap their `parse_line` function; stateful ones
+/// (Dovecot, OpenSSH, Postfix) keep a bounded memory of recent lines to count each attempt once.
+pub trait LineParser: Send {
+    /// Parses one line (without its line terminator).
+    fn parse_line(&mut self, line: &str, ctx: &ParseCtx, out: Sink) -> LineResult;
+    /// End of input: pushes events still held back (none of the current parsers hold any back,
+    /// but callers must call it so that future ones may).
+    fn finish(&mut self, _ctx: &ParseCtx, _out: Sink) -> usize {
+        0
+    }
+}
+
+/// A stateless line-parsing function as a [`LineParser`].
+pub struct FnParser(pub fn(&str, &ParseCtx, Sink) -> LineResult);
+
+impl LineParser for FnParser {
+    fn parse_line(&mut self, line: &str, ctx: &ParseCtx, out: Sink) -> LineResult {
+        (self.0)(line, ctx, out)
+    }
+}
+
+/// Stable skip-reason keys shared by the text parsers.
+pub mod reason {
+    /// Empty or whitespace-only line.
+    pub const EMPTY: &str = "empty";
+    /// No timestamp / syslog header could be read.
+    pub const BAD_HEADER: &str = "bad_header";
+    /// A program this parser does not read (cron, kernel, …), or filtered out by a forced format.
+    pub const OTHER_PROGRAM: &str = "other_program";
+    /// A line of a program we read that is not about authentication.
+    pub const NOT_AUTH: &str = "not_auth";
+    /// About authentication but not a login attempt (e.g. `no auth attempts`, TLS handshake).
+    pub const NOT_AN_ATTEMPT: &str = "not_an_attempt";
+    /// An authentication line of a recognised shape we could not read (e.g. no address).
+    pub const UNRECOGNISED: &str = "unrecognised";
+    /// The line names no client address where one is required.
+    pub const NO_SOURCE: &str = "no_source";
+    /// Not valid UTF-8 / JSON / the expected structure.
+    pub const MALFORMED: &str = "malformed";
+}
+
+pub(crate) mod scan;
 
 // Text formats (syslog-framed lines and the input layer).
 pub mod detect;
