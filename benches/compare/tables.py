@@ -106,7 +106,7 @@ def speed_rows(sc):
     p = sc["tools"]["portcullis"].get("lines_per_s")
     for t in TOOLS:
         e = sc["tools"][t]
-        if not e.get("median_wall_s"):
+        if e.get("median_wall_s") is None:
             rows.append([NAMES[t], f"n/a: {e.get('error', 'failed')}", "", "", "", ""])
             continue
         lps = e.get("lines_per_s")
