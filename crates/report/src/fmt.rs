@@ -13,6 +13,12 @@ pub fn time(ts: Timestamp) -> String {
     }
 }
 
+/// `2017-06-23 01:02` for table cells whose header says UTC (seconds when not zero).
+pub fn cell_time(ts: Timestamp) -> String {
+    let t = time(ts);
+    t.strip_suffix(" UTC").unwrap_or(&t).to_string()
+}
+
 /// `Fri 23 Jun 2017, 01:02 UTC` for prose.
 pub fn time_words(ts: Timestamp) -> String {
     ts.to_chrono().format("%a %-d %b %Y, %H:%M UTC").to_string()

@@ -363,6 +363,9 @@ fn zoom_window(
         c.detected_at.plus_secs(-(main / 4).max(6 * 3600)),
         c.last_seen.plus_secs((main / 10).max(1800)),
     );
+    // Whole hours read better on the axis and in the heading.
+    let zs = Timestamp::from_unix_secs(zs.unix_secs().div_euclid(3600) * 3600);
+    let ze = Timestamp::from_unix_secs((ze.unix_secs() + 3599).div_euclid(3600) * 3600);
     (end.secs_since(start) > 4 * ze.secs_since(zs)).then_some((zs.max(start), ze.min(end)))
 }
 
@@ -804,7 +807,7 @@ fn section_campaigns(h: &mut String, report: &Report) {
         h.push_str("<p class=\"muted\">No campaign was found.</p></section>");
         return;
     }
-    h.push_str(r#"<table><thead><tr><th>Id</th><th>Kind</th><th>First attempt</th><th>Detected</th><th>Last attempt</th><th class="n">Attempts</th><th class="n">Accounts</th><th class="n">Sources</th></tr></thead><tbody>"#);
+    h.push_str(r#"<table><thead><tr><th>Id</th><th>Kind</th><th>First attempt (UTC)</th><th>Detected (UTC)</th><th>Last attempt (UTC)</th><th class="n">Attempts</th><th class="n">Accounts</th><th class="n">Sources</th></tr></thead><tbody>"#);
     let mut cs: Vec<&Campaign> = report.campaigns.iter().collect();
     cs.sort_by_key(|c| (c.first_seen, c.id.clone()));
     for c in &cs {
@@ -813,10 +816,10 @@ fn section_campaigns(h: &mut String, report: &Report) {
             r#"<tr><td class="mono">{}</td><td><span class="pill" style="border-color:{col};color:{col}">{}</span></td><td class="t">{}</td><td class="t">{}<div class="sub">after {}</div></td><td class="t">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             html(&c.id),
             kind_words(c.kind),
-            html(&fmt::time(c.first_seen)),
-            html(&fmt::time(c.detected_at)),
+            html(&fmt::cell_time(c.first_seen)),
+            html(&fmt::cell_time(c.detected_at)),
             html(&fmt::duration(c.detected_at.secs_since(c.first_seen))),
-            html(&fmt::time(c.last_seen)),
+            html(&fmt::cell_time(c.last_seen)),
             fmt::count(c.attempts),
             fmt::count(c.accounts_targeted),
             fmt::count(c.sources.len() as u64),
@@ -850,6 +853,10 @@ struct NetworkRow {
     first: Timestamp,
     last: Timestamp,
 }
+
+/// Networks listed by name; smaller ones are summarised (a spray from residential proxies has
+/// hundreds of networks holding one source each).
+const MAX_NETWORK_ROWS: usize = 25;
 
 fn section_sources(h: &mut String, indicators: &[Indicator], opts: &Options<'_>) {
     section_open(h, "sources", 5, "Sources");
@@ -900,8 +907,11 @@ fn section_sources(h: &mut String, indicators: &[Indicator], opts: &Options<'_>)
     if geo.is_some() {
         h.push_str("<th>AS</th><th>Country</th>");
     }
-    h.push_str("<th>Campaigns</th><th>First seen</th><th>Last seen</th></tr></thead><tbody>");
-    for r in rows.iter().take(opts.max_rows) {
+    h.push_str(
+        "<th>Campaigns</th><th>First seen (UTC)</th><th>Last seen (UTC)</th></tr></thead><tbody>",
+    );
+    let shown = rows.len().min(opts.max_rows).min(MAX_NETWORK_ROWS);
+    for r in rows.iter().take(shown) {
         let _ = write!(
             h,
             r#"<tr><td class="mono">{}</td><td class="n">{}</td>"#,
@@ -932,21 +942,34 @@ fn section_sources(h: &mut String, indicators: &[Indicator], opts: &Options<'_>)
             } else {
                 campaigns.join(", ")
             }),
-            html(&fmt::time(r.first)),
-            html(&fmt::time(r.last))
+            html(&fmt::cell_time(r.first)),
+            html(&fmt::cell_time(r.last))
         );
     }
     h.push_str("</tbody></table>");
-    more_note(h, rows.len(), opts.max_rows, "networks");
+    if rows.len() > shown {
+        let rest = &rows[shown..];
+        let most = rest.iter().map(|r| r.named).max().unwrap_or(0);
+        let _ = write!(
+            h,
+            r#"<p class="muted">{} more, each with {} named; every one is in the exports.</p>"#,
+            fmt::counted(rest.len() as u64, "network"),
+            if most <= 1 {
+                "a single source".to_string()
+            } else {
+                format!("at most {most} sources")
+            }
+        );
+    }
     let _ = write!(
         h,
         "<h3>Addresses and networks named</h3><ul class=\"cols\">"
     );
-    for s in distinct.iter().take(opts.max_rows * 2) {
+    for s in distinct.iter().take(opts.max_rows) {
         let _ = write!(h, "<li>{}</li>", html(&s.to_string()));
     }
     h.push_str("</ul>");
-    more_note(h, distinct.len(), opts.max_rows * 2, "sources");
+    more_note(h, distinct.len(), opts.max_rows, "sources");
     h.push_str("</section>");
 }
 
@@ -956,7 +979,7 @@ fn section_accounts(h: &mut String, report: &Report, opts: &Options<'_>) {
         h.push_str("<p class=\"muted\">No campaign, so no targeted accounts.</p></section>");
         return;
     }
-    let mut budget = opts.max_rows * 5;
+    let mut budget = opts.max_rows * 2;
     for c in &report.campaigns {
         let _ = write!(
             h,
@@ -1003,7 +1026,7 @@ fn section_compromised(h: &mut String, report: &Report, opts: &Options<'_>) {
         return;
     }
     h.push_str(r#"<p class="alert">These accounts logged in successfully during an attack from an attacking source: treat their passwords as known to the attacker. Reset them, end their sessions, check mail forwarding rules and app passwords, and review what was accessed after the time shown.</p>"#);
-    h.push_str("<table><thead><tr><th>Account</th><th>When</th><th>From</th><th>Campaign</th><th>Evidence</th></tr></thead><tbody>");
+    h.push_str("<table><thead><tr><th>Account</th><th>When (UTC)</th><th>From</th><th>Campaign</th><th>Evidence</th></tr></thead><tbody>");
     let mut rows: Vec<_> = report.compromised_accounts.iter().collect();
     rows.sort_by_key(|c| c.at);
     for c in rows.iter().take(opts.max_rows) {
@@ -1011,7 +1034,7 @@ fn section_compromised(h: &mut String, report: &Report, opts: &Options<'_>) {
             h,
             r#"<tr><td class="acct">{}</td><td class="t">{}</td><td class="mono">{}</td><td class="mono">{}</td><td class="why">{}</td></tr>"#,
             html(&c.account),
-            html(&fmt::time(c.at)),
+            html(&fmt::cell_time(c.at)),
             html(
                 &c.source
                     .map(|s| s.to_string())
@@ -1033,7 +1056,7 @@ fn section_at_risk(h: &mut String, report: &Report, opts: &Options<'_>) {
         return;
     }
     h.push_str("<p>Under attack but not known to have fallen. Consider protecting them (internal-only access) until the attack ends, and asking their owners to choose a new, strong password.</p>");
-    h.push_str("<table><thead><tr><th>Account</th><th>Since</th><th>Campaign</th><th>Why</th></tr></thead><tbody>");
+    h.push_str("<table><thead><tr><th>Account</th><th>Since (UTC)</th><th>Campaign</th><th>Why</th></tr></thead><tbody>");
     let mut rows: Vec<_> = report.accounts_at_risk.iter().collect();
     rows.sort_by_key(|a| a.since);
     for a in rows.iter().take(opts.max_rows) {
@@ -1041,7 +1064,7 @@ fn section_at_risk(h: &mut String, report: &Report, opts: &Options<'_>) {
             h,
             r#"<tr><td class="acct">{}</td><td class="t">{}</td><td class="mono">{}</td><td class="why">{}</td></tr>"#,
             html(&a.account),
-            html(&fmt::time(a.since)),
+            html(&fmt::cell_time(a.since)),
             html(a.campaign.as_deref().unwrap_or("–")),
             html(&a.reason)
         );
@@ -1057,14 +1080,14 @@ fn section_actions(h: &mut String, opts: &Options<'_>) {
     if opts.actions.is_empty() {
         h.push_str("<p class=\"muted\">No audit log was given (<code>portcullis report --actions AUDIT.json</code>), so this report cannot say what was done.</p>");
     } else {
-        h.push_str("<table><thead><tr><th>When</th><th>Action</th><th>Target</th><th>By</th><th>Until</th><th>Note</th></tr></thead><tbody>");
+        h.push_str("<table><thead><tr><th>When (UTC)</th><th>Action</th><th>Target</th><th>By</th><th>Until (UTC)</th><th>Note</th></tr></thead><tbody>");
         for a in opts.actions.iter().take(opts.max_rows) {
             let _ = write!(
                 h,
                 r#"<tr><td class="t">{}</td><td><b>{}</b></td><td class="mono">{}</td><td>{}</td><td>{}</td><td class="why">{}</td></tr>"#,
                 html(
                     &a.at
-                        .map(fmt::time)
+                        .map(fmt::cell_time)
                         .unwrap_or_else(|| "time not recorded".into())
                 ),
                 html(&a.action),
@@ -1074,7 +1097,7 @@ fn section_actions(h: &mut String, opts: &Options<'_>) {
                     &a.target
                 }),
                 html(a.actor.as_deref().unwrap_or("–")),
-                html(&a.until.map(fmt::time).unwrap_or_else(|| "–".into())),
+                html(&a.until.map(fmt::cell_time).unwrap_or_else(|| "–".into())),
                 html(a.note.as_deref().unwrap_or(""))
             );
         }
