@@ -10,8 +10,8 @@
 //! * `Invalid user U from IP` — `unknown_account`; `User U from IP not allowed because …` and
 //!   `ROOT LOGIN REFUSED FROM IP` — `disabled`; `error: PAM: Authentication failure for U from
 //!   H` (BSD/macOS) — `bad_password` (`User not known …` = `unknown_account`). Each of these
-//!   leaves a *credit* for (IP, user): the next `Failed …` line for the same (IP, user) within
-//!   five minutes is the same attempt and is absorbed (`Invalid user X from IP` followed by
+//!   leaves a *credit* for (IP, user, sshd pid): the next `Failed …` line for the same (IP,
+//!   user) from the same process within five minutes is the same attempt and is absorbed (`Invalid user X from IP` followed by
 //!   `Failed password for invalid user X from IP` = ONE attempt).
 //! * `User U not allowed because account is locked` names no address: it is held per sshd
 //!   process id and emitted (`locked`/`disabled`) with the address of that process's next line
@@ -143,11 +143,14 @@ fn pid_key(h: &Header<'_>) -> Option<u64> {
 }
 
 impl OpenSsh {
-    fn user_key(&self, user: &str) -> u64 {
-        self.hasher.hash_one(user)
+    /// Credit key: the user name and the sshd process (one process per connection), so that a
+    /// connection that logged `Invalid user` and then gave up leaves no credit to the next one.
+    fn user_key(&self, user: &str, pid: Option<u64>) -> u64 {
+        self.hasher.hash_one((user, pid))
     }
 
-    fn add_credit(&mut self, ip: Option<IpAddr>, user: &str, ts: Timestamp) {
+    fn add_credit(&mut self, h: &Header<'_>, ip: Option<IpAddr>, user: &str) {
+        let ts = h.ts;
         let Some(ip) = ip else { return };
         if self.credits.len() >= MAX_KEYS {
             let horizon = ts.plus_secs(-CREDIT_SECS);
@@ -156,7 +159,7 @@ impl OpenSsh {
                 self.credits.clear();
             }
         }
-        let k = (ip, self.user_key(user));
+        let k = (ip, self.user_key(user, pid_key(h)));
         let e = self.credits.entry(k).or_insert((0, ts));
         if e.1 < ts.plus_secs(-CREDIT_SECS) {
             e.0 = 0;
@@ -165,12 +168,13 @@ impl OpenSsh {
         e.1 = ts;
     }
 
-    fn take_credit(&mut self, ip: Option<IpAddr>, user: &str, ts: Timestamp) -> bool {
+    fn take_credit(&mut self, h: &Header<'_>, ip: Option<IpAddr>, user: &str) -> bool {
+        let ts = h.ts;
         let Some(ip) = ip else { return false };
         if self.credits.is_empty() {
             return false;
         }
-        let k = (ip, self.user_key(user));
+        let k = (ip, self.user_key(user, pid_key(h)));
         match self.credits.get_mut(&k) {
             Some(e) if e.0 > 0 && e.1 >= ts.plus_secs(-CREDIT_SECS) => {
                 e.0 -= 1;
@@ -272,7 +276,7 @@ impl OpenSsh {
                     None => return LineResult::Skip(reason::UNRECOGNISED),
                 }
             };
-            self.add_credit(c.ip, user, h.ts);
+            self.add_credit(h, c.ip, user);
             self.emit(h, ctx, user, c.ip, Outcome::UnknownAccount, out);
             return LineResult::Events(1);
         }
@@ -292,7 +296,7 @@ impl OpenSsh {
             return match last {
                 Some(c) => {
                     let user = &head[..c.at];
-                    self.add_credit(c.ip, user, h.ts);
+                    self.add_credit(h, c.ip, user);
                     self.emit(h, ctx, user, c.ip, outcome, out);
                     LineResult::Events(1)
                 }
@@ -342,14 +346,14 @@ impl OpenSsh {
             } else {
                 outcome
             };
-            self.add_credit(c.ip, user, h.ts);
+            self.add_credit(h, c.ip, user);
             self.emit(h, ctx, user, c.ip, outcome, out);
             return LineResult::Events(1);
         }
         if let Some(r) = msg.strip_prefix("ROOT LOGIN REFUSED FROM ") {
             let host = r.split([' ']).next().unwrap_or("");
             let ip = crate::scan::ip(host);
-            self.add_credit(ip, "root", h.ts);
+            self.add_credit(h, ip, "root");
             self.emit(h, ctx, "root", ip, Outcome::Disabled, out);
             return LineResult::Events(1);
         }
@@ -449,7 +453,7 @@ impl OpenSsh {
             self.emit(h, ctx, &puser, c.ip, poutcome, out);
             return LineResult::Events(1);
         }
-        if self.take_credit(c.ip, user, h.ts) {
+        if self.take_credit(h, c.ip, user) {
             return LineResult::Events(0);
         }
         self.emit(h, ctx, user, c.ip, outcome, out);
