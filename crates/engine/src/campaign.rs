@@ -157,15 +157,6 @@ impl Flagged {
         self.at.push(crate::keys::secs(now));
         Some(idx)
     }
-    /// The flagged prefixes of campaign `c`.
-    pub fn sources_of(&self, c: u32) -> Vec<Prefix> {
-        self.list
-            .iter()
-            .zip(&self.campaign)
-            .filter(|(_, k)| **k == c)
-            .map(|(f, _)| f.source)
-            .collect()
-    }
     pub fn heap_bytes(&self) -> usize {
         self.list.capacity() * (std::mem::size_of::<FlaggedSource>() + 48)
             + (self.hosts.capacity() + self.nets.capacity()) * 21

@@ -102,10 +102,10 @@ impl Default for EngineConfig {
             .iter()
             .map(|s| s.parse().expect("valid built-in prefix"))
             .collect(),
-            max_sources: 500_000,
-            max_networks: 250_000,
-            max_accounts: 500_000,
-            max_flagged: 1_000_000,
+            max_sources: 450_000,
+            max_networks: 225_000,
+            max_accounts: 450_000,
+            max_flagged: 250_000,
             max_passwords: 65_536,
             source_ttl_secs: 14 * 86_400,
             network_ttl_secs: 60 * 86_400,
@@ -154,14 +154,17 @@ const DEFAULTS_TOML: &str = r#"[engine]
 # still apply. Add VPN and office ranges that are yours.
 trusted_networks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7"]
 
-# Memory bound: hard caps on tracked entries; when a table is full the least recently seen
-# quarter is evicted. Bytes per entry are in docs/detection.md (about 100 per source or
-# network, 150 per account): the defaults bound state to roughly 200 MB.
-max_sources = 500000
-max_networks = 250000
-max_accounts = 500000
+# Memory bound: hard caps on tracked entries; when a table is full, the older half of its
+# ordinary entries is evicted (accounts known to exist and addresses where users logged in go
+# last). Hash tables round up to a power of two, so caps just under 7/8 of one use memory
+# best. Bytes per entry are in docs/detection.md (81 per source or network, 97 per account):
+# the defaults bound the tables to about 110 MB, plus about 200 bytes per flagged source
+# (see docs/bench/engine.md for measurements).
+max_sources = 450000
+max_networks = 225000
+max_accounts = 450000
 # Flagged addresses and prefixes kept (and reported); beyond this, new flags are dropped.
-max_flagged = 1000000
+max_flagged = 250000
 # Password fingerprints tracked across accounts (spot the one password sprayed everywhere).
 max_passwords = 65536
 

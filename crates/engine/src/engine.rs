@@ -63,6 +63,10 @@ pub struct EngineStats {
     pub evictions: u64,
     /// Approximate heap bytes held by the state tables.
     pub heap_bytes: usize,
+    /// Bytes of one table slot (key + state + control byte) for a source or network, and
+    /// for an account.
+    pub source_slot_bytes: usize,
+    pub account_slot_bytes: usize,
 }
 
 /// How an outcome counts.
@@ -94,6 +98,9 @@ fn kind_index(k: CampaignKind) -> usize {
         CampaignKind::CredentialStuffing => 4,
     }
 }
+
+/// Sources (and accounts) named in one `campaign_opened` / `campaign_updated` finding.
+pub const FINDING_MAX_SOURCES: usize = 100;
 
 /// The engine.
 #[derive(Debug)]
@@ -185,6 +192,8 @@ impl Engine {
                 + self.accounts.heap_bytes()
                 + self.flagged.heap_bytes()
                 + self.admin.protections.capacity() * 40,
+            source_slot_bytes: std::mem::size_of::<(u128, SourceState)>() + 1,
+            account_slot_bytes: std::mem::size_of::<(u64, AccountState)>() + 1,
         }
     }
 
@@ -1148,7 +1157,22 @@ impl Engine {
         let c = &mut self.campaigns[i];
         c.dirty = false;
         c.last_update = self.now_s;
-        let rep = c.to_report(self.flagged.sources_of(i as u32));
+        // A finding carries the newest sources only (each was its own `source_flagged`
+        // finding); the report lists them all.
+        let mut sources: Vec<Prefix> = self
+            .flagged
+            .list
+            .iter()
+            .zip(&self.flagged.campaign)
+            .rev()
+            .filter(|(_, k)| **k == i as u32)
+            .take(FINDING_MAX_SOURCES)
+            .map(|(f, _)| f.source)
+            .collect();
+        sources.reverse();
+        let mut rep = c.to_report(sources);
+        rep.accounts.truncate(FINDING_MAX_SOURCES);
+        rep.accounts.shrink_to_fit();
         self.push(Finding::CampaignUpdated(rep));
     }
 

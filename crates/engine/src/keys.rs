@@ -1,9 +1,10 @@
 //! Compact keys for the hot path: account names hashed to `u64`, addresses as `u128` (IPv4 as
 //! IPv4-mapped IPv6), network keys with the prefix length in the low byte, and `u32` seconds.
 //!
-//! Hashing uses fixed seeds so that the engine is deterministic across runs and machines.
+//! Hashing uses foldhash with a fixed seed so that the engine is deterministic across runs and
+//! machines (and fast: one account-name hash and a few `u128` hashes per event).
 
-use ahash::RandomState;
+use foldhash::fast::FixedState;
 use portcullis_core::{Prefix, Timestamp};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
@@ -12,17 +13,12 @@ use std::net::{IpAddr, Ipv6Addr};
 pub type Secs = u32;
 
 /// Fixed-seed hasher state: deterministic, fast, and good on `u128` keys with zero low bits.
-pub fn hasher() -> RandomState {
-    RandomState::with_seeds(
-        0x243f_6a88_85a3_08d3,
-        0x1319_8a2e_0370_7344,
-        0xa409_3822_299f_31d0,
-        0x082e_fa98_ec4e_6c89,
-    )
+pub const fn hasher() -> FixedState {
+    FixedState::with_seed(0x243f_6a88_85a3_08d3)
 }
 
 /// A `HashMap` with the engine's fixed-seed hasher.
-pub type FixedMap<K, V> = HashMap<K, V, RandomState>;
+pub type FixedMap<K, V> = HashMap<K, V, FixedState>;
 
 pub fn fixed_map<K, V>() -> FixedMap<K, V> {
     HashMap::with_hasher(hasher())
@@ -30,7 +26,10 @@ pub fn fixed_map<K, V>() -> FixedMap<K, V> {
 
 /// The key of an account name (normalised form).
 pub fn account_key(name: &str) -> u64 {
-    hasher().hash_one(name)
+    use std::hash::BuildHasher;
+    // A second, independent seed: the account key also feeds the sketches, whose bits must
+    // not correlate with the table's bucket choice.
+    FixedState::with_seed(0x1319_8a2e_0370_7344).hash_one(name)
 }
 
 /// Event time as stored in compact state (clamped to the `u32` range).

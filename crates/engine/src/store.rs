@@ -1,8 +1,11 @@
 //! A bounded state table: a hash map with a hard cap on entries and explicit eviction.
 //!
 //! Entries report when they were last touched ([`Aged::last_seen`]). When an insert finds the
-//! table full, it evicts the least recently seen quarter (the cut-off is the 25th percentile of
-//! `last_seen` over a deterministic sample of 1,024 entries), so each insert pays O(1) amortised.
+//! table full, it evicts the older half of the ordinary entries (cut-off: the median
+//! `last_seen` of a deterministic sample of 1,024), and only if that frees too little, the
+//! least recently seen quarter of all entries, precious ones included; then it
+//! rebuilds the table at its new size, so each insert pays O(1) amortised and the table never
+//! outgrows the slots its cap needs.
 //! [`Table::expire`] drops entries idle longer than a time-to-live, judged by event time.
 
 use crate::keys::{FixedMap, Secs, fixed_map};
@@ -108,6 +111,9 @@ impl<K: Hash + Eq + Copy, V: Aged + Default> Table<K, V> {
             });
         }
         self.evictions += (before - self.map.len()) as u64;
+        // Removals leave tombstones that would make the next insert double the table;
+        // shrinking rebuilds it at the size of what is left, so it never outgrows the cap.
+        self.map.shrink_to_fit();
     }
 }
 
