@@ -374,27 +374,53 @@ fn m365_audit(o: &Map<String, Value>) -> Result<Option<Pending>, &'static str> {
 
 /// Parses a whole document: a Graph response `{"value":[…]}` (other members such as
 /// `@odata.context` / `@odata.nextLink` ignored), a JSON array of sign-ins, or one sign-in
-/// object. Records are streamed one at a time, so memory stays that of the largest record.
-/// A record that is not a sign-in is counted in [`Stats::skipped`]; only a document that is
-/// not JSON of one of these shapes is an error (records before the error are delivered).
+/// object. Records are streamed one at a time, so memory stays that of the largest record
+/// (plus the events pushed to `out`). A record that is not a sign-in is counted in
+/// [`Stats::skipped`]; only a document that is not JSON of one of these shapes is an error
+/// (records before the error are delivered).
 pub fn parse_document(text: &str, ctx: &ParseCtx, out: Sink) -> Result<Stats, Error> {
-    let mut stats = Stats::default();
+    let mut push = |ev| out.push(ev);
     let mut de = serde_json::Deserializer::from_str(text);
+    let stats = run_document(&mut de, ctx, &mut push)?;
+    de.end().map_err(|e| Error::new("json document", e))?;
+    Ok(stats)
+}
+
+/// [`parse_document`] from a reader (a file of any size), delivering events one by one.
+/// Wrap files in a `BufReader`.
+pub fn parse_document_reader<R: std::io::Read>(
+    reader: R,
+    ctx: &ParseCtx,
+    out: &mut dyn FnMut(AuthEvent),
+) -> Result<Stats, Error> {
+    let mut de = serde_json::Deserializer::from_reader(reader);
+    let stats = run_document(&mut de, ctx, out)?;
+    de.end().map_err(|e| Error::new("json document", e))?;
+    Ok(stats)
+}
+
+fn run_document<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    ctx: &ParseCtx,
+    out: &mut dyn FnMut(AuthEvent),
+) -> Result<Stats, Error> {
+    let mut stats = Stats::default();
     let seed = DocSeed {
         ctx,
         out,
         stats: &mut stats,
+        buf: Vec::with_capacity(1),
     };
-    seed.deserialize(&mut de)
-        .and_then(|()| de.end())
+    seed.deserialize(&mut *de)
         .map_err(|e| Error::new("json document", e))?;
     Ok(stats)
 }
 
 struct DocSeed<'a, 'c> {
     ctx: &'c ParseCtx,
-    out: &'a mut Vec<AuthEvent>,
+    out: &'a mut dyn FnMut(AuthEvent),
     stats: &'a mut Stats,
+    buf: Vec<AuthEvent>,
 }
 
 impl DocSeed<'_, '_> {
@@ -402,11 +428,13 @@ impl DocSeed<'_, '_> {
         self.stats.records += 1;
         let mut ctx = self.ctx.clone();
         ctx.line = self.stats.records;
-        let before = self.out.len();
-        if let LineResult::Skip(r) = parse_value(v, &ctx, self.out) {
+        if let LineResult::Skip(r) = parse_value(v, &ctx, &mut self.buf) {
             self.stats.skip(r);
         }
-        self.stats.events += (self.out.len() - before) as u64;
+        for ev in self.buf.drain(..) {
+            self.stats.events += 1;
+            (self.out)(ev);
+        }
     }
 }
 
@@ -569,6 +597,10 @@ mod tests {
         out.clear();
         let s = parse_document(GRAPH, &ctx, &mut out).unwrap();
         assert_eq!((s.records, s.events), (1, 1));
+
+        let mut n = 0;
+        let s = parse_document_reader(doc.as_bytes(), &ctx, &mut |_| n += 1).unwrap();
+        assert_eq!((s.records, s.events, n), (3, 2, 2));
 
         assert!(parse_document("[1,", &ctx, &mut out).is_err());
         assert!(parse_document("[] x", &ctx, &mut out).is_err());

@@ -49,6 +49,12 @@ pub fn looks_like(first_line: &str) -> bool {
                 || t.contains("\"TargetUserName\"")))
 }
 
+/// True when a file starts with the `.evtx` signature (`ElfFile\0`); read such files with
+/// [`read_evtx`], not line by line.
+pub fn is_evtx(head: &[u8]) -> bool {
+    head.starts_with(b"ElfFile\0")
+}
+
 /// Parses one line: a JSON object in any of the layouts above, or one rendered `<Event>` XML.
 pub fn parse_line(line: &str, ctx: &ParseCtx, out: Sink) -> LineResult {
     let t = match common::precheck(line) {
@@ -179,6 +185,7 @@ impl<'a> WinEvent<'a> {
             .ok_or(reason::MISSING_FIELD)?;
         let ts_str = path(sys, "TimeCreated.#attributes.SystemTime")
             .or_else(|| path(sys, "TimeCreated_attributes.SystemTime"))
+            .or_else(|| path(sys, "TimeCreated.@SystemTime"))
             .and_then(scalar_str);
         let ts = match ts_str {
             Some(s) => Some(Timestamp::parse_rfc3339(&s).ok_or(reason::BAD_TIMESTAMP)?),
@@ -186,9 +193,13 @@ impl<'a> WinEvent<'a> {
         };
         let provider = path(sys, "Provider.#attributes.Name")
             .or_else(|| path(sys, "Provider_attributes.Name"))
+            .or_else(|| path(sys, "Provider.@Name"))
             .and_then(scalar_str);
         let data = match e.get("EventData") {
-            Some(Value::Object(d)) => Data::Map(d),
+            Some(Value::Object(d)) => match named_data_list(d) {
+                Some(pairs) => Data::Pairs(pairs),
+                None => Data::Map(d),
+            },
             _ => match e.get("UserData") {
                 // UserData wraps its fields in one element named after the event template.
                 Some(Value::Object(u)) => match u.values().find_map(Value::as_object) {
@@ -274,6 +285,36 @@ impl<'a> WinEvent<'a> {
             data: Data::Map(o),
         })
     }
+}
+
+/// `EventData` as XML-to-JSON converters (xmltodict, python-evtx) write it:
+/// `{"Data": [{"@Name": "TargetUserName", "#text": "bob"}, …]}` (also `Name` or
+/// `#attributes.Name`). `None` when the data is a plain name → value object.
+fn named_data_list(d: &Map<String, Value>) -> Option<Vec<(String, String)>> {
+    let Some(Value::Array(items)) = d.get("Data") else {
+        return None;
+    };
+    let mut pairs = Vec::with_capacity(items.len());
+    let mut named = false;
+    for it in items {
+        let (name, text) = match it {
+            Value::Object(o) => {
+                let name = o
+                    .get("@Name")
+                    .or_else(|| o.get("Name"))
+                    .or_else(|| path(o, "#attributes.Name"))
+                    .and_then(scalar_str);
+                named |= name.is_some();
+                (name, o.get("#text").and_then(scalar_str))
+            }
+            v => (None, scalar_str(v)),
+        };
+        pairs.push((
+            name.map(Cow::into_owned).unwrap_or_default(),
+            text.map(Cow::into_owned).unwrap_or_default(),
+        ));
+    }
+    named.then_some(pairs)
 }
 
 /// An event id as JSON carries it: a number, a numeric string, or `{"#text": n}`.
@@ -560,7 +601,13 @@ fn openssh(ev: &WinEvent<'_>, ctx: &ParseCtx) -> Interp {
         .get("payload")
         .or_else(|| ev.message.clone())
         .ok_or(reason::MISSING_FIELD)?;
-    let Some((outcome, user, addr)) = sshd_attempt(&payload) else {
+    // The rendered message (NXLog `Message`) is "sshd: <payload>".
+    let attempt = sshd_attempt(&payload).or_else(|| {
+        payload
+            .split_once(": ")
+            .and_then(|(_, rest)| sshd_attempt(rest))
+    });
+    let Some((outcome, user, addr)) = attempt else {
         return Err(reason::NOT_AUTH);
     };
     let source = common::parse_addr(addr).ok_or(reason::BAD_FIELD)?;
@@ -763,6 +810,16 @@ mod tests {
     }
 
     #[test]
+    fn xmltodict_style_json() {
+        let ev = one(r##"{"Event":{"System":{"Provider":{"@Name":"Microsoft-Windows-Security-Auditing"},"EventID":"4771","TimeCreated":{"@SystemTime":"2021-12-02T14:48:15.9836Z"},"Computer":"dc1"},"EventData":{"Data":[{"@Name":"TargetUserName","#text":"eve"},{"@Name":"Status","#text":"0x18"},{"@Name":"IpAddress","#text":"::ffff:198.51.100.2"}]}}}"##).unwrap();
+        assert_eq!(ev.outcome, Outcome::BadPassword);
+        assert_eq!(ev.protocol, Protocol::Kerberos);
+        assert_eq!(ev.account.name, "eve");
+        assert_eq!(ev.source, Some("198.51.100.2".parse().unwrap()));
+        assert_eq!(ev.server.as_deref(), Some("dc1"));
+    }
+
+    #[test]
     fn status_tables() {
         assert_eq!(parse_status("0xC000006A"), Some(0xC000_006A));
         assert_eq!(parse_status("3221225578"), Some(0xC000_006A));
@@ -839,6 +896,37 @@ mod tests {
                 &mut out
             ),
             LineResult::Events(0)
+        );
+    }
+
+    #[test]
+    fn nxlog_mssql_and_openssh_messages() {
+        let ev = one(r#"{"EventID":18456,"SourceName":"MSSQLSERVER","EventTime":"2020-07-15 11:31:15","Hostname":"sql1","Message":"Login failed for user 'sa'. Reason: Password did not match that for the login provided. [CLIENT: 10.1.2.3]"}"#).unwrap();
+        assert_eq!(ev.outcome, Outcome::BadPassword);
+        assert_eq!(ev.account.name, "sa");
+        assert_eq!(ev.source, Some("10.1.2.3".parse().unwrap()));
+        assert_eq!(ev.protocol, Protocol::Other);
+        let ev = one(r#"{"EventID":18456,"SourceName":"MSSQL$X","EventTime":"2020-07-15 11:31:15","Message":"Login failed for user 'CORP\\bob'. Reason: Could not find a login matching the name provided. [CLIENT: <local machine>]"}"#).unwrap();
+        assert_eq!(ev.outcome, Outcome::UnknownAccount);
+        assert_eq!(ev.account.name, "bob");
+        assert_eq!(ev.source, Some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        // Event 18456 of another provider is not SQL Server's.
+        assert_eq!(
+            one(
+                r#"{"EventID":18456,"SourceName":"Other","EventTime":"2020-07-15 11:31:15","Message":"x"}"#
+            ),
+            Err(reason::NOT_AUTH)
+        );
+        let ev = one(r#"{"EventID":4,"SourceName":"OpenSSH","Channel":"OpenSSH/Operational","EventTime":"2021-05-21T20:43:03Z","Message":"sshd: Accepted password for bob from 10.0.0.5 port 2222 ssh2"}"#).unwrap();
+        assert_eq!(ev.outcome, Outcome::Success);
+        assert_eq!(ev.protocol, Protocol::Ssh);
+        assert_eq!(ev.source, Some("10.0.0.5".parse().unwrap()));
+        // Event 4 of another provider (e.g. Sysmon's service state) is not sshd.
+        assert_eq!(
+            one(
+                r#"{"EventID":4,"SourceName":"Microsoft-Windows-Sysmon","EventTime":"2021-05-21T20:43:03Z","Message":"Sysmon service state changed"}"#
+            ),
+            Err(reason::NOT_AUTH)
         );
     }
 

@@ -4,7 +4,8 @@
 //! - `windows-evtx-to-mitre/`: mdecrevoisier/EVTX-to-MITRE-Attack, T1110 samples (CC0): the
 //!   same events as `.evtx` and as the evtx crate's JSON lines.
 //! - `otrf-purplesharp/`: OTRF/Security-Datasets SDWIN-201022042947 (MIT), NXLog flat JSON.
-//! - `crowdsec-hub-tests/windows-bf/`: crowdsecurity/hub tests (MIT), rendered event XML.
+//! - `crowdsec-hub-tests/windows-bf/`, `windows-logs/`: crowdsecurity/hub tests (MIT), rendered
+//!   event XML.
 
 use portcullis_core::{AuthEvent, Outcome, Protocol, Timestamp};
 use portcullis_parse::windows;
@@ -181,6 +182,9 @@ fn evtx_files_give_the_same_events_as_their_json() {
             &mut |e| from_evtx.push(e),
         )
         .expect("evtx readable");
+        let head = std::fs::read(data(&format!("windows-evtx-to-mitre/{stem}.evtx"))).unwrap();
+        assert!(windows::is_evtx(&head[..8]));
+        assert!(!windows::is_evtx(b"{\"Event\""));
         assert_eq!(stats.records, json.lines, "{stem}: record count");
         assert_eq!(stats.events as usize, from_evtx.len());
         assert!(!stats.skipped.contains_key(windows::BAD_RECORD), "{stem}");
@@ -369,6 +373,22 @@ fn crowdsec_windows_bf_xml() {
     }
 }
 
+/// CrowdSec's windows-logs test: one Event Viewer copy ("- <Event …>- <System>") of a 4625.
+#[test]
+fn crowdsec_windows_logs_event_viewer_copy() {
+    let p = parse_lines("crowdsec-hub-tests/windows-logs/windows-logs.log");
+    assert_eq!(p.events.len(), 1, "{:?}", p.skipped);
+    let e = &p.events[0];
+    assert_eq!(
+        e.ts,
+        Timestamp::parse_rfc3339("2022-04-28T16:09:28.9443547Z").unwrap()
+    );
+    assert_eq!(e.account.name, "testuser@mydomain.test");
+    assert_eq!(e.outcome, Outcome::UnknownAccount);
+    assert_eq!(e.source, Some("192.168.9.212".parse().unwrap()));
+    assert_eq!(e.server.as_deref(), Some("exchange-1.mydomain.test"));
+}
+
 #[test]
 fn sniffer_recognises_every_real_form() {
     for rel in [
@@ -376,6 +396,7 @@ fn sniffer_recognises_every_real_form() {
         "windows-evtx-to-mitre/ID18456-SQL-Server-failed-login-because-only-Windows-auth.jsonl",
         "otrf-purplesharp/purplesharp_ad_playbook_I_security_auth_only.jsonl",
         "crowdsec-hub-tests/windows-bf/windows-bf.log",
+        "crowdsec-hub-tests/windows-logs/windows-logs.log",
     ] {
         let text = std::fs::read_to_string(data(rel)).unwrap();
         assert!(windows::looks_like(text.lines().next().unwrap()), "{rel}");
