@@ -6,6 +6,7 @@
 //! text; only [`write_incident_bundle`] touches the file system.
 
 pub mod actions;
+pub mod dashboard;
 pub mod escape;
 pub mod fmt;
 pub mod geo;
