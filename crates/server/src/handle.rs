@@ -5,7 +5,8 @@
 //! `parking_lot::Mutex` around it costs less than handing each request to an actor thread and
 //! back (see docs/bench/server.md). Every call takes the findings the step produced and queues
 //! them to the store outside the lock; successful logins teach the store familiar sources
-//! (account × /24 or /64), written at most once an hour per pair. Admin actions are written to
+//! (account × source address, kept as a prefix so the engine may widen it), written at most once
+//! an hour per pair. Admin actions are written to
 //! the store durably first and applied to the engine second, so an acknowledged action survives
 //! a crash and is replayed on start ([`EngineHandle::restore`]).
 
@@ -173,7 +174,7 @@ impl EngineHandle {
             && let Some(ip) = ev.source
             && !ev.account.is_empty()
         {
-            self.remember_familiar(&ev.account.name, Prefix::subnet_of(ip), ev.ts);
+            self.remember_familiar(&ev.account.name, Prefix::host(ip), ev.ts);
         }
         verdict
     }

@@ -1,10 +1,115 @@
-//! `portcullis serve` (being written).
+//! `portcullis serve`: the live policy server (Dovecot auth_policy, wforce API, native API,
+//! admin API). Reads `portcullis.toml` (`[accounts]`, `[engine]`, `[server]`), opens the store,
+//! replays the stored admin state into a fresh engine, and serves until SIGTERM / Ctrl-C, then
+//! drains connections and flushes the store. See docs/server.md and docs/operations.md.
 
+use anyhow::Context;
+use portcullis_engine::Engine;
+use portcullis_server::{Listeners, ServerConfig};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(clap::Args, Debug)]
-pub struct Args {}
+pub struct Args {
+    /// Configuration file (default: /etc/portcullis/portcullis.toml when it exists).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    /// Override `[server] policy_listen`.
+    #[arg(long)]
+    pub policy_listen: Option<String>,
+    /// Override `[server] admin_listen` ("" disables the admin API).
+    #[arg(long)]
+    pub admin_listen: Option<String>,
+    /// Override `[server] data_dir`.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Check the configuration and exit.
+    #[arg(long)]
+    pub check: bool,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`portcullis serve` is not built yet")
+/// The `[server]` section of the loaded configuration, with environment secrets and
+/// command-line overrides applied.
+pub fn server_config(table: &toml::Table, args: &Args) -> anyhow::Result<ServerConfig> {
+    let mut cfg: ServerConfig = toml::Value::Table(table.clone())
+        .try_into()
+        .context("invalid [server] section")?;
+    cfg = cfg.with_env_secrets();
+    if let Some(v) = &args.policy_listen {
+        cfg.policy_listen = v.clone();
+    }
+    if let Some(v) = &args.admin_listen {
+        cfg.admin_listen = v.clone();
+    }
+    if let Some(v) = &args.data_dir {
+        cfg.data_dir = v.clone();
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) is harmless: keep the first.
+    let _ = if json {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (config, origin) = crate::config::load(args.config.as_deref())?;
+    let server = server_config(&config.server, &args)?;
+    if args.check {
+        println!(
+            "configuration OK ({}); policy {}, admin {}, store {}",
+            origin
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "built-in defaults".into()),
+            server.policy_listen,
+            if server.admin_listen.is_empty() {
+                "disabled"
+            } else {
+                &server.admin_listen
+            },
+            server.store_file().display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    init_logging(server.log_format == "json");
+    let trusted = config.engine.trusted_networks.clone();
+    let engine = Engine::new(config.engine.clone());
+    let handle = portcullis_server::start_engine(&server, engine, trusted)?;
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    if server.worker_threads > 0 {
+        rt.worker_threads(server.worker_threads);
+    }
+    let rt = rt
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let normalize = Arc::new(config.accounts.clone());
+    rt.block_on(async move {
+        let listeners = Listeners::bind(&server).await?;
+        tracing::info!(
+            config = %origin.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into()),
+            "portcullis serving"
+        );
+        portcullis_server::serve(
+            listeners,
+            Arc::new(server),
+            handle,
+            normalize,
+            portcullis_server::shutdown_signal(),
+        )
+        .await
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
