@@ -236,12 +236,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )?,
         AdminCommand::Audit { limit } => c.get(&format!("/v1/audit?limit={limit}"))?,
         AdminCommand::Metrics => {
-            print!("{}", c.metrics()?);
+            emit(&c.metrics()?)?;
             return Ok(ExitCode::SUCCESS);
         }
     };
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    emit(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to stdout; a reader that stops early (`| head`, `| grep -q`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
