@@ -100,6 +100,8 @@ enum SrcKind {
     Travel,
     OfficeNat,
     Cgnat,
+    /// A phone's own address in a mobile carrier's IPv6 network.
+    Mobile,
 }
 impl SrcKind {
     fn as_str(self) -> &'static str {
@@ -108,6 +110,7 @@ impl SrcKind {
             SrcKind::Travel => "travel",
             SrcKind::OfficeNat => "office_nat",
             SrcKind::Cgnat => "cgnat",
+            SrcKind::Mobile => "mobile",
         }
     }
     fn is_gateway(self) -> bool {
@@ -213,6 +216,8 @@ struct Acct {
     office: Option<u16>,
     office_wifi: bool,
     carrier: u8,
+    /// The phone gets a /64 of its own from the carrier's IPv6 network (no NAT).
+    v6_mobile: bool,
     phone: bool,
     pop3: bool,
     work_start: i64,
@@ -298,6 +303,8 @@ pub struct Generator {
     end: i64,
     net: NetPlan,
     carriers: Vec<Vec<IpAddr>>,
+    /// The IPv6 /48s of the first carrier, where dual-stack phones get a /64 each.
+    mobile_v6: Vec<u128>,
     attack: Option<Attack>,
     out: LogWriter,
     // Ground truth, accumulated.
@@ -352,6 +359,7 @@ impl Generator {
                 office,
                 office_wifi: rng.random_bool(0.6),
                 carrier,
+                v6_mobile: carrier == 0 && rng.random_bool(0.5),
                 phone: !role && rng.random_bool(0.65),
                 pop3: rng.random_bool(0.05),
                 work_start: 7 * HOUR + 30 * MIN + rng.random_range(0..120 * MIN),
@@ -373,6 +381,7 @@ impl Generator {
             let phones = (n as f64 * 0.65 * share) as usize;
             carriers.push(net.carrier_pool(c, (phones / 25).max(16)));
         }
+        let mobile_v6 = NetPlan::benign_mobile_48s(&mut rng, 2);
         let existing: HashSet<&str> = accts.iter().map(|a| a.name.as_str()).collect();
         let unknown_n = match cfg.scenario {
             Scenario::CredentialStuffing => n * 4 / 5,
@@ -399,6 +408,7 @@ impl Generator {
             end,
             net,
             carriers,
+            mobile_v6,
             attack: None,
             out,
             attack_src: BTreeMap::new(),
@@ -542,6 +552,16 @@ impl Generator {
 
     fn carrier_addr(&self, a: usize, t: i64) -> (IpAddr, SrcKind) {
         let ac = &self.accts[a];
+        if ac.v6_mobile {
+            // A new /64 (and interface id) about once a day, on reconnecting.
+            let offset = (splitmix(a as u64 ^ 0x5eed) % (DAY as u64)) as i64;
+            let day = (t + offset).div_euclid(DAY) as u64;
+            let h = splitmix(day ^ ((a as u64) << 24) ^ self.cfg.seed.rotate_left(7));
+            let net = self.mobile_v6[(h % self.mobile_v6.len() as u64) as usize];
+            let ip =
+                Ipv6Addr::from(net | (u128::from((h >> 8) as u16) << 64) | u128::from(splitmix(h)));
+            return (IpAddr::V6(ip), SrcKind::Mobile);
+        }
         let pool = &self.carriers[ac.carrier as usize % self.carriers.len()];
         // A phone keeps its CGNAT address for about three hours.
         let offset = (splitmix(a as u64) % (3 * HOUR as u64)) as i64;
@@ -987,7 +1007,8 @@ impl Generator {
         // The main phase: the night of day `main_day`, 22:00 UTC, up to 8 hours.
         let (main_start, hours) = if days >= 3 {
             let main_day = (days * 9 / 10).min(days - 2);
-            (self.start + main_day * DAY + 22 * HOUR, 8)
+            let late = self.rng.random_range(0..40 * MIN);
+            (self.start + main_day * DAY + 22 * HOUR + late, 8)
         } else {
             (self.start + HOUR, ((days * 24 - 2) as u32).clamp(1, 8))
         };

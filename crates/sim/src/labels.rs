@@ -113,7 +113,8 @@ pub struct BenignLabels {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenignSource {
     pub address: IpAddr,
-    /// `home`, `travel`, `office_nat` or `cgnat`.
+    /// `home`, `travel`, `office_nat`, `cgnat` (carrier NAT, shared) or `mobile` (a phone's own
+    /// address in a carrier's IPv6 /48s).
     pub kind: String,
     pub attempts: u64,
     pub failures: u64,

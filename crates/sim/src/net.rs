@@ -5,7 +5,8 @@
 //! the attack, so that "benign addresses inside a flagged prefix" measures the detector, not
 //! bad luck in the simulation. Mobile carriers' CGNAT pools, office NAT gateways and the mail
 //! server use ranges of their own. IPv6: everything is inside the documentation prefix
-//! 2001:db8::/32; benign homes use third groups below 0x8000, attack /48s above.
+//! 2001:db8::/32; benign homes use third groups below 0x7f00, mobile carriers 0x7f00-0x7fff,
+//! attack /48s 0x8000 and above.
 //!
 //! The IPv4 /16s are arbitrary public-looking ranges chosen by the seed; no range is meant to
 //! stand for any real carrier or ISP. Special-purpose ranges (RFC 1918, 100.64/10 shared
@@ -136,10 +137,24 @@ impl NetPlan {
 
     /// A home IPv6 address: a /64 of a benign ISP customer inside 2001:db8::/32.
     pub fn benign_v6(rng: &mut impl rand::Rng) -> Ipv6Addr {
-        let g3 = rng.random_range(0x0100..0x8000u128);
+        let g3 = rng.random_range(0x0100..0x7f00u128);
         let g4 = rng.random_range(0..0x1_0000u128);
         let iid: u64 = rng.random();
         Ipv6Addr::from((0x2001_0db8u128 << 96) | (g3 << 80) | (g4 << 64) | iid as u128)
+    }
+
+    /// `n` /48 networks of a mobile carrier (benign range, third group 0x7f00–0x7fff), as
+    /// their first address.
+    pub fn benign_mobile_48s(rng: &mut impl rand::Rng, n: usize) -> Vec<u128> {
+        let mut out: Vec<u128> = Vec::new();
+        while out.len() < n {
+            let g3 = rng.random_range(0x7f00..0x8000u128);
+            let net = (0x2001_0db8u128 << 96) | (g3 << 80);
+            if !out.contains(&net) {
+                out.push(net);
+            }
+        }
+        out
     }
 
     /// `n` attack /48 networks (third group ≥ 0x8000), as their first address.
