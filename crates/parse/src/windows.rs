@@ -582,7 +582,11 @@ fn ntlm(ev: &WinEvent<'_>, ctx: &ParseCtx) -> Interp {
 
 fn provider_or_channel_starts(ev: &WinEvent<'_>, prefix: &str) -> Option<bool> {
     let p = ev.provider.as_deref().or(ev.channel.as_deref())?;
-    Some(p.len() >= prefix.len() && p[..prefix.len()].eq_ignore_ascii_case(prefix))
+    Some(
+        p.as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(prefix.as_bytes())),
+    )
 }
 
 fn is_openssh(ev: &WinEvent<'_>) -> bool {
@@ -761,7 +765,25 @@ pub fn read_evtx(
         ctx.file = Some(path.to_string_lossy().as_ref().into());
     }
     let mut buf = Vec::with_capacity(1);
-    for rec in parser.records_json_value() {
+    let mut records = parser.records_json_value();
+    loop {
+        // The evtx decoder is third-party code fed hostile bytes: a panic inside it ends this
+        // file with an error instead of taking the process down (events already delivered
+        // stay delivered). The callback is outside the guard, so its own panics propagate.
+        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| records.next()));
+        let rec = match next {
+            Ok(Some(rec)) => rec,
+            Ok(None) => break,
+            Err(_) => {
+                return Err(Error::new(
+                    "evtx",
+                    format!(
+                        "decoder failed on a damaged record after {} records",
+                        stats.records
+                    ),
+                ));
+            }
+        };
         stats.records += 1;
         let rec = match rec {
             Ok(r) => r,

@@ -141,6 +141,29 @@ proptest! {
         let _ = entra::parse_document(&line, &ParseCtx::default(), &mut out);
     }
 
+    /// Event ids whose interpretation depends on the provider or on free text, with arbitrary
+    /// (multi-byte) provider, channel and message strings.
+    #[test]
+    fn arbitrary_provider_and_message_text_never_panics(
+        id in prop::sample::select(vec![4u32, 18456, 33205, 4624, 4625, 4648, 4768, 4771, 4776]),
+        provider in ".{0,12}",
+        channel in ".{0,24}",
+        text in ".{0,60}",
+        user in ".{0,10}",
+    ) {
+        let rec = serde_json::json!({
+            "EventID": id, "SourceName": provider, "Channel": channel,
+            "EventTime": "2021-05-21 20:43:03", "Message": text, "payload": text,
+            "TargetUserName": user, "Status": text, "IpAddress": text, "LogonType": text,
+        });
+        all(&rec.to_string());
+        let evtx = serde_json::json!({"Event": {"System": {
+            "EventID": id, "Provider": {"#attributes": {"Name": provider}}, "Channel": channel,
+            "TimeCreated": {"#attributes": {"SystemTime": "2021-05-21T20:43:03Z"}}},
+            "EventData": {"Data": {"#text": [user, text, text]}, "payload": text}}});
+        all(&evtx.to_string());
+    }
+
     #[test]
     fn arbitrary_event_xml_never_panics(
         id in prop_oneof![Just("4625".to_string()), Just("4776".to_string()), "[0-9x&;<>]{0,6}"],
