@@ -15,7 +15,7 @@ use crate::labels::{
 use crate::names;
 use crate::net::{NetPlan, SERVER_ADDR};
 use crate::output::{LogWriter, Written};
-use crate::scenario::{Scenario, SimConfig};
+use crate::scenario::{Format, Scenario, SimConfig};
 use base64::Engine as _;
 use portcullis_core::{Outcome, Protocol, Timestamp};
 use rand::seq::SliceRandom;
@@ -72,6 +72,10 @@ fn splitmix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^ (x >> 31)
+}
+
+fn local_part(name: &str) -> String {
+    name.split('@').next().unwrap_or(name).to_string()
 }
 
 fn sha1_24(data: &[u8]) -> u32 {
@@ -388,8 +392,17 @@ impl Generator {
             Scenario::Benign => 0,
             _ => (n * 3 / 100).max(10),
         };
-        let unknown = names::unknown_names(&mut rng, unknown_n, &cfg.domain, &existing);
+        let mut unknown = names::unknown_names(&mut rng, unknown_n, &cfg.domain, &existing);
         drop(existing);
+        if cfg.format == Format::OpenSsh {
+            // Unix logins name the local user only.
+            for a in &mut accts {
+                a.name = local_part(&a.name);
+            }
+            for u in &mut unknown {
+                *u = local_part(u);
+            }
+        }
         let out = LogWriter::new(
             out,
             cfg.format,

@@ -10,6 +10,10 @@
 //! 2017-06-23T01:02:05.323456+00:00 mail1 dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<bob@example.org>, method=PLAIN, rip=203.0.113.9, lip=192.0.2.25, TLS, session=<AbCdEfGhIjKlMnOp>
 //! ```
 //!
+//! OpenSSH (`--format openssh`, `auth.log`): `sshd[pid]: Accepted password for alice from
+//! 203.0.113.9 port 51234 ssh2`, `Failed password for …`, and for unknown accounts
+//! `Invalid user bob from … port …` followed by `Failed password for invalid user bob …`.
+//!
 //! A failure's `Disconnected` line comes a few seconds after its auth line (Dovecot's
 //! `auth_failure_delay`), so lines pass through a small reorder queue that releases a line once
 //! no earlier line can still come: memory is bounded by the lines of the last few seconds.
@@ -144,6 +148,7 @@ impl LogWriter {
                 self.push(w.ts, line);
             }
             Format::Dovecot => self.dovecot(w),
+            Format::OpenSsh => self.sshd(w),
         }
         Ok(())
     }
@@ -193,6 +198,36 @@ impl LogWriter {
             w.session
         );
         self.push(later, line);
+    }
+
+    fn sshd(&mut self, w: &Written<'_>) {
+        let host = self.host.clone();
+        let pid = w.mpid;
+        let port = 1024 + (u64::from(w.mpid) * 2_654_435_761 % 64_000) as u32;
+        let (ts, user, ip) = (rfc3339_micros(w.ts), w.account, w.source);
+        let line = match w.outcome {
+            Outcome::Success => {
+                format!(
+                    "{ts} {host} sshd[{pid}]: Accepted password for {user} from {ip} port {port} ssh2"
+                )
+            }
+            Outcome::UnknownAccount => {
+                let first =
+                    format!("{ts} {host} sshd[{pid}]: Invalid user {user} from {ip} port {port}");
+                self.push(w.ts, first);
+                let later = w.ts + i64::from(w.fail_secs) * 1_000_000 + 137;
+                let line = format!(
+                    "{} {host} sshd[{pid}]: Failed password for invalid user {user} from {ip} port {port} ssh2",
+                    rfc3339_micros(later)
+                );
+                self.push(later, line);
+                return;
+            }
+            _ => format!(
+                "{ts} {host} sshd[{pid}]: Failed password for {user} from {ip} port {port} ssh2"
+            ),
+        };
+        self.push(w.ts, line);
     }
 
     /// Writes everything still held and flushes.

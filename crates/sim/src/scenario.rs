@@ -115,6 +115,8 @@ pub enum Format {
     Dovecot,
     /// portcullis's generic JSON lines, `portcullis.event/v1` (`events.jsonl`).
     Jsonl,
+    /// OpenSSH `sshd` password logins via rsyslog (`auth.log`); accounts without the domain.
+    OpenSsh,
 }
 
 impl Format {
@@ -122,6 +124,7 @@ impl Format {
         match self {
             Format::Dovecot => "dovecot",
             Format::Jsonl => "jsonl",
+            Format::OpenSsh => "openssh",
         }
     }
     /// The file the log is written to inside the output directory.
@@ -129,6 +132,7 @@ impl Format {
         match self {
             Format::Dovecot => "mail.log",
             Format::Jsonl => "events.jsonl",
+            Format::OpenSsh => "auth.log",
         }
     }
 }
@@ -139,7 +143,10 @@ impl FromStr for Format {
         match s.trim() {
             "dovecot" => Ok(Format::Dovecot),
             "jsonl" | "json" => Ok(Format::Jsonl),
-            _ => Err(format!("unknown format {s:?}; known: dovecot, jsonl")),
+            "openssh" | "sshd" => Ok(Format::OpenSsh),
+            _ => Err(format!(
+                "unknown format {s:?}; known: dovecot, jsonl, openssh"
+            )),
         }
     }
 }
