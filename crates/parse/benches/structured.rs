@@ -54,6 +54,12 @@ fn structured(c: &mut Criterion) {
     );
     bench_lines(
         c,
+        "windows_nxlog_lines_general_path",
+        &lines("otrf-purplesharp/purplesharp_ad_playbook_I_security_auth_only.jsonl"),
+        windows::parse_line_general,
+    );
+    bench_lines(
+        c,
         "windows_evtx_json_lines",
         &lines(
             "windows-evtx-to-mitre/ID4768-4771-Kerberos-brutforce-with-non-existing-users.jsonl",

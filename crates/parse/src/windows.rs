@@ -23,6 +23,8 @@ use std::path::Path;
 
 #[path = "structured/common.rs"]
 pub(crate) mod common;
+#[path = "structured/winfast.rs"]
+mod winfast;
 #[path = "structured/winxml.rs"]
 mod winxml;
 
@@ -66,6 +68,33 @@ pub fn parse_line(line: &str, ctx: &ParseCtx, out: Sink) -> LineResult {
             Ok(ev) => interpret(&ev, ctx, out),
             Err(r) => LineResult::Skip(r),
         };
+    }
+    if let Some(r) = winfast::parse_line(t, ctx, out) {
+        return r;
+    }
+    match common::parse_json(t) {
+        Ok(v) => parse_value(&v, ctx, out),
+        Err(r) => LineResult::Skip(r),
+    }
+}
+
+/// The fast path alone: `None` when it leaves the line to the general path. For tests.
+#[doc(hidden)]
+pub fn parse_line_fast(line: &str, ctx: &ParseCtx, out: Sink) -> Option<LineResult> {
+    let t = common::precheck(line).ok()?;
+    winfast::parse_line(t, ctx, out)
+}
+
+/// [`parse_line`] without its fast path: every JSON line through a `serde_json::Value`.
+/// For tests and benchmarks that check the two paths agree.
+#[doc(hidden)]
+pub fn parse_line_general(line: &str, ctx: &ParseCtx, out: Sink) -> LineResult {
+    let t = match common::precheck(line) {
+        Ok(t) => t,
+        Err(r) => return LineResult::Skip(r),
+    };
+    if t.starts_with('<') || t.starts_with("- <") {
+        return parse_line(t, ctx, out);
     }
     match common::parse_json(t) {
         Ok(v) => parse_value(&v, ctx, out),

@@ -11,7 +11,18 @@ const PARSERS: [(&str, LineFn); 3] = [
     ("generic", generic::parse_line),
 ];
 
+/// The Windows fast path and general path give the same result and events.
+fn windows_paths_agree(line: &str) {
+    let ctx = ParseCtx::default();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let ra = windows::parse_line(line, &ctx, &mut a);
+    let rb = windows::parse_line_general(line, &ctx, &mut b);
+    assert_eq!(ra, rb, "{line}");
+    assert_eq!(a, b, "{line}");
+}
+
 fn all(line: &str) -> Vec<LineResult> {
+    windows_paths_agree(line);
     let ctx = ParseCtx::default();
     PARSERS
         .iter()
@@ -162,6 +173,61 @@ proptest! {
             "TimeCreated": {"#attributes": {"SystemTime": "2021-05-21T20:43:03Z"}}},
             "EventData": {"Data": {"#text": [user, text, text]}, "payload": text}}});
         all(&evtx.to_string());
+    }
+
+    /// Plausible NXLog / evtx-JSON records with random field subsets, spellings and values:
+    /// the fast path never disagrees with the general path.
+    #[test]
+    fn windows_fast_path_agrees_on_plausible_records(
+        id in prop::sample::select(vec![4u32, 4624, 4625, 4648, 4672, 4768, 4771, 4776, 18456]),
+        fields in prop::collection::vec(
+            (
+                prop::sample::select(vec![
+                    "TargetUserName", "targetusername", "TargetDomainName", "TargetUserSid",
+                    "Status", "SubStatus", "FailureCode", "LogonType", "IpAddress", "ipaddress",
+                    "WorkstationName", "Workstation", "payload", "Hostname", "Computer",
+                    "SourceName", "ProviderName", "Channel", "Message", "@timestamp", "EventTime",
+                    "TimeCreated", "Data", "winlog", "Other",
+                ]),
+                prop_oneof![
+                    Just(serde_json::json!("-")),
+                    Just(serde_json::json!("")),
+                    Just(serde_json::json!(" bob ")),
+                    Just(serde_json::json!("WEC$")),
+                    Just(serde_json::json!("S-1-5-18")),
+                    Just(serde_json::json!("0xc000006a")),
+                    Just(serde_json::json!("0x0")),
+                    Just(serde_json::json!("3")),
+                    Just(serde_json::json!(5)),
+                    Just(serde_json::json!("::ffff:10.1.2.3")),
+                    Just(serde_json::json!("2020-10-22T08:29:55Z")),
+                    Just(serde_json::json!("2020-10-22 04:29:53")),
+                    Just(serde_json::json!("OpenSSH")),
+                    Just(serde_json::json!("Failed password for x from 10.0.0.1 port 1 ssh2")),
+                    Just(serde_json::json!(null)),
+                    Just(serde_json::json!(true)),
+                    Just(serde_json::json!({"#text": "alice"})),
+                    Just(serde_json::json!([1])),
+                ],
+            ),
+            0..12,
+        ),
+        evtx in any::<bool>(),
+    ) {
+        let mut data = serde_json::Map::new();
+        for (k, v) in fields {
+            data.insert(k.to_string(), v);
+        }
+        let line = if evtx {
+            serde_json::json!({"Event": {"System": {
+                "EventID": id, "Provider": {"#attributes": {"Name": "OpenSSH"}},
+                "TimeCreated": {"#attributes": {"SystemTime": "2021-05-21T20:43:03Z"}},
+                "Computer": "dc1"}, "EventData": data}})
+        } else {
+            data.insert("EventID".into(), serde_json::json!(id));
+            serde_json::Value::Object(data)
+        };
+        windows_paths_agree(&line.to_string());
     }
 
     #[test]

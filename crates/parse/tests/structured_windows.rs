@@ -389,6 +389,51 @@ fn crowdsec_windows_logs_event_viewer_copy() {
     assert_eq!(e.server.as_deref(), Some("exchange-1.mydomain.test"));
 }
 
+/// The single-pass fast path and the general `serde_json::Value` path agree on every real
+/// JSON line, and the fast path decides the plain NXLog and evtx-JSON lines itself.
+#[test]
+fn fast_and_general_paths_agree_on_real_lines() {
+    let mut files: Vec<String> = MITRE
+        .iter()
+        .map(|(stem, _)| format!("windows-evtx-to-mitre/{stem}.jsonl"))
+        .collect();
+    files.push("otrf-purplesharp/purplesharp_ad_playbook_I_security_auth_only.jsonl".into());
+    let ctx = ParseCtx::default();
+    let mut decided = BTreeMap::new();
+    for rel in &files {
+        let text = std::fs::read_to_string(data(rel)).unwrap();
+        for line in text.lines() {
+            let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
+            let ra = windows::parse_line(line, &ctx, &mut a);
+            let rb = windows::parse_line_general(line, &ctx, &mut b);
+            assert_eq!(ra, rb, "{rel}: {line}");
+            assert_eq!(a, b, "{rel}: {line}");
+            if let Some(rc) = windows::parse_line_fast(line, &ctx, &mut c) {
+                assert_eq!(rc, rb);
+                assert_eq!(c, b);
+                *decided.entry(rel.as_str()).or_insert(0) += 1;
+            } else {
+                assert!(c.is_empty());
+            }
+        }
+    }
+    // All 154 NXLog lines and all Kerberos lines go the fast way; SQL Server's do not.
+    assert_eq!(
+        decided.get("otrf-purplesharp/purplesharp_ad_playbook_I_security_auth_only.jsonl"),
+        Some(&154)
+    );
+    assert_eq!(
+        decided.get("windows-evtx-to-mitre/ID4771-Kerberos-brutforce-with-valid-user.jsonl"),
+        Some(&54)
+    );
+    assert_eq!(
+        decided.get(
+            "windows-evtx-to-mitre/ID33205-SQL-Server-failed-login-with-SA-wrong-password.jsonl"
+        ),
+        None
+    );
+}
+
 #[test]
 fn sniffer_recognises_every_real_form() {
     for rel in [
