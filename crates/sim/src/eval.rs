@@ -97,6 +97,10 @@ pub struct Evaluation {
     pub detection: Option<Detection>,
     /// Campaigns by kind.
     pub campaigns: BTreeMap<String, usize>,
+    /// Campaigns with nothing to do with the attack (`id kind`): none of their sources covers
+    /// an attack address and their time does not overlap the attack's. In benign months, every
+    /// campaign.
+    pub unrelated_campaigns: Vec<String>,
     pub sources: SourceScore,
     pub compromised: AccountScore,
     pub checks: Vec<Check>,
@@ -272,6 +276,28 @@ pub fn evaluate(labels: &Labels, report: &Report) -> Evaluation {
         })
     });
 
+    // Campaigns unrelated to the attack.
+    let attack_cover: Vec<IpAddr> = labels
+        .attack
+        .as_ref()
+        .map(|a| a.sources.iter().map(|x| x.address).collect())
+        .unwrap_or_default();
+    let window = labels
+        .attack
+        .as_ref()
+        .and_then(|a| Some((a.first_attempt?, a.last_attempt?)));
+    let unrelated_campaigns = report
+        .campaigns
+        .iter()
+        .filter(|c| {
+            let one = Cover::new(&c.sources.iter().copied().collect());
+            let shares = attack_cover.iter().any(|ip| one.covers(*ip));
+            let overlaps = window.is_some_and(|(lo, hi)| c.last_seen >= lo && c.first_seen <= hi);
+            !shares && !overlaps
+        })
+        .map(|c| format!("{} {}", c.id, c.kind.as_str()))
+        .collect();
+
     // Checks.
     let mut checks = Vec::new();
     let mut check = |name: &str, target: String, value: String, pass: bool| {
@@ -369,6 +395,7 @@ pub fn evaluate(labels: &Labels, report: &Report) -> Evaluation {
         has_attack: labels.attack.is_some(),
         detection,
         campaigns,
+        unrelated_campaigns,
         sources: s,
         compromised: acc,
         checks,
@@ -394,6 +421,13 @@ pub fn render(e: &Evaluation) -> String {
             kinds.join(", ")
         }
     );
+    if !e.unrelated_campaigns.is_empty() {
+        let _ = writeln!(
+            o,
+            "campaigns unrelated to the attack: {}",
+            e.unrelated_campaigns.join(", ")
+        );
+    }
     if let Some(d) = &e.detection {
         match (&d.campaign, d.delay_secs) {
             (Some(c), Some(x)) => {

@@ -251,12 +251,15 @@ fn only_campaigns_of_the_expected_kind_overlapping_the_attack_count() {
     let mut old = campaign(
         "c2",
         CampaignKind::PasswordSpray,
-        "2017-06-22T04:00:00Z",
+        "2017-06-22T01:30:00Z",
         &[],
     );
-    old.last_seen = t("2017-06-22T05:00:00Z"); // over before the attack began
+    old.first_seen = t("2017-06-22T01:00:00Z");
+    old.last_seen = t("2017-06-22T02:00:00Z"); // over before the first probe
     r.campaigns.push(old);
     let e = evaluate(&l, &r);
+    // c2 ended before the first probe and flags nothing of it; c1 overlaps the attack in time.
+    assert_eq!(e.unrelated_campaigns, vec!["c2 password_spray".to_string()]);
     let d = e.detection.unwrap();
     assert_eq!(d.delay_secs, None);
     assert!(!e.pass);
@@ -292,6 +295,7 @@ fn benign_months_must_have_no_spray_and_spare_gateways() {
         ["no_spray_in_benign", "benign_flagged", "gateways_flagged"]
     );
     assert_eq!(e.sources.gateways_flagged, vec![ip("198.51.100.1")]);
+    assert_eq!(e.unrelated_campaigns, vec!["c1 password_spray".to_string()]);
     // The office gateway is 1 of 4 benign addresses.
     assert_eq!(e.sources.benign_flagged, 1);
 }
