@@ -188,6 +188,7 @@ enum Task {
     Spray,
     Stuff,
     Brute(u32),
+    Forgotten(u32),
 }
 
 struct Entry {
@@ -252,6 +253,17 @@ enum Target {
     Unknown(u32),
 }
 
+/// A scanner, old laptop or NAS still configured with a password changed long ago: it fails
+/// every few minutes, for days, from the office gateway or a home.
+struct ForgottenDevice {
+    acct: u32,
+    ip: IpAddr,
+    kind: SrcKind,
+    every: i64,
+    until: i64,
+    fingerprint: u32,
+}
+
 struct BruteSource {
     ip: IpAddr,
     targets: Vec<(Target, u32)>,
@@ -292,6 +304,8 @@ struct BenignCounters {
     typos: u64,
     stale: u64,
     travellers: u64,
+    forgotten_devices: u64,
+    forgotten_device_failures: u64,
     expiry: Option<(i64, u64)>,
 }
 
@@ -309,6 +323,8 @@ pub struct Generator {
     carriers: Vec<Vec<IpAddr>>,
     /// The IPv6 /48s of the first carrier, where dual-stack phones get a /64 each.
     mobile_v6: Vec<u128>,
+    /// Devices left behind with an old password that retry forever.
+    forgotten: Vec<ForgottenDevice>,
     attack: Option<Attack>,
     out: LogWriter,
     // Ground truth, accumulated.
@@ -422,6 +438,7 @@ impl Generator {
             net,
             carriers,
             mobile_v6,
+            forgotten: Vec::new(),
             attack: None,
             out,
             attack_src: BTreeMap::new(),
@@ -477,6 +494,29 @@ impl Generator {
         }
         let t = start + self.life_gap();
         self.push(t, Task::Life);
+        // Forgotten devices: one per 1,500 accounts (at least one).
+        let k = (self.accts.len() / 1500).max(1);
+        for i in 0..k {
+            let a = self.rng.random_range(0..self.accts.len());
+            let (ip, kind) = match self.office_of(a) {
+                Some(o) if self.rng.random_bool(0.6) => o,
+                _ => self.home_of(a),
+            };
+            let from = start + self.jitter((end - start - 2 * DAY).max(HOUR));
+            let until = (from + DAY + self.jitter(9 * DAY)).min(end);
+            let every = 5 * MIN + self.jitter(10 * MIN);
+            let fingerprint = self.fp_token(a, u32::MAX - i as u32);
+            self.forgotten.push(ForgottenDevice {
+                acct: a as u32,
+                ip,
+                kind,
+                every,
+                until,
+                fingerprint,
+            });
+            self.benign.forgotten_devices += 1;
+            self.push(from, Task::Forgotten(i as u32));
+        }
         // The expiry wave: the first Monday 00:00 a week in (or the first Monday at all in
         // short runs), if it leaves half a day of the window.
         let first = if self.cfg.days >= 14 { 7 } else { 0 };
@@ -1473,6 +1513,27 @@ impl Generator {
                 Task::Spray => self.spray(t)?,
                 Task::Stuff => self.stuff(t)?,
                 Task::Brute(i) => self.brute(i as usize, t)?,
+                Task::Forgotten(i) => {
+                    let d = &self.forgotten[i as usize];
+                    let (a, ip, kind, every, until, fp) =
+                        (d.acct, d.ip, d.kind, d.every, d.until, d.fingerprint);
+                    if t < until {
+                        let who = Who::Known(a);
+                        let origin = Origin::Benign(kind);
+                        self.emit(
+                            t,
+                            &who,
+                            Protocol::Imap,
+                            ip,
+                            Outcome::BadPassword,
+                            fp,
+                            origin,
+                        )?;
+                        self.benign.forgotten_device_failures += 1;
+                        let next = t + every + self.jitter(20 * SEC);
+                        self.push(next, Task::Forgotten(i));
+                    }
+                }
             }
         }
         self.out.finish()?;
@@ -1574,6 +1635,8 @@ impl Generator {
                 typos: self.benign.typos,
                 stale_device_failures: self.benign.stale,
                 travellers: self.benign.travellers,
+                forgotten_devices: self.benign.forgotten_devices,
+                forgotten_device_failures: self.benign.forgotten_device_failures,
             },
             counts: std::mem::take(&mut self.counts),
         }

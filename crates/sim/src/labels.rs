@@ -107,6 +107,11 @@ pub struct BenignLabels {
     /// Failures of phones still using the previous password.
     pub stale_device_failures: u64,
     pub travellers: u64,
+    /// Devices left with an old password that fail every 5–15 minutes for days.
+    #[serde(default)]
+    pub forgotten_devices: u64,
+    #[serde(default)]
+    pub forgotten_device_failures: u64,
 }
 
 /// A benign address.

@@ -67,6 +67,8 @@ fn labels(attack: Option<AttackLabels>) -> Labels {
             typos: 0,
             stale_device_failures: 0,
             travellers: 0,
+            forgotten_devices: 0,
+            forgotten_device_failures: 0,
         },
         counts: Counts::default(),
     }
