@@ -779,59 +779,136 @@ fn mssql_33205(ev: &WinEvent<'_>, ctx: &ParseCtx) -> Interp {
 /// Skip key for an evtx record the `evtx` crate could not decode (a damaged chunk).
 pub const BAD_RECORD: &str = "bad_record";
 
-/// Reads an `.evtx` file with the `evtx` crate and delivers its login events in file order.
-/// A damaged record is counted under [`BAD_RECORD`] and reading goes on; only a file that is
-/// not an evtx file at all is an error. `ctx.line` of each event is the record id.
+/// Skip key for an evtx chunk that could not be read or decoded (its records are lost).
+pub const BAD_CHUNK: &str = "bad_chunk";
+
+/// The login events of an `.evtx` file, pulled one by one (for merging several inputs in time
+/// order). Decodes one 64 KiB chunk at a time, so memory is bounded by one chunk's events
+/// whatever the file size. Records come in record order, oldest chunk first (as Windows reads
+/// a log that has wrapped). `ctx.line` of each event is its record id.
+pub struct EvtxEvents {
+    chunks: evtx::IntoIterChunks<std::fs::File>,
+    settings: std::sync::Arc<evtx::ParserSettings>,
+    ctx: ParseCtx,
+    pending: std::collections::VecDeque<AuthEvent>,
+    stats: Stats,
+    failure: Option<String>,
+}
+
+impl EvtxEvents {
+    /// Opens a file; fails only when it is not an evtx file at all.
+    pub fn open(path: &Path, ctx: &ParseCtx) -> Result<Self, Error> {
+        let parser = evtx::EvtxParser::from_path(path).map_err(|e| Error::new("evtx", e))?;
+        let mut ctx = ctx.clone();
+        if ctx.file.is_none() {
+            ctx.file = Some(path.to_string_lossy().as_ref().into());
+        }
+        Ok(EvtxEvents {
+            chunks: parser.into_chunks(),
+            settings: std::sync::Arc::new(evtx::ParserSettings::default()),
+            ctx,
+            pending: std::collections::VecDeque::new(),
+            stats: Stats::default(),
+            failure: None,
+        })
+    }
+
+    /// What has been read so far (complete once the iterator is exhausted).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Set when the evtx decoder failed (panicked) on a damaged chunk; reading stopped there.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    /// Decodes the next chunk into `pending`; false at the end of the file.
+    fn fill(&mut self) -> bool {
+        let Some(chunk) = self.chunks.next() else {
+            return false;
+        };
+        let mut chunk = match chunk {
+            Ok(c) => c,
+            Err(_) => {
+                self.stats.skip(BAD_CHUNK);
+                return true;
+            }
+        };
+        let settings = self.settings.clone();
+        let ctx = &mut self.ctx;
+        let stats = &mut self.stats;
+        let pending = &mut self.pending;
+        // The evtx decoder is third-party code fed hostile bytes: a panic inside it ends this
+        // file (see `failure`) instead of taking the process down.
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut parsed = match chunk.parse(settings) {
+                Ok(p) => p,
+                Err(_) => {
+                    stats.skip(BAD_CHUNK);
+                    return;
+                }
+            };
+            let mut buf = Vec::new();
+            for rec in parsed.iter() {
+                stats.records += 1;
+                let rec = match rec.and_then(|r| r.into_json_value()) {
+                    Ok(r) => r,
+                    Err(_) => {
+                        stats.skip(BAD_RECORD);
+                        continue;
+                    }
+                };
+                ctx.line = rec.event_record_id;
+                if let LineResult::Skip(r) = parse_value(&rec.data, ctx, &mut buf) {
+                    stats.skip(r);
+                }
+                stats.events += buf.len() as u64;
+                pending.extend(buf.drain(..));
+            }
+        }));
+        if decoded.is_err() {
+            self.failure = Some(format!(
+                "decoder failed on a damaged chunk after {} records",
+                self.stats.records
+            ));
+            return false;
+        }
+        true
+    }
+}
+
+impl Iterator for EvtxEvents {
+    type Item = AuthEvent;
+    fn next(&mut self) -> Option<AuthEvent> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some(ev);
+            }
+            if self.failure.is_some() || !self.fill() {
+                return None;
+            }
+        }
+    }
+}
+
+/// Reads an `.evtx` file with the `evtx` crate and delivers its login events in record order
+/// (see [`EvtxEvents`] for a pull-based reader). A damaged record or chunk is counted under
+/// [`BAD_RECORD`] / [`BAD_CHUNK`] and reading goes on; a file that is not an evtx file, or on
+/// which the decoder fails outright, is an error (events already delivered stay delivered).
 pub fn read_evtx(
     path: &Path,
     ctx: &ParseCtx,
     out: &mut dyn FnMut(AuthEvent),
 ) -> Result<Stats, Error> {
-    let mut parser = evtx::EvtxParser::from_path(path).map_err(|e| Error::new("evtx", e))?;
-    let mut stats = Stats::default();
-    let mut ctx = ctx.clone();
-    if ctx.file.is_none() {
-        ctx.file = Some(path.to_string_lossy().as_ref().into());
+    let mut events = EvtxEvents::open(path, ctx)?;
+    for ev in events.by_ref() {
+        out(ev);
     }
-    let mut buf = Vec::with_capacity(1);
-    let mut records = parser.records_json_value();
-    loop {
-        // The evtx decoder is third-party code fed hostile bytes: a panic inside it ends this
-        // file with an error instead of taking the process down (events already delivered
-        // stay delivered). The callback is outside the guard, so its own panics propagate.
-        let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| records.next()));
-        let rec = match next {
-            Ok(Some(rec)) => rec,
-            Ok(None) => break,
-            Err(_) => {
-                return Err(Error::new(
-                    "evtx",
-                    format!(
-                        "decoder failed on a damaged record after {} records",
-                        stats.records
-                    ),
-                ));
-            }
-        };
-        stats.records += 1;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(_) => {
-                stats.skip(BAD_RECORD);
-                continue;
-            }
-        };
-        ctx.line = rec.event_record_id;
-        match parse_value(&rec.data, &ctx, &mut buf) {
-            LineResult::Events(_) => {}
-            LineResult::Skip(r) => stats.skip(r),
-        }
-        for ev in buf.drain(..) {
-            stats.events += 1;
-            out(ev);
-        }
+    match events.failure() {
+        Some(f) => Err(Error::new("evtx", f)),
+        None => Ok(events.stats().clone()),
     }
-    Ok(stats)
 }
 
 #[cfg(test)]

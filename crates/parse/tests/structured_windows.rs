@@ -188,6 +188,17 @@ fn evtx_files_give_the_same_events_as_their_json() {
         assert_eq!(stats.records, json.lines, "{stem}: record count");
         assert_eq!(stats.events as usize, from_evtx.len());
         assert!(!stats.skipped.contains_key(windows::BAD_RECORD), "{stem}");
+        assert!(!stats.skipped.contains_key(windows::BAD_CHUNK), "{stem}");
+        // The pull-based reader gives the same events.
+        let mut it = windows::EvtxEvents::open(
+            &data(&format!("windows-evtx-to-mitre/{stem}.evtx")),
+            &ParseCtx::default(),
+        )
+        .unwrap();
+        let pulled: Vec<AuthEvent> = it.by_ref().collect();
+        assert_eq!(pulled, from_evtx, "{stem}");
+        assert_eq!(it.stats(), &stats);
+        assert!(it.failure().is_none());
         let a: Vec<AuthEvent> = json.events.iter().map(comparable).collect();
         let b: Vec<AuthEvent> = from_evtx.iter().map(comparable).collect();
         assert_eq!(a, b, "{stem}: events differ between .jsonl and .evtx");
