@@ -79,3 +79,36 @@ fn windows_events_round_trip_through_the_schema() {
         assert_eq!(a, b);
     }
 }
+
+/// The three sniffers do not claim each other's real first lines (the detector relies on it).
+#[test]
+fn sniffers_are_mutually_exclusive_on_real_lines() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/real/");
+    let first = |rel: &str| {
+        std::fs::read_to_string(format!("{root}{rel}"))
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    for rel in [
+        "windows-evtx-to-mitre/ID4768-4771-Kerberos-user-enumeration-Kerbrute.jsonl",
+        "windows-evtx-to-mitre/ID4-OpenSSH-brutforce-with-valid-users.jsonl",
+        "otrf-purplesharp/purplesharp_ad_playbook_I_security_auth_only.jsonl",
+        "crowdsec-hub-tests/windows-bf/windows-bf.log",
+    ] {
+        let l = first(rel);
+        assert!(windows::looks_like(&l), "{rel}");
+        assert!(!portcullis_parse::entra::looks_like(&l), "{rel}");
+        assert!(!generic::looks_like(&l), "{rel}");
+    }
+    for l in doc_examples() {
+        assert!(!windows::looks_like(&l), "{l}");
+        assert!(!portcullis_parse::entra::looks_like(&l), "{l}");
+    }
+    // Text logs are none of them.
+    let sshd = first("loghub/OpenSSH/OpenSSH_2k.log");
+    assert!(!windows::looks_like(&sshd) && !generic::looks_like(&sshd));
+    assert!(!portcullis_parse::entra::looks_like(&sshd));
+}
