@@ -18,7 +18,6 @@ pub struct EngineConfig {
     pub max_networks: usize,
     pub max_accounts: usize,
     pub max_flagged: usize,
-    pub max_passwords: usize,
     /// Idle time after which per-source / per-network / per-account state is dropped.
     pub source_ttl_secs: u32,
     pub network_ttl_secs: u32,
@@ -61,6 +60,8 @@ pub struct EngineConfig {
     /// Unknown-account share of unfamiliar failures that, with half the account threshold,
     /// also raises a spray.
     pub spray_unknown_share: f64,
+    /// Distinct failing /24s or /64s in 15 minutes below which nothing is a distributed spray.
+    pub spray_min_networks: u32,
     /// Membership: an unfamiliar host failing on this many distinct accounts (no successes);
     /// a /24 or /64 with this many failing hosts (a /48 with this many failing /64s).
     pub spray_member_min_accounts: u32,
@@ -106,7 +107,6 @@ impl Default for EngineConfig {
             max_networks: 225_000,
             max_accounts: 450_000,
             max_flagged: 250_000,
-            max_passwords: 65_536,
             source_ttl_secs: 14 * 86_400,
             network_ttl_secs: 60 * 86_400,
             account_ttl_secs: 90 * 86_400,
@@ -128,6 +128,7 @@ impl Default for EngineConfig {
             spray_baseline_deviations: 4.0,
             spray_baseline_alpha: 0.05,
             spray_unknown_share: 0.5,
+            spray_min_networks: 5,
             spray_member_min_accounts: 2,
             spray_net_min_hosts: 3,
             spray_lookback_secs: 3600,
@@ -165,8 +166,6 @@ max_networks = 225000
 max_accounts = 450000
 # Flagged addresses and prefixes kept (and reported); beyond this, new flags are dropped.
 max_flagged = 250000
-# Password fingerprints tracked across accounts (spot the one password sprayed everywhere).
-max_passwords = 65536
 
 # Idle time, in seconds, after which state is forgotten: sources 14 days, networks 60 days
 # (they carry the long-horizon "first seen failing"), accounts 90 days (they carry the
@@ -219,6 +218,10 @@ spray_baseline_alpha = 0.05
 # A spray is also raised at half the threshold when at least this share of the unfamiliar
 # failures in 15 minutes name unknown accounts.
 spray_unknown_share = 0.5
+# ...and only when the failing accounts fail from at least this many distinct /24s or /64s in
+# 15 minutes (one address running a dictionary is for the single-source detectors). Sources
+# already flagged by a single-source detector are not counted.
+spray_min_networks = 5
 # Membership of a live spray: an unfamiliar address that failed on this many distinct accounts
 # and never succeeded; a /24 or /64 with `spray_net_min_hosts` failing addresses and no
 # success (and a /48 with that many failing /64s).

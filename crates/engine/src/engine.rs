@@ -99,6 +99,24 @@ fn kind_index(k: CampaignKind) -> usize {
     }
 }
 
+/// A failure followed within this many seconds by a success from the same network was a typo.
+const TYPO_SECS: u32 = 900;
+
+/// Provisional successes held (oldest dropped first).
+const MAX_PROVISIONAL: usize = 10_000;
+
+/// A success that may be an attacker's: new address and network for the account, during a
+/// live spray that targets it.
+#[derive(Debug, Clone)]
+struct Provisional {
+    at: Timestamp,
+    bits: u128,
+    akey: u64,
+    account: String,
+    host_fp: u32,
+    net_fp: u32,
+}
+
 /// Sources (and accounts) named in one `campaign_opened` / `campaign_updated` finding.
 pub const FINDING_MAX_SOURCES: usize = 100;
 
@@ -123,6 +141,7 @@ pub struct Engine {
     flagged: Flagged,
     compromised: Vec<CompromisedAccount>,
     compromised_campaign: Vec<Option<u32>>,
+    provisional: std::collections::VecDeque<Provisional>,
     at_risk: Vec<AccountAtRisk>,
     admin: Admin,
     findings: Vec<Finding>,
@@ -158,6 +177,7 @@ impl Engine {
             flagged: Flagged::new(config.max_flagged),
             compromised: Vec::new(),
             compromised_campaign: Vec::new(),
+            provisional: std::collections::VecDeque::new(),
             at_risk: Vec::new(),
             admin: Admin::default(),
             findings: Vec::new(),
@@ -587,25 +607,111 @@ impl Engine {
         if ev.account.name.is_empty() {
             return;
         }
+        let mut provisional = false;
         if !trusted {
             let acct = self.accounts.get(&akey).copied().unwrap_or_default();
-            if !acct.familiar_host(host_fp)
-                && let Some((campaign, evidence)) =
+            if !acct.familiar_host(host_fp) {
+                if let Some((campaign, evidence)) =
                     self.compromise_evidence(&acct, akey, bits, subnet, site, net_fp)
-            {
-                self.record_compromise(ev, akey, bits, campaign, evidence);
-                return; // an attacker's success makes nothing familiar
+                {
+                    self.record_compromise(&ev.account.name, ev.ts, akey, bits, campaign, evidence);
+                    return; // an attacker's success makes nothing familiar
+                }
+                // A success on a targeted account, during a live spray, from an address and
+                // network the account has never used, with no evidence yet: held as
+                // provisional. If the address or its network is later enrolled in the spray,
+                // it becomes a compromise (and the familiarity it gave is withdrawn).
+                if let Some(sp) = self.spray
+                    && acct.campaign == sp as u32 + 1
+                    && !acct.familiar_net(net_fp)
+                    && !self
+                        .hosts
+                        .get(&bits)
+                        .is_some_and(|h| h.is_gateway(&self.cfg))
+                {
+                    provisional = true;
+                    self.hold_provisional(Provisional {
+                        at: ev.ts,
+                        bits,
+                        akey,
+                        account: ev.account.name.clone(),
+                        host_fp,
+                        net_fp,
+                    });
+                }
             }
         }
         let a = self.accounts.entry(akey);
         a.remember_success(now, host_fp, net_fp);
+        // A failure just before, from this same network, was the user's own typo: it is not
+        // part of any spray signal.
+        if a.last_fail_net == net_fp && now.saturating_sub(a.last_fail) <= TYPO_SECS {
+            self.population.uncount(&mut a.population_minute);
+        }
         if trusted {
+            return;
+        }
+        if provisional {
+            // Not yet evidence that users log in here (it would exempt the address from
+            // spray membership); just touch it.
+            let h = self.hosts.entry(bits);
+            h.last_seen = h.last_seen.max(now);
             return;
         }
         self.hosts.entry(bits).succeed(now, akey);
         self.nets.entry(subnet).succeed(now, akey);
         if let Some(s) = site {
             self.nets.entry(s).succeed(now, akey);
+        }
+    }
+
+    fn hold_provisional(&mut self, p: Provisional) {
+        let horizon = p.at.plus_secs(-i64::from(self.cfg.spray_idle_secs));
+        while self.provisional.front().is_some_and(|q| q.at < horizon)
+            || self.provisional.len() >= MAX_PROVISIONAL
+        {
+            self.provisional.pop_front();
+        }
+        self.provisional.push_back(p);
+    }
+
+    /// A source was just enrolled in campaign `i`: provisional successes from it become
+    /// compromises.
+    fn resolve_provisional(&mut self, i: usize, is_net: bool, key: u128) {
+        if self.provisional.is_empty() {
+            return;
+        }
+        let hit = |p: &Provisional| {
+            if is_net {
+                net_key(p.bits, NetLevel::Subnet) == Some(key)
+                    || net_key(p.bits, NetLevel::Site) == Some(key)
+            } else {
+                p.bits == key
+            }
+        };
+        let (found, kept): (Vec<Provisional>, Vec<Provisional>) =
+            self.provisional.drain(..).partition(|p| hit(p));
+        self.provisional = kept.into();
+        for p in found {
+            if let Some(a) = self.accounts.get_mut(&p.akey) {
+                for slot in a.familiar_hosts.iter_mut() {
+                    if *slot == p.host_fp {
+                        *slot = 0;
+                    }
+                }
+                for slot in a.familiar_nets.iter_mut() {
+                    if *slot == p.net_fp {
+                        *slot = 0;
+                    }
+                }
+            }
+            let evidence = format!(
+                "success from {} (new to the account) during {}; the {} was enrolled in it afterwards",
+                host_prefix(p.bits),
+                self.campaigns[i].name(),
+                if is_net { "network" } else { "address" }
+            );
+            self.record_compromise(&p.account, p.at, p.akey, p.bits, Some(i as u32), evidence);
         }
     }
 
@@ -702,7 +808,8 @@ impl Engine {
 
     fn record_compromise(
         &mut self,
-        ev: &AuthEvent,
+        account: &str,
+        at: Timestamp,
         akey: u64,
         bits: u128,
         campaign: Option<u32>,
@@ -715,15 +822,12 @@ impl Engine {
         a.flags |= COMPROMISED;
         if let Some(c) = campaign {
             let name = self.campaigns[c as usize].name();
-            let reason = format!(
-                "success for {} while taking part in {name}",
-                ev.account.name
-            );
+            let reason = format!("success for {account} while taking part in {name}");
             self.flag(false, bits, host_prefix(bits), c as usize, reason);
         }
         let ca = CompromisedAccount {
-            account: ev.account.name.clone(),
-            at: ev.ts,
+            account: account.to_string(),
+            at,
             source: Some(host_prefix(bits)),
             campaign: campaign.map(|c| self.campaigns[c as usize].name()),
             evidence,
@@ -752,8 +856,19 @@ impl Engine {
         let h = self.hosts.entry(bits);
         h.fail(now, akey, unknown, pw, cfg);
         let host = *h;
+        // Failures from a source a single-source detector already flagged are that
+        // detector's; they do not feed the population signal.
+        let counted = !host.is_gateway(cfg)
+            && self.flag_of(bits).is_none_or(|i| {
+                self.campaigns[self.flagged.campaign[i as usize] as usize].kind
+                    == CampaignKind::PasswordSpray
+                    && self.campaigns[self.flagged.campaign[i as usize] as usize].live
+            });
         let n = self.nets.entry(subnet);
         n.fail(now, akey, unknown, Some(mix128(bits)), cfg);
+        if counted {
+            self.population.count_network(&mut n.population_minute);
+        }
         let sub = *n;
         let site_state = site.map(|s| {
             let n = self.nets.entry(s);
@@ -769,7 +884,9 @@ impl Engine {
             let a = self.accounts.entry(akey);
             let new_password = a.new_wrong_password(ev.password_fingerprint);
             if a.guesses.value(now, cfg.account_guess_window_secs) == 0 {
+                // A new guessing episode (the last one, if any, has aged out of the window).
                 a.guess_since = now;
+                a.flags &= !AT_RISK;
             }
             if new_password {
                 a.guesses.add(now, cfg.account_guess_window_secs, 1);
@@ -784,7 +901,7 @@ impl Engine {
             };
             a.last_fail_net = net_fp;
             a.last_fail = now;
-            if !gateway {
+            if counted {
                 self.population
                     .count_failure(&mut a.population_minute, unknown, new_guess);
             }
@@ -805,7 +922,7 @@ impl Engine {
 
         // Distributed spray: the population signal.
         let sig = self.population.signal(self.known_accounts, &self.cfg);
-        if sig.firing {
+        if sig.firing && counted {
             match self.spray {
                 Some(i) => self.campaigns[i].last_signal = now,
                 None => self.open_spray(&sig),
@@ -957,8 +1074,9 @@ impl Engine {
     /// sources and accounts that took part so far.
     fn open_spray(&mut self, sig: &Signal) {
         let why = format!(
-            "raised when {} accounts failed from unfamiliar sources in 15 min (threshold {:.0}), {} in 5 min (threshold {:.0}), {:.0} % unknown accounts",
+            "raised when {} accounts failed from unfamiliar sources in {} networks in 15 min (threshold {:.0}), {} in 5 min (threshold {:.0}), {:.0} % unknown accounts",
             sig.accounts_15m,
+            sig.networks_15m,
             sig.threshold_15m,
             sig.accounts_5m,
             sig.threshold_5m,

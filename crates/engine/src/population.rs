@@ -47,6 +47,7 @@ impl Ewma {
 #[derive(Debug)]
 pub struct Population {
     accounts: [u32; RING],
+    networks: [u32; RING],
     failures: [u32; RING],
     unknown: [u32; RING],
     minute: u32,
@@ -63,6 +64,8 @@ pub struct Signal {
     pub threshold_15m: f64,
     pub threshold_5m: f64,
     pub unknown_share: f64,
+    /// Distinct failing networks (/24, /64) in 15 minutes.
+    pub networks_15m: u32,
     pub firing: bool,
 }
 
@@ -70,6 +73,7 @@ impl Default for Population {
     fn default() -> Self {
         Population {
             accounts: [0; RING],
+            networks: [0; RING],
             failures: [0; RING],
             unknown: [0; RING],
             minute: 0,
@@ -112,12 +116,14 @@ impl Population {
             self.minute += 1;
             let i = self.minute as usize % RING;
             self.accounts[i] = 0;
+            self.networks[i] = 0;
             self.failures[i] = 0;
             self.unknown[i] = 0;
         }
         if gap > steps {
             self.minute = minute;
             self.accounts = [0; RING];
+            self.networks = [0; RING];
             self.failures = [0; RING];
             self.unknown = [0; RING];
         }
@@ -132,19 +138,38 @@ impl Population {
         if unknown {
             self.unknown[i] += 1;
         }
-        if !new_guess {
+        if new_guess {
+            Self::move_to_now(&mut self.accounts, self.minute, account_minute);
+        }
+    }
+
+    /// Counts the failing network (/24 or /64) of an unfamiliar failure, the same way.
+    pub fn count_network(&mut self, network_minute: &mut u32) {
+        Self::move_to_now(&mut self.networks, self.minute, network_minute);
+    }
+
+    fn move_to_now(ring: &mut [u32; RING], now: u32, minute: &mut u32) {
+        let prev = *minute;
+        if prev == now {
             return;
         }
+        if prev != 0 && prev + (RING as u32) > now && prev < now {
+            let j = prev as usize % RING;
+            ring[j] = ring[j].saturating_sub(1);
+        }
+        ring[now as usize % RING] += 1;
+        *minute = now;
+    }
+
+    /// Takes an account back out of the window: its failure was a user's, after all (a typo
+    /// followed by a success from the same network).
+    pub fn uncount(&mut self, account_minute: &mut u32) {
         let prev = *account_minute;
-        if prev == self.minute {
-            return;
-        }
-        if prev != 0 && prev + (RING as u32) > self.minute && prev < self.minute {
+        if prev != 0 && prev + (RING as u32) > self.minute && prev <= self.minute {
             let j = prev as usize % RING;
             self.accounts[j] = self.accounts[j].saturating_sub(1);
         }
-        self.accounts[i] += 1;
-        *account_minute = self.minute;
+        *account_minute = 0;
     }
 
     /// Distinct accounts with a counted failure in the last `w` minutes (including this one).
@@ -198,15 +223,20 @@ impl Population {
         } else {
             f64::from(u15) / f64::from(f15)
         };
-        let firing = f64::from(a15) >= t15
-            || f64::from(a5) >= t5
-            || (f64::from(a15) >= t15 / 2.0 && unknown_share >= cfg.spray_unknown_share);
+        let n15 = Self::sum(&self.networks, self.minute, LONG);
+        // Distributed: the accounts fail from several networks (one source's dictionary run
+        // is the single-source detectors' business).
+        let firing = n15 >= cfg.spray_min_networks
+            && (f64::from(a15) >= t15
+                || f64::from(a5) >= t5
+                || (f64::from(a15) >= t15 / 2.0 && unknown_share >= cfg.spray_unknown_share));
         Signal {
             accounts_15m: a15,
             accounts_5m: a5,
             threshold_15m: t15,
             threshold_5m: t5,
             unknown_share,
+            networks_15m: n15,
             firing,
         }
     }
@@ -236,6 +266,23 @@ mod tests {
         assert_eq!(p.window(LONG), 100); // minute 1009 is within the last 15
         p.advance(1030, false, 0, &cfg);
         assert_eq!(p.window(LONG), 0);
+    }
+
+    #[test]
+    fn an_account_taken_back_leaves_the_window() {
+        let cfg = EngineConfig::default();
+        let mut p = Population::default();
+        p.advance(500, false, 0, &cfg);
+        let mut a = 0u32;
+        let mut b = 0u32;
+        p.count_failure(&mut a, false, true);
+        p.count_failure(&mut b, false, true);
+        assert_eq!(p.window(LONG), 2);
+        p.advance(503, false, 0, &cfg);
+        p.uncount(&mut a);
+        assert_eq!(p.window(LONG), 1);
+        p.uncount(&mut a); // twice is harmless
+        assert_eq!(p.window(LONG), 1);
     }
 
     #[test]

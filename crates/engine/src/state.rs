@@ -26,6 +26,8 @@ pub struct SourceState {
     pub accounts_ok: Distinct64,
     /// Distinct password fingerprints (hosts) or distinct failing hosts / subnets (networks).
     pub spread: Distinct64,
+    /// Minute of the last failure counted by the population signal (/24 and /64 only).
+    pub population_minute: u32,
 }
 
 impl Aged for SourceState {

@@ -93,6 +93,8 @@ pub struct Org {
     pub evening_home: Vec<bool>,
     pub carriers: Vec<Vec<String>>,
     pub office_nat: Vec<String>,
+    /// Share of interactive office logins preceded by a typo.
+    pub typo_rate: f64,
 }
 
 impl Org {
@@ -132,6 +134,7 @@ impl Org {
             evening_home,
             carriers,
             office_nat: vec!["198.51.100.10".into(), "198.51.100.11".into()],
+            typo_rate: 0.02,
         }
     }
 
@@ -165,7 +168,7 @@ impl Org {
                 if self.office && weekday && (8..18).contains(&hour_of_day) && u % 5 < 2 {
                     let src = self.office_nat[u % 2].clone();
                     let t = hour_start + rng.below(3600) as i64;
-                    if rng.chance(0.02) {
+                    if rng.chance(self.typo_rate) {
                         push(t, u, &src, Outcome::BadPassword, "typo");
                     }
                     push(t + 5, u, &src, Outcome::Success, pw);
