@@ -49,12 +49,13 @@ pub struct LogWriter {
     out: Box<dyn Write>,
     format: Format,
     auth_lines: AuthLines,
-    host: String,
+    host: std::rc::Rc<str>,
     lip: IpAddr,
     queue: BinaryHeap<Reverse<(i64, u64, String)>>,
     seq: u64,
     lines: u64,
     max_queue: usize,
+    ts: TsCache,
 }
 
 /// `2017-06-23T01:02:03.123456+00:00`, as rsyslog's `RSYSLOG_FileFormat` writes UTC.
@@ -63,6 +64,28 @@ pub fn rfc3339_micros(us: i64) -> String {
         .to_chrono()
         .format("%Y-%m-%dT%H:%M:%S%.6f+00:00")
         .to_string()
+}
+
+/// [`rfc3339_micros`] with the date and time of the last second remembered: lines come in
+/// time order, so most share it.
+#[derive(Default)]
+struct TsCache {
+    sec: Option<i64>,
+    prefix: String,
+}
+
+impl TsCache {
+    fn format(&mut self, us: i64) -> String {
+        let sec = us.div_euclid(1_000_000);
+        if self.sec != Some(sec) {
+            self.sec = Some(sec);
+            self.prefix = Timestamp::from_unix_secs(sec)
+                .to_chrono()
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string();
+        }
+        format!("{}.{:06}+00:00", self.prefix, us.rem_euclid(1_000_000))
+    }
 }
 
 fn service(p: Protocol) -> &'static str {
@@ -86,12 +109,13 @@ impl LogWriter {
             out,
             format,
             auth_lines,
-            host: host.to_string(),
+            host: std::rc::Rc::from(host),
             lip,
             queue: BinaryHeap::new(),
             seq: 0,
             lines: 0,
             max_queue: 0,
+            ts: TsCache::default(),
         }
     }
 
@@ -141,7 +165,7 @@ impl LogWriter {
                     password_fingerprint: Some(format!("{:06x}", w.fingerprint)),
                     client: None,
                     session: Some(w.session.to_string()),
-                    server: Some(self.host.clone()),
+                    server: Some(self.host.to_string()),
                     origin: None,
                 };
                 let line = serde_json::to_string(&rec).map_err(io::Error::other)?;
@@ -155,11 +179,11 @@ impl LogWriter {
 
     fn dovecot(&mut self, w: &Written<'_>) {
         let svc = service(w.protocol);
-        let (host, lip) = (self.host.clone(), self.lip);
+        let (host, lip) = (std::rc::Rc::clone(&self.host), self.lip);
         if w.outcome.is_success() {
             let line = format!(
                 "{} {host} dovecot: {svc}-login: Login: user=<{}>, method=PLAIN, rip={}, lip={lip}, mpid={}, TLS, session=<{}>",
-                rfc3339_micros(w.ts),
+                self.ts.format(w.ts),
                 w.account,
                 w.source,
                 w.mpid,
@@ -181,7 +205,7 @@ impl LogWriter {
             };
             let line = format!(
                 "{} {host} dovecot: auth: passwd-file({},{},<{}>): {what}{hash}",
-                rfc3339_micros(w.ts),
+                self.ts.format(w.ts),
                 w.account,
                 w.source,
                 w.session
@@ -191,7 +215,7 @@ impl LogWriter {
         let later = w.ts + i64::from(w.fail_secs) * 1_000_000 + 137;
         let line = format!(
             "{} {host} dovecot: {svc}-login: Disconnected (auth failed, 1 attempts in {} secs): user=<{}>, method=PLAIN, rip={}, lip={lip}, TLS, session=<{}>",
-            rfc3339_micros(later),
+            self.ts.format(later),
             w.fail_secs,
             w.account,
             w.source,
@@ -201,10 +225,10 @@ impl LogWriter {
     }
 
     fn sshd(&mut self, w: &Written<'_>) {
-        let host = self.host.clone();
+        let host = std::rc::Rc::clone(&self.host);
         let pid = w.mpid;
         let port = 1024 + (u64::from(w.mpid) * 2_654_435_761 % 64_000) as u32;
-        let (ts, user, ip) = (rfc3339_micros(w.ts), w.account, w.source);
+        let (ts, user, ip) = (self.ts.format(w.ts), w.account, w.source);
         let line = match w.outcome {
             Outcome::Success => {
                 format!(
@@ -218,7 +242,7 @@ impl LogWriter {
                 let later = w.ts + i64::from(w.fail_secs) * 1_000_000 + 137;
                 let line = format!(
                     "{} {host} sshd[{pid}]: Failed password for invalid user {user} from {ip} port {port} ssh2",
-                    rfc3339_micros(later)
+                    self.ts.format(later)
                 );
                 self.push(later, line);
                 return;
@@ -234,5 +258,29 @@ impl LogWriter {
     pub fn finish(&mut self) -> io::Result<()> {
         self.release_until(i64::MAX)?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_timestamps_equal_formatted_ones() {
+        let mut c = TsCache::default();
+        for us in [
+            1_498_179_723_123_456i64,
+            1_498_179_723_999_999,
+            1_498_179_724_000_000,
+            1_498_179_724_000_001,
+            1_498_179_723_000_007,
+            0,
+        ] {
+            assert_eq!(c.format(us), rfc3339_micros(us));
+        }
+        assert_eq!(
+            rfc3339_micros(1_498_179_723_123_456),
+            "2017-06-23T01:02:03.123456+00:00"
+        );
     }
 }
