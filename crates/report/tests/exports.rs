@@ -468,3 +468,69 @@ fn writes_the_three_files() {
     let stix: Value = serde_json::from_str(&std::fs::read_to_string(&w.stix).unwrap()).unwrap();
     assert_eq!(stix["type"], "bundle");
 }
+
+/// Odd but well-formed reports (empty names, detection before first sight, a campaign spanning
+/// 1970 to 2100, huge counts, a zero-length campaign) render and export without panicking.
+#[test]
+fn odd_reports_render_without_panicking() {
+    let mut r = hostile_report();
+    r.campaigns.push(Campaign {
+        id: String::new(),
+        kind: CampaignKind::CredentialStuffing,
+        first_seen: t("2100-01-01T00:00:00Z"),
+        detected_at: t("1970-01-01T00:00:00Z"),
+        last_seen: t("1970-01-01T00:00:00Z"),
+        sources: vec![],
+        accounts_targeted: u64::MAX,
+        attempts: u64::MAX,
+        summary: "\u{202E}gnirts desrever".into(),
+        accounts: vec![String::new()],
+    });
+    r.campaigns.push(Campaign {
+        id: "c9".into(),
+        kind: CampaignKind::AccountGuessing,
+        first_seen: t("2017-06-24T00:00:00Z"),
+        detected_at: t("2017-06-24T00:00:00Z"),
+        last_seen: t("2017-06-24T00:00:00Z"),
+        sources: vec![p("::/0")],
+        accounts_targeted: 1,
+        attempts: 0,
+        summary: String::new(),
+        accounts: vec![],
+    });
+    r.compromised_accounts.push(CompromisedAccount {
+        account: String::new(),
+        at: t("1970-01-01T00:00:00Z"),
+        source: None,
+        campaign: Some("no-such-campaign".into()),
+        evidence: String::new(),
+    });
+    let inds = indicators::collect(&r);
+    let opts = incident::Options {
+        timeline: vec![incident::TimeBucket {
+            start: t("2017-06-24T00:00:00Z"),
+            width_secs: None,
+            attempts: 1,
+            failures: 5, // inconsistent on purpose: more failures than attempts
+            unfamiliar_failures: 9,
+        }],
+        max_rows: 1,
+        ..Default::default()
+    };
+    let html = incident::render(&r, &inds, &opts);
+    assert!(html.contains("</html>"));
+    assert!(
+        !html.contains('\u{202E}'),
+        "bidi override must not reach the page"
+    );
+    let _ = indicators::to_csv(&inds);
+    let b = stix::bundle(&r, &inds, &stix::Producer { organisation: None });
+    // A 1970 → 2100 campaign has last_seen before first_seen: STIX forbids that, so it is left out.
+    let weird = b["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["type"] == "campaign" && o["first_seen"] == "2100-01-01T00:00:00.000Z")
+        .unwrap();
+    assert!(weird.get("last_seen").is_none());
+}
