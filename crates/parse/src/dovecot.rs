@@ -21,7 +21,7 @@
 //! 65,536 of them (oldest-first sweeps; if still full, it is cleared, which can only cause a
 //! double count, never a lost one).
 
-use crate::scan::{contains_ci, find, leading_u64, rfind, starts_with_ci, sub, tail};
+use crate::scan::{contains_ci, find_lit, leading_u64, rfind_lit, starts_with_ci, sub, tail};
 use crate::syslog::Header;
 use crate::{LineResult, ParseCtx, Sink, reason};
 use ahash::AHashMap;
@@ -172,10 +172,10 @@ fn field(s: &str, pos: Option<usize>, klen: usize) -> Option<&str> {
     Some(v.trim())
 }
 
-fn key_pos(s: &str, key: &str, before: usize) -> Option<usize> {
-    let hay = sub(s, 0, before);
-    let p = rfind(hay, key)?;
-    // The key must start a field: preceded by a space (", key=" or ": key=").
+/// A key position found by `rfind_lit!` in `s[..before]`, if it starts a field (preceded by a
+/// space: ", key=" or ": key=").
+fn key_at(s: &str, p: Option<usize>) -> Option<usize> {
+    let p = p?;
     (p > 0 && s.as_bytes()[p - 1] == b' ').then_some(p)
 }
 
@@ -185,15 +185,15 @@ fn key_pos(s: &str, key: &str, before: usize) -> Option<usize> {
 /// `user=<` to the last `>` before the next real field.
 pub fn login_fields(s: &str) -> LoginFields<'_> {
     let n = s.len();
-    let rip_p = key_pos(s, "rip=", n);
+    let rip_p = key_at(s, rfind_lit!(s, "rip="));
     let limit = rip_p.unwrap_or(n);
-    let method_p = key_pos(s, "method=", limit);
-    let lip_p = key_pos(s, "lip=", n).filter(|&p| Some(p) > rip_p);
-    let session = key_pos(s, "session=<", n).and_then(|p| {
+    let method_p = key_at(s, rfind_lit!(sub(s, 0, limit), "method="));
+    let lip_p = key_at(s, rfind_lit!(s, "lip=")).filter(|&p| Some(p) > rip_p);
+    let session = key_at(s, rfind_lit!(s, "session=<")).and_then(|p| {
         let v = tail(s, p + 9);
         v.find('>').map(|e| &v[..e])
     });
-    let user = find(s, "user=<").filter(|&p| p < limit).and_then(|p| {
+    let user = find_lit!(s, "user=<").filter(|&p| p < limit).and_then(|p| {
         let end_lim = method_p.unwrap_or(limit);
         let seg = sub(s, p + 6, end_lim);
         seg.rfind('>').map(|e| &seg[..e])
@@ -226,23 +226,32 @@ fn strip_level(s: &str) -> &str {
 
 /// Passdb / userdb driver names that prefix auth lines: `sql(user,ip): …`.
 const DRIVERS: [&str; 16] = [
-    "pam(",
-    "passwd-file(",
-    "passwd(",
-    "shadow(",
-    "sql(",
-    "ldap(",
-    "checkpassword(",
-    "bsdauth(",
-    "static(",
-    "vpopmail(",
-    "oauth2(",
-    "lua(",
-    "dict(",
-    "imap(",
-    "cram-md5(",
-    "policy(",
+    "pam",
+    "passwd-file",
+    "passwd",
+    "shadow",
+    "sql",
+    "ldap",
+    "checkpassword",
+    "bsdauth",
+    "static",
+    "vpopmail",
+    "oauth2",
+    "lua",
+    "dict",
+    "imap",
+    "cram-md5",
+    "policy",
 ];
+
+/// The leftmost `driver(` of a known driver that starts a word: position of its `(`.
+fn driver_open(msg: &str) -> Option<usize> {
+    let b = msg.as_bytes();
+    memchr::memchr_iter(b'(', b).find(|&p| {
+        let start = b[..p].iter().rposition(|&c| c == b' ').map_or(0, |i| i + 1);
+        DRIVERS.contains(&&msg[start..p])
+    })
+}
 
 /// Per-stream Dovecot state.
 #[derive(Default)]
@@ -254,18 +263,12 @@ fn make_event(
     h: &Header<'_>,
     ctx: &ParseCtx,
     protocol: Protocol,
-    user: &str,
+    account: &Account,
     ip: Option<IpAddr>,
     outcome: Outcome,
     session: Option<&str>,
 ) -> AuthEvent {
-    let mut ev = AuthEvent::new(
-        h.ts,
-        protocol,
-        Account::new(user, &ctx.normalize),
-        ip,
-        outcome,
-    );
+    let mut ev = AuthEvent::new(h.ts, protocol, account.clone(), ip, outcome);
     ev.session = session.filter(|s| !s.is_empty()).map(str::to_owned);
     ev.server = h.host.map(str::to_owned);
     ev.origin.file = ctx.file.clone();
@@ -281,8 +284,8 @@ pub fn backend_outcome(text: &str) -> Option<Outcome> {
     if contains_ci(text, "unknown user") {
         return Some(Outcome::UnknownAccount);
     }
-    if let Some(p) =
-        find(text, "pam_authenticate() failed: ").or_else(|| find(text, "pam_acct_mgmt() failed: "))
+    if let Some(p) = find_lit!(text, "pam_authenticate() failed: ")
+        .or_else(|| find_lit!(text, "pam_acct_mgmt() failed: "))
     {
         let why = tail(text, p);
         return Some(
@@ -355,7 +358,7 @@ impl Dovecot {
                 continue;
             }
             if matches!(prog, "dovecot" | "dovecot-auth")
-                && let Some(p) = find(m, ": ")
+                && let Some(p) = find_lit!(m, ": ")
             {
                 let t = &m[..p];
                 let (tp, _) = t.split_once(['(', '[', '<']).unwrap_or((t, ""));
@@ -392,28 +395,34 @@ impl Dovecot {
         ctx: &ParseCtx,
         out: Sink,
     ) -> LineResult {
-        let protocol = Protocol::from_service(prog);
+        let protocol = match prog {
+            "imap-login" => Protocol::Imap,
+            "pop3-login" => Protocol::Pop3,
+            "submission-login" => Protocol::Submission,
+            "managesieve-login" => Protocol::Managesieve,
+            p => Protocol::from_service(p),
+        };
         let (outcome, n) = if msg.starts_with("Login: ")
-            || (msg.starts_with("proxy(") && find(msg, "): started proxying").is_some())
+            || (msg.starts_with("proxy(") && find_lit!(msg, "): started proxying").is_some())
         {
             (Outcome::Success, 1)
-        } else if let Some(p) = find(msg, "(auth failed, ") {
+        } else if let Some(p) = find_lit!(msg, "(auth failed, ") {
             match leading_u64(tail(msg, p + 14)) {
                 Some((n, r)) if r.starts_with(" attempt") => {
                     (Outcome::BadPassword, n.min(10_000) as u32)
                 }
                 _ => return LineResult::Skip(reason::UNRECOGNISED),
             }
-        } else if find(msg, "(tried to use disabled ").is_some()
-            || find(msg, "(tried to use disallowed ").is_some()
-            || find(msg, "(proxy dest auth failed").is_some()
+        } else if find_lit!(msg, "(tried to use disabled ").is_some()
+            || find_lit!(msg, "(tried to use disallowed ").is_some()
+            || find_lit!(msg, "(proxy dest auth failed").is_some()
         {
             (Outcome::OtherFailure, 1)
-        } else if find(msg, "auth attempts").is_some()
-            || find(msg, "TLS handshake").is_some()
-            || find(msg, "didn't finish SASL auth").is_some()
-            || find(msg, "before auth was ready").is_some()
-            || find(msg, "(auth aborted").is_some()
+        } else if find_lit!(msg, "auth attempts").is_some()
+            || find_lit!(msg, "TLS handshake").is_some()
+            || find_lit!(msg, "didn't finish SASL auth").is_some()
+            || find_lit!(msg, "before auth was ready").is_some()
+            || find_lit!(msg, "(auth aborted").is_some()
         {
             return LineResult::Skip(reason::NOT_AN_ATTEMPT);
         } else {
@@ -424,17 +433,16 @@ impl Dovecot {
         }
         let f = login_fields(msg);
         let ip = f.rip.and_then(crate::scan::ip);
-        let user = f.user.unwrap_or("");
+        let acct = Account::new(f.user.unwrap_or(""), &ctx.normalize);
         let n = if outcome.is_failure()
             && let Some(ip) = ip
         {
-            let acct = Account::new(user, &ctx.normalize);
             self.dedup.record(ip, &acct.name, Kind::Front, n, h.ts)
         } else {
             n
         };
         for _ in 0..n {
-            out.push(make_event(h, ctx, protocol, user, ip, outcome, f.session));
+            out.push(make_event(h, ctx, protocol, &acct, ip, outcome, f.session));
         }
         LineResult::Events(n as usize)
     }
@@ -451,7 +459,7 @@ impl Dovecot {
         let (user, ip, session, text) = if let Some(open) = tag.find('(')
             && let Some(close) = tag.rfind(')')
             && close > open
-            && find(&tag[open..close], ",").is_some()
+            && find_lit!(&tag[open..close], ",").is_some()
         {
             let args = &tag[open + 1..close];
             let sess = tag[close + 1..]
@@ -471,28 +479,13 @@ impl Dovecot {
         } else {
             // 2.2/2.3: … driver(user,ip[,<session>]): text — the leftmost known driver, the
             // last "): " (a user name cannot move the driver, and texts contain no "): ").
-            let Some((dpos, dlen)) = DRIVERS
-                .iter()
-                .filter_map(|d| {
-                    let mut from = 0;
-                    while let Some(p) = find(tail(msg, from), d) {
-                        let at = from + p;
-                        if at == 0 || msg.as_bytes()[at - 1] == b' ' {
-                            return Some((at, d.len()));
-                        }
-                        from = at + 1;
-                    }
-                    None
-                })
-                .min_by_key(|&(p, _)| p)
-            else {
+            let Some(open) = driver_open(msg).map(|p| p + 1) else {
                 return match backend_outcome(msg) {
                     Some(_) => LineResult::Skip(reason::UNRECOGNISED),
                     None => LineResult::Skip(reason::NOT_AUTH),
                 };
             };
-            let open = dpos + dlen;
-            let Some(close) = rfind(msg, "): ").filter(|&c| c >= open) else {
+            let Some(close) = rfind_lit!(msg, "): ").filter(|&c| c >= open) else {
                 return LineResult::Skip(reason::UNRECOGNISED);
             };
             let (u, ip, s) = split_args(&msg[open..close]);
@@ -512,7 +505,7 @@ impl Dovecot {
                 h,
                 ctx,
                 Protocol::Other,
-                user,
+                &acct,
                 Some(ip),
                 outcome,
                 session,
@@ -522,7 +515,7 @@ impl Dovecot {
     }
 
     fn pam_line(&mut self, h: &Header<'_>, msg: &str, ctx: &ParseCtx, out: Sink) -> LineResult {
-        let Some(p) = find(msg, "): ") else {
+        let Some(p) = find_lit!(msg, "): ") else {
             return LineResult::Skip(reason::UNRECOGNISED);
         };
         let text = &msg[p + 3..];
@@ -541,7 +534,7 @@ impl Dovecot {
                 h,
                 ctx,
                 Protocol::Other,
-                user,
+                &acct,
                 Some(ip),
                 Outcome::BadPassword,
                 None,
@@ -559,7 +552,7 @@ pub fn pam_rhost_user(text: &str) -> (Option<IpAddr>, Option<&str>) {
     let mut user = None;
     let mut rest = text;
     // user= is last and its value may contain spaces: split it off first.
-    if let Some(p) = rfind(text, " user=") {
+    if let Some(p) = rfind_lit!(text, " user=") {
         user = Some(text[p + 6..].trim());
         rest = &text[..p];
     }

@@ -26,7 +26,7 @@
 //! (falling back to the last with a port, then the last; see [`from_clauses`]). Only for
 //! `hostbased`, whose trailing auth info quotes a client-chosen name, is the first taken.
 
-use crate::scan::{find, leading_u64, rfind, tail};
+use crate::scan::{find_lit, leading_u64, rfind_lit, tail};
 use crate::syslog::Header;
 use crate::{LineResult, ParseCtx, Sink, reason};
 use ahash::AHashMap;
@@ -121,7 +121,7 @@ pub fn from_clauses(s: &str) -> (Option<FromClause<'_>>, Option<FromClause<'_>>)
     let mut first = None;
     let (mut last, mut last_port, mut last_full) = (None, None, None);
     let mut i = 0;
-    while let Some(p) = find(tail(s, i), " from ") {
+    while let Some(p) = find_lit!(tail(s, i), " from ") {
         let at = i + p;
         if let Some(c) = from_at(s, at) {
             first.get_or_insert(c);
@@ -281,7 +281,7 @@ impl OpenSsh {
             return LineResult::Events(1);
         }
         if let Some(r) = msg.strip_prefix("User ")
-            && let Some(p) = rfind(r, " not allowed because ")
+            && let Some(p) = rfind_lit!(r, " not allowed because ")
         {
             let why = &r[p + 21..];
             let head = &r[..p];

@@ -11,7 +11,7 @@
 //!   mid-AUTH, fail2ban gh-3505) become `other_failure` events. The per-process table is
 //!   cleared on `disconnect` and bounded (65,536 processes).
 
-use crate::scan::{find, leading_u64, rfind, tail};
+use crate::scan::{find_lit, leading_u64, rfind_lit, tail};
 use crate::syslog::Header;
 use crate::{LineResult, ParseCtx, Sink, reason};
 use ahash::AHashMap;
@@ -78,7 +78,7 @@ impl Postfix {
     pub fn parse(&mut self, h: &Header<'_>, ctx: &ParseCtx, out: Sink) -> LineResult {
         let msg = h.msg;
         if let Some(r) = msg.strip_prefix("warning: ") {
-            let Some(p) = find(r, " authentication failed") else {
+            let Some(p) = find_lit!(r, " authentication failed") else {
                 return LineResult::Skip(reason::NOT_AUTH);
             };
             let Some((ip, rest)) = client(r) else {
@@ -94,7 +94,7 @@ impl Postfix {
             {
                 return LineResult::Skip(reason::NOT_AN_ATTEMPT);
             }
-            let user = rfind(why, "sasl_username=")
+            let user = rfind_lit!(why, "sasl_username=")
                 .map(|q| why[q + 14..].trim())
                 .unwrap_or("");
             Self::emit(h, ctx, user, ip, Outcome::BadPassword, out);
@@ -111,7 +111,7 @@ impl Postfix {
             let warned = pid_key(h)
                 .and_then(|pid| self.warned.remove(&pid))
                 .unwrap_or(0);
-            let Some(p) = find(r, " auth=") else {
+            let Some(p) = find_lit!(r, " auth=") else {
                 return LineResult::Skip(reason::NOT_AUTH);
             };
             let Some((ok, rest)) = leading_u64(tail(r, p + 6)) else {
@@ -134,8 +134,8 @@ impl Postfix {
             return LineResult::Events(failed);
         }
         // QUEUEID: client=HOST[IP], sasl_method=PLAIN, sasl_username=alice
-        if let Some(c) = find(msg, ": client=")
-            && let Some(s) = find(msg, ", sasl_username=")
+        if let Some(c) = find_lit!(msg, ": client=")
+            && let Some(s) = find_lit!(msg, ", sasl_username=")
             && s > c
         {
             let ip = client(tail(msg, c + 9)).and_then(|(ip, _)| ip);

@@ -1,19 +1,26 @@
 //! Small byte-scanning helpers shared by the text parsers (no regex on the hot path).
 
-use memchr::memmem;
 use std::net::IpAddr;
 
-/// Position of the first `needle` in `hay`.
-#[inline]
-pub fn find(hay: &str, needle: &str) -> Option<usize> {
-    memmem::find(hay.as_bytes(), needle.as_bytes())
+/// `find_lit!(hay, "needle")`: first position of a literal needle, with the searcher built
+/// once per call site (a `memmem::Finder` in a `LazyLock`), not per call.
+macro_rules! find_lit {
+    ($hay:expr, $needle:literal) => {{
+        static F: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new($needle));
+        F.find(($hay).as_bytes())
+    }};
 }
 
-/// Position of the last `needle` in `hay`.
-#[inline]
-pub fn rfind(hay: &str, needle: &str) -> Option<usize> {
-    memmem::rfind(hay.as_bytes(), needle.as_bytes())
+/// `rfind_lit!(hay, "needle")`: last position of a literal needle (prebuilt searcher).
+macro_rules! rfind_lit {
+    ($hay:expr, $needle:literal) => {{
+        static F: std::sync::LazyLock<memchr::memmem::FinderRev<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::FinderRev::new($needle));
+        F.rfind(($hay).as_bytes())
+    }};
 }
+pub(crate) use {find_lit, rfind_lit};
 
 /// ASCII case-insensitive `contains`; `needle` must be lower-case.
 pub fn contains_ci(hay: &str, needle: &str) -> bool {

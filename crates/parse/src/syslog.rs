@@ -15,7 +15,7 @@
 use crate::dovecot::Dovecot;
 use crate::openssh::OpenSsh;
 use crate::postfix::Postfix;
-use crate::scan::{find, starts_with_ci, sub, tail};
+use crate::scan::{find_lit, starts_with_ci, sub, tail};
 use crate::{LineParser, LineResult, ParseCtx, Sink, reason};
 use portcullis_core::Timestamp;
 
@@ -512,7 +512,7 @@ pub fn family(program: &str) -> Family {
 /// Strips a Solaris `[ID 800047 auth.info] ` message prefix.
 pub fn strip_solaris_id(msg: &str) -> &str {
     if msg.starts_with("[ID ")
-        && let Some(i) = find(msg, "] ")
+        && let Some(i) = find_lit!(msg, "] ")
     {
         return &msg[i + 2..];
     }
