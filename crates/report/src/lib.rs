@@ -7,6 +7,7 @@
 
 pub mod actions;
 pub mod dashboard;
+pub mod dashboard_api;
 pub mod escape;
 pub mod fmt;
 pub mod geo;
