@@ -17,12 +17,17 @@ Definitions (the same as eval's):
 - recall: covered / all attack addresses (probes and the attacker's return included);
 - benign flagged: benign addresses covered / all benign addresses; gateways flagged: gateway
   addresses covered;
+- gateway flags (an addition): how many bans/alerts/flagged sources hit a gateway — fail2ban
+  bans the same office again and again, each ban locking everyone behind it out;
 - campaign delay: the earliest-raised campaign of an expected kind overlapping the attack,
   `detected_at - main_start` (peers never name campaigns);
 - compromised: the accounts a report names against the labels (peers name none).
 One addition eval does not have, so peers can be compared at all:
-- first alert: the earliest moment any main-phase address was covered by a flag (a ban, an
-  alert, a flagged source or an expected-kind campaign's detection), minus main_start.
+- first alert: the earliest moment, from main_start on, at which a main-phase address was
+  covered by a flag (a ban, an alert, a flagged source), or the expected-kind campaign's
+  detection if earlier (which may precede main_start, when it grew out of the probing); minus
+  main_start. A ban of a probe address hours before the spray (fail2ban's 10-minute ban is long
+  over) does not count as seeing the spray; it still counts in the coverage.
 
 Prints the score as JSON (schema portcullis.compare-score/v1).
 """
@@ -98,7 +103,7 @@ def ratio(n, d):
     return 1.0 if d == 0 else n / d
 
 
-def load_flags_tsv(path, cover):
+def load_flags_tsv(path, cover, raw):
     bad = 0
     with open(path, errors="replace") as f:
         for line in f:
@@ -107,9 +112,12 @@ def load_flags_tsv(path, cover):
                 bad += 1
                 continue
             try:
-                cover.add(norm_net(parts[0]), float(parts[1]))
+                net, t = norm_net(parts[0]), float(parts[1])
             except ValueError:
                 bad += 1
+                continue
+            cover.add(net, t)
+            raw.append(net)
     return bad
 
 
@@ -128,12 +136,14 @@ def main():
     campaigns = []
     compromised_reported = set()
     unreadable = 0
+    raw = []  # every flag (a peer bans the same address again and again)
     if a.flags:
-        unreadable = load_flags_tsv(a.flags, cover)
+        unreadable = load_flags_tsv(a.flags, cover, raw)
     else:
         rep = json.load(open(a.report))
         for fs in rep.get("flagged_sources", []):
             cover.add(norm_net(fs["source"]), ts(fs.get("first_flagged")))
+            raw.append(norm_net(fs["source"]))
         for c in rep.get("campaigns", []):
             campaigns.append(c)
             for s in c.get("sources", []):
@@ -155,9 +165,11 @@ def main():
         benign_cov += hit
     gateways = [norm_ip(g) for g in labels["benign"].get("gateways", [])]
     gw_flagged = [str(g) for g in gateways if any(True for _ in cover.covering(g))]
+    gw_bans = sum(1 for n in raw if any(g.version == n.version and g in n for g in gateways))
 
     att_total = att_cov = main_total = main_cov = 0
     first_alert = None
+    main_start = ts(attack.get("main_start")) if attack else None
     if attack:
         main_role = attack["main_role"]
         for s in attack["sources"]:
@@ -169,7 +181,8 @@ def main():
                 hits.setdefault(net, [0, 0])[0] += 1
                 hit = True
                 if main and t is not None and (first_alert is None or t < first_alert):
-                    first_alert = t
+                    if main_start is None or t >= main_start:
+                        first_alert = t
             att_cov += hit
             main_cov += main and hit
 
@@ -232,6 +245,8 @@ def main():
             "benign_flagged_rate": 0.0 if benign_total == 0 else benign_cov / benign_total,
             "gateways": len(gateways),
             "gateways_flagged": gw_flagged,
+            "flags_total": len(raw),
+            "gateway_flags": gw_bans,
         },
         "compromised": {
             "truth": len(truth),

@@ -91,6 +91,8 @@ def detection_rows(sc):
             main = att = "—"
         ben = pct(src["benign_flagged"], src["benign_addresses"])
         gw = f"{len(src['gateways_flagged'])} of {src['gateways']}"
+        if src.get("gateway_flags"):
+            gw += f" ({src['gateway_flags']} {'bans' if t == 'fail2ban' else 'alerts' if t == 'crowdsec' else 'flags'})"
         c = s["compromised"]
         comp = f"{c['correct']}/{c['truth']}"
         wrong = c["reported"] - c["correct"]
