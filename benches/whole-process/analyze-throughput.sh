@@ -5,9 +5,10 @@
 #
 #   benches/whole-process/analyze-throughput.sh [--runs N] [--f2b-runs M] [--min-lines L]
 #                                               [--sim-args 'ARGS'] [--out DIR] [--no-build]
+#                                               [--portcullis BIN] [--docs]
 #
 # 1. builds portcullis (release) once into $CARGO_TARGET_DIR (default target-compare);
-# 2. writes the log with `portcullis simulate` (default: parliament-2017, 3,000 accounts, 28 days,
+# 2. writes the log with `portcullis simulate` (default: parliament-2017, 2,000 accounts, 26 days,
 #    seed 1 — real Dovecot 2.3 syslog lines, benign life plus the spray), checks it has at least
 #    --min-lines lines (default 1,000,000); reused when the same command made it before;
 # 3. times, with hyperfine, both tools pinned to core 0 (`taskset -c 0`), output to /dev/null:
@@ -16,7 +17,8 @@
 #    and takes each one's median wall time;
 # 4. measures peak RSS with `/usr/bin/time -v` (one run each), and portcullis's peak RSS on the
 #    first quarter of the log too: flat memory means the two are about equal;
-# 5. prints a Markdown table and writes it to OUT/analyze-throughput.md (+ the raw JSON).
+# 5. prints a Markdown table and writes it to OUT/analyze-throughput.md (+ the raw JSON); with
+#    --docs also between the throughput markers of docs/bench/compare.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,9 +26,11 @@ root=$(cd "$here/../.." && pwd)
 runs=5
 f2b_runs=3
 min_lines=1000000
-sim_args="--scenario parliament-2017 --accounts 3000 --days 28 --seed 1"
+sim_args="--scenario parliament-2017 --accounts 2000 --days 26 --seed 1"
 out=$root/target-compare/whole-process
 build=1
+bin=
+docs=
 while [ $# -gt 0 ]; do
     case $1 in
         --runs) runs=$2; shift 2 ;;
@@ -35,7 +39,9 @@ while [ $# -gt 0 ]; do
         --sim-args) sim_args=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --no-build) build=; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --portcullis) bin=$2; build=; shift 2 ;;
+        --docs) docs=$root/docs/bench/compare.md; shift ;;
+        -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
         *) echo "analyze-throughput: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -45,7 +51,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target-compare}
 if [ -n "$build" ]; then
     (cd "$root" && cargo build --release -p portcullis --quiet)
 fi
-bin=$CARGO_TARGET_DIR/release/portcullis
+bin=${bin:-$CARGO_TARGET_DIR/release/portcullis}
 [ -x "$bin" ] || { echo "analyze-throughput: no binary at $bin" >&2; exit 2; }
 
 mkdir -p "$out"
@@ -78,9 +84,9 @@ p_rss=$(rss taskset -c 0 "$bin" analyze --format json "$log")
 p_rss_q=$(rss taskset -c 0 "$bin" analyze --format json "$quarter")
 f_rss=$(rss taskset -c 0 fail2ban-regex -r --timezone=UTC "$log" dovecot)
 
-/usr/bin/python3 - "$out" "$lines" "$p_rss" "$p_rss_q" "$f_rss" "$sim_args" <<'EOF'
+/usr/bin/python3 - "$out" "$lines" "$p_rss" "$p_rss_q" "$f_rss" "$sim_args" "$docs" <<'EOF'
 import json, os, statistics, subprocess, sys
-out, lines, p_rss, p_rss_q, f_rss, sim_args = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:6]), sys.argv[6]
+out, lines, p_rss, p_rss_q, f_rss, sim_args, docs = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:6]), sys.argv[6], sys.argv[7]
 def med(name):
     r = json.load(open(os.path.join(out, f"{name}.hyperfine.json")))["results"][0]
     return statistics.median(r["times"]), len(r["times"])
@@ -105,4 +111,11 @@ portcullis reads this log {ft/pt:.0f}× faster than fail2ban-regex.
 """
 open(os.path.join(out, "analyze-throughput.md"), "w").write(md)
 print(md)
+if docs:
+    b, e = "<!-- throughput:begin -->", "<!-- throughput:end -->"
+    doc = open(docs).read()
+    head, rest = doc.split(b, 1)
+    _, tail = rest.split(e, 1)
+    open(docs, "w").write(f"{head}{b}\n{md}{e}{tail}")
+    print(f"analyze-throughput: updated {docs}", file=sys.stderr)
 EOF
