@@ -617,12 +617,12 @@ impl Engine {
                     self.record_compromise(&ev.account.name, ev.ts, akey, bits, campaign, evidence);
                     return; // an attacker's success makes nothing familiar
                 }
-                // A success on a targeted account, during a live spray, from an address and
-                // network the account has never used, with no evidence yet: held as
+                // A success during a live spray, from an address and network the account has
+                // never used, with no evidence yet (the spray may not have tried the account
+                // before: this may be its first, lucky guess): held as
                 // provisional. If the address or its network is later enrolled in the spray,
                 // it becomes a compromise (and the familiarity it gave is withdrawn).
-                if let Some(sp) = self.spray
-                    && acct.campaign == sp as u32 + 1
+                if self.spray.is_some()
                     && !acct.familiar_net(net_fp)
                     && !self
                         .hosts
@@ -1230,6 +1230,7 @@ impl Engine {
         };
         let reason = why.replace("{}", &s.accounts_failed.estimate().to_string());
         self.flag(is_net, key, prefix, i, reason);
+        self.resolve_provisional(i, is_net, key);
     }
 
     fn target(&mut self, i: usize, akey: u64, name: &str) {
