@@ -565,7 +565,7 @@ fn section_timeline(h: &mut String, report: &Report, opts: &Options<'_>) {
                 class: "act",
                 what: format!(
                     "Action: {}{}{}.",
-                    a.action,
+                    a.action.replace('_', " "),
                     if a.target.is_empty() {
                         String::new()
                     } else {
@@ -1090,7 +1090,7 @@ fn section_actions(h: &mut String, opts: &Options<'_>) {
                         .map(fmt::cell_time)
                         .unwrap_or_else(|| "time not recorded".into())
                 ),
-                html(&a.action),
+                html(&a.action.replace('_', " ")),
                 html(if a.target.is_empty() {
                     "everyone"
                 } else {
