@@ -48,6 +48,22 @@ pub fn asset(path: &str) -> Option<(&'static [u8], &'static str)> {
         .map(|(_, bytes, mime)| (*bytes, *mime))
 }
 
+/// `index.html` with the session's CSRF token filled into `<meta name="csrf-token">`, for a
+/// server that renders the page per session (saves the UI one `/api/session` round trip).
+/// The token is HTML-escaped; the UI falls back to `/api/session` when it is empty.
+pub fn index_with_csrf(token: &str) -> String {
+    let page = std::str::from_utf8(asset("index.html").map(|a| a.0).unwrap_or_default())
+        .unwrap_or_default();
+    page.replacen(
+        r#"<meta name="csrf-token" content="">"#,
+        &format!(
+            r#"<meta name="csrf-token" content="{}">"#,
+            crate::escape::html(token)
+        ),
+        1,
+    )
+}
+
 /// The names of all embedded assets.
 pub fn names() -> impl Iterator<Item = &'static str> {
     ASSETS.iter().map(|(n, _, _)| *n)
@@ -128,6 +144,14 @@ mod tests {
             !text("index.html").contains("style="),
             "no inline style (CSP)"
         );
+    }
+
+    #[test]
+    fn csrf_token_is_filled_in_escaped() {
+        let page = index_with_csrf("abc\"><script>");
+        assert!(page.contains(r#"<meta name="csrf-token" content="abc&quot;&gt;&lt;script&gt;">"#));
+        assert!(!page.contains(r#"content="">"#));
+        assert!(index_with_csrf("t0k3n").contains(r#"content="t0k3n""#));
     }
 
     #[test]
