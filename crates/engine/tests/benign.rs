@@ -99,16 +99,21 @@ fn benign_life_raises_no_spray_flags_no_gateway_and_denies_no_familiar_user() {
 }
 
 #[test]
-fn a_log_that_starts_in_the_morning_rush_raises_no_spray() {
-    // Cold start: the log begins on a Monday at 09:00, so in its first minutes no source is
-    // familiar yet and every office typo is an "unfamiliar" failure.
+fn a_log_that_starts_in_the_evening_rush_raises_no_spray() {
+    // Cold start: the log begins on a Monday at 18:00, so in its first minutes no source is
+    // familiar yet, and every typo at home (thousands of distinct home networks) is an
+    // "unfamiliar" failure on a distinct account.
     let mut rng = Rng::new(77);
     let mut org = Org::new(6000, &mut rng);
-    // One office login in seven starts with a typo: ~340 typos an hour, each from a source
-    // not yet familiar at the start (each followed by the user's success).
+    // One interactive login in five starts with a typo (followed by the user's success).
     org.typo_rate = 0.15;
-    let mut stream = org.traffic(9 * 3600, 12, &mut rng);
+    let mut stream = org.traffic(18 * 3600, 12, &mut rng);
     sort(&mut stream);
+    let typos = stream
+        .iter()
+        .filter(|(e, _)| e.outcome == Outcome::BadPassword)
+        .count();
+    assert!(typos > 500, "the scenario must be demanding: {typos} typos");
     let mut engine = Engine::new(EngineConfig::default());
     for (e, _) in &stream {
         engine.observe(e);

@@ -93,7 +93,7 @@ pub struct Org {
     pub evening_home: Vec<bool>,
     pub carriers: Vec<Vec<String>>,
     pub office_nat: Vec<String>,
-    /// Share of interactive office logins preceded by a typo.
+    /// Share of interactive office logins preceded by a typo (home logins: 1.5 times that).
     pub typo_rate: f64,
 }
 
@@ -176,7 +176,7 @@ impl Org {
                 // Evenings at home.
                 if self.evening_home[u] && (18..23).contains(&hour_of_day) && rng.chance(0.5) {
                     let t = hour_start + rng.below(3600) as i64;
-                    if rng.chance(0.03) {
+                    if rng.chance(self.typo_rate * 1.5) {
                         push(t, u, &self.homes[u].clone(), Outcome::BadPassword, "tpyo");
                     }
                     push(t + 7, u, &self.homes[u].clone(), Outcome::Success, pw);
