@@ -15,7 +15,7 @@ use crate::labels::{
 use crate::names;
 use crate::net::{NetPlan, SERVER_ADDR};
 use crate::output::{LogWriter, Written};
-use crate::scenario::{Format, Scenario, SimConfig};
+use crate::scenario::{Scenario, SimConfig};
 use base64::Engine as _;
 use portcullis_core::{Outcome, Protocol, Timestamp};
 use rand::seq::SliceRandom;
@@ -410,7 +410,7 @@ impl Generator {
         };
         let mut unknown = names::unknown_names(&mut rng, unknown_n, &cfg.domain, &existing);
         drop(existing);
-        if cfg.format == Format::OpenSsh {
+        if cfg.format.local_names() {
             // Unix logins name the local user only.
             for a in &mut accts {
                 a.name = local_part(&a.name);
@@ -419,13 +419,14 @@ impl Generator {
                 *u = local_part(u);
             }
         }
-        let out = LogWriter::new(
+        let mut out = LogWriter::new(
             out,
             cfg.format,
             cfg.auth_lines,
             &cfg.host,
             IpAddr::V4(SERVER_ADDR),
         );
+        out.set_domain(&cfg.domain);
         let mut g = Generator {
             cfg,
             rng,

@@ -117,6 +117,9 @@ pub enum Format {
     Jsonl,
     /// OpenSSH `sshd` password logins via rsyslog (`auth.log`); accounts without the domain.
     OpenSsh,
+    /// Windows Security 4624/4625 as NXLog `im_msvistalog` JSON lines (`security.jsonl`);
+    /// accounts without the domain (sAMAccountName).
+    Windows,
 }
 
 impl Format {
@@ -125,6 +128,7 @@ impl Format {
             Format::Dovecot => "dovecot",
             Format::Jsonl => "jsonl",
             Format::OpenSsh => "openssh",
+            Format::Windows => "windows",
         }
     }
     /// The file the log is written to inside the output directory.
@@ -133,7 +137,15 @@ impl Format {
             Format::Dovecot => "mail.log",
             Format::Jsonl => "events.jsonl",
             Format::OpenSsh => "auth.log",
+            Format::Windows => "security.jsonl",
         }
+    }
+}
+
+impl Format {
+    /// Formats whose logs name accounts without the mail domain.
+    pub fn local_names(self) -> bool {
+        matches!(self, Format::OpenSsh | Format::Windows)
     }
 }
 
@@ -144,8 +156,9 @@ impl FromStr for Format {
             "dovecot" => Ok(Format::Dovecot),
             "jsonl" | "json" => Ok(Format::Jsonl),
             "openssh" | "sshd" => Ok(Format::OpenSsh),
+            "windows" => Ok(Format::Windows),
             _ => Err(format!(
-                "unknown format {s:?}; known: dovecot, jsonl, openssh"
+                "unknown format {s:?}; known: dovecot, jsonl, openssh, windows"
             )),
         }
     }
@@ -280,6 +293,19 @@ mod tests {
         }
         let e = "parliament".parse::<Scenario>().unwrap_err();
         assert!(e.contains("parliament-2017"), "{e}");
+    }
+
+    #[test]
+    fn every_format_parses_by_its_name() {
+        for f in [
+            Format::Dovecot,
+            Format::Jsonl,
+            Format::OpenSsh,
+            Format::Windows,
+        ] {
+            assert_eq!(f.name().parse::<Format>().unwrap(), f);
+        }
+        assert!("csv".parse::<Format>().unwrap_err().contains("windows"));
     }
 
     #[test]

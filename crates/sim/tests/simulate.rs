@@ -453,3 +453,60 @@ fn openssh_lines_have_the_shape_of_real_ones() {
     let a = labels.attack.unwrap();
     assert_eq!(a.compromised[0].account, "admin");
 }
+
+// ---- Windows ----------------------------------------------------------------------------
+
+#[test]
+fn windows_records_have_the_fields_of_real_nxlog_ones() {
+    // Real records: OTRF Security-Datasets SDWIN-201022042947 (MIT), NXLog im_msvistalog JSON.
+    let real = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/real/otrf-purplesharp/purplesharp_ad_playbook_I_security_auth_only.jsonl"
+    ))
+    .expect("PurpleSharp NXLog records");
+    let mut real_by_id: BTreeMap<i64, serde_json::Map<String, serde_json::Value>> = BTreeMap::new();
+    for line in real.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let id = v["EventID"].as_i64().unwrap_or(0);
+        if let serde_json::Value::Object(o) = v {
+            real_by_id.entry(id).or_insert(o);
+        }
+    }
+    let mut c = cfg(Scenario::CredentialStuffing, 150, 3);
+    c.format = Format::Windows;
+    let (dir, labels) = run(&c);
+    let text = read(dir.path(), "security.jsonl");
+    let mut by_sub: BTreeMap<String, u64> = BTreeMap::new();
+    let mut n = 0u64;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let o = v.as_object().unwrap();
+        let id = o["EventID"].as_i64().unwrap();
+        let r = &real_by_id[&id];
+        for (k, val) in o {
+            let rv = r
+                .get(k)
+                .unwrap_or_else(|| panic!("{k} is not in a real {id} record"));
+            assert_eq!(
+                std::mem::discriminant(val),
+                std::mem::discriminant(rv),
+                "{k}: {val} vs real {rv}"
+            );
+        }
+        assert!(o["IpAddress"].as_str().unwrap().parse::<IpAddr>().is_ok());
+        assert!(!o["TargetUserName"].as_str().unwrap().contains('@'));
+        assert_eq!(o["TargetDomainName"], "EXAMPLE");
+        let sub = o
+            .get("SubStatus")
+            .and_then(|s| s.as_str())
+            .unwrap_or("success");
+        *by_sub.entry(sub.to_string()).or_default() += 1;
+        n += 1;
+    }
+    assert_eq!(n, labels.counts.attempts);
+    let outcomes = &labels.counts.by_outcome;
+    assert_eq!(by_sub.get("success"), outcomes.get("success"));
+    assert_eq!(by_sub.get("0xc000006a"), outcomes.get("bad_password"));
+    assert_eq!(by_sub.get("0xc0000064"), outcomes.get("unknown_account"));
+    assert_eq!(by_sub.get("0xc0000071"), outcomes.get("expired"));
+}

@@ -14,7 +14,8 @@ Scenarios: parliament-2017 (9,000 accounts, 28 days), rotate-every-attempt, ipv6
 credential-stuffing (5,000 accounts, 7 days), brute-force (1,000 accounts, 7 days),
 benign (5,000 accounts, 28 days, no attack).
 
-Writes DIR/mail.log (or events.jsonl, auth.log), DIR/labels.json and DIR/README. Then:
+Writes DIR/mail.log (or events.jsonl, auth.log, security.jsonl), DIR/labels.json and
+DIR/README. Then:
   portcullis analyze --format json DIR/mail.log > report.json
   portcullis eval --labels DIR/labels.json report.json")]
 pub struct Args {
@@ -33,8 +34,9 @@ pub struct Args {
     /// First simulated instant, RFC 3339 or a date (UTC); default 2017-05-29 (a Monday).
     #[arg(long)]
     start: Option<String>,
-    /// Log format: dovecot (mail.log), jsonl (events.jsonl, portcullis.event/v1) or openssh
-    /// (auth.log, sshd password logins; account names without the domain).
+    /// Log format: dovecot (mail.log), jsonl (events.jsonl, portcullis.event/v1), openssh
+    /// (auth.log, sshd password logins) or windows (security.jsonl, 4624/4625 as NXLog JSON);
+    /// openssh and windows name accounts without the domain.
     #[arg(long, default_value = "dovecot")]
     format: String,
     /// Dovecot auth-process lines with failures: sha1 (with `SHA1 of given password`),
