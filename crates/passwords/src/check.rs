@@ -244,7 +244,8 @@ fn is_repetitive(password: &str) -> bool {
     if distinct.len() <= 2 {
         return true;
     }
-    (1..=n / 2).any(|unit| n.is_multiple_of(unit) && chars.chunks(unit).all(|c| c == &chars[..unit]))
+    (1..=n / 2)
+        .any(|unit| n.is_multiple_of(unit) && chars.chunks(unit).all(|c| c == &chars[..unit]))
 }
 
 const KEYBOARD_RUNS: &[&str] = &[

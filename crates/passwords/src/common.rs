@@ -98,11 +98,43 @@ impl Candidates {
             .filter(|w| w.len() >= 2)
             .collect();
 
-        // Tier 1: the 20 most common passwords.
-        for p in common.iter().take(20) {
+        // Tier 1: the 10 most common passwords.
+        for p in common.iter().take(10) {
             push((*p).to_string(), &mut out);
         }
-        // Tier 2: Season+Year (the classic spray), newest years first.
+        // Tier 2: Season+Year for this year and last (the classic spray), then the
+        // organisation's name with the year, then the Password1!-family.
+        for y in yrs.iter().take(2) {
+            for s in SEASONS {
+                let c = capitalise(s);
+                push(format!("{c}{y}"), &mut out);
+                push(format!("{c}{y}!"), &mut out);
+            }
+        }
+        for o in &orgs {
+            let c = capitalise(o);
+            if let Some(y) = yrs.first() {
+                push(format!("{c}{y}"), &mut out);
+                push(format!("{c}{y}!"), &mut out);
+            }
+            for s in ["1", "123", "1!"] {
+                push(format!("{c}{s}"), &mut out);
+            }
+        }
+        for p in [
+            "Password1",
+            "Password1!",
+            "Welcome1",
+            "Welcome1!",
+            "Password123",
+            "P@ssw0rd",
+        ] {
+            push(p.to_string(), &mut out);
+        }
+        // Tier 3: the next common passwords, other years and season forms.
+        for p in common.iter().take(30).skip(10) {
+            push((*p).to_string(), &mut out);
+        }
         for (y, sy) in yrs.iter().zip(&short_yrs) {
             for s in SEASONS {
                 let c = capitalise(s);
@@ -117,7 +149,7 @@ impl Candidates {
                 }
             }
         }
-        // Tier 3: organisation words with years and suffixes.
+        // Tier 3b: organisation words with every year and suffix.
         for o in &orgs {
             let c = capitalise(o);
             for y in &yrs {
@@ -148,7 +180,7 @@ impl Candidates {
             }
         }
         // Tier 5: the rest of the common list.
-        for p in common.iter().skip(20) {
+        for p in common.iter().skip(30) {
             push((*p).to_string(), &mut out);
         }
         // Tier 6: months with years, other suffix forms.
@@ -249,8 +281,11 @@ mod tests {
         let l = c.as_slice();
         let rank = |p: &str| l.iter().position(|x| x == p);
         assert_eq!(rank("123456"), Some(0));
-        assert!(rank("Summer2026").unwrap() < 40);
+        assert!(rank("Summer2026").unwrap() < 20);
+        assert!(rank("Winter2025!").unwrap() < 30);
         assert!(rank("Winter2025!").unwrap() < rank("Contoso2026").unwrap());
+        assert!(rank("Contoso2026").unwrap() < 40);
+        assert!(rank("Password1!").unwrap() < 50);
         assert!(rank("Contoso2026!").is_some());
         assert!(rank("Password1!").is_some());
         assert!(rank("Welcome2025").is_some());

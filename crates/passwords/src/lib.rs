@@ -9,6 +9,7 @@
 //!
 //! No plaintext password is ever stored or logged by this crate; results carry verdicts only.
 
+pub mod audit;
 pub mod build;
 pub mod check;
 pub mod common;
@@ -17,6 +18,7 @@ pub mod hash;
 pub mod progress;
 pub mod prompt;
 
+pub use audit::{AuditOptions, AuditReport, audit};
 pub use build::{BuildError, BuildOptions, BuildReport, BuildStats, build_filter};
 pub use check::{CheckResult, NistVerdict, PasswordChecker, PasswordsConfig, Policy};
 pub use filter::{BreachFilter, FilterError, FilterInfo, FingerprintBits};
