@@ -43,8 +43,9 @@ pub fn defaults_toml() -> String {
     format!(
         "# portcullis.toml: every setting with its default.\n\
          # Copy to /etc/portcullis/portcullis.toml and change what you need; unknown keys are errors.\n\n\
-         {ACCOUNTS_DEFAULTS}\n{}",
+         {ACCOUNTS_DEFAULTS}\n{}\n{}",
         portcullis_engine::config::defaults_toml(),
+        portcullis_server::config::defaults_toml(),
     )
 }
 
@@ -79,6 +80,9 @@ mod tests {
         let cfg = parse(&defaults_toml(), "defaults").unwrap();
         assert_eq!(cfg.accounts, NormalizeOptions::default());
         assert_eq!(cfg.engine, EngineConfig::default());
+        let server: portcullis_server::ServerConfig =
+            toml::Value::Table(cfg.server).try_into().unwrap();
+        assert_eq!(server, portcullis_server::ServerConfig::default());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 mod cmd;
 mod config;
+mod input;
+mod replay;
+mod summary;
 
 use clap::{Parser, Subcommand};
 
