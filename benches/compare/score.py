@@ -5,6 +5,7 @@ with one ruler.
 
     score.py --labels DIR/labels.json --tool NAME --flags flags.tsv      (a peer)
     score.py --labels DIR/labels.json --tool portcullis --report report.json
+    score.py ... --flags flags.tsv --log DIR/mail.log --ban-secs 600   (+ attempts refused)
 
 flags.tsv: one flag per line, `address-or-CIDR<TAB>unix time[<TAB>anything]` (a ban, an alert).
 A report is `portcullis.report/v1`: its flags are `flagged_sources` plus every campaign's
@@ -19,6 +20,9 @@ Definitions (the same as eval's):
   addresses covered;
 - gateway flags (an addition): how many bans/alerts/flagged sources hit a gateway — fail2ban
   bans the same office again and again, each ban locking everyone behind it out;
+- refused (peers, with --log and --ban-secs; an addition): the login attempts in the log made
+  while a ban covered their address — attack attempts stopped, and legitimate logins (benign
+  successes, those through gateways apart) the ban turned away;
 - campaign delay: the earliest-raised campaign of an expected kind overlapping the attack,
   `detected_at - main_start` (peers never name campaigns);
 - compromised: the accounts a report names against the labels (peers name none).
@@ -35,6 +39,7 @@ Prints the score as JSON (schema portcullis.compare-score/v1).
 import argparse
 import ipaddress
 import json
+import re
 import sys
 from datetime import datetime, timezone
 
@@ -117,8 +122,62 @@ def load_flags_tsv(path, cover, raw):
                 bad += 1
                 continue
             cover.add(net, t)
-            raw.append(net)
+            raw.append((net, t))
     return bad
+
+
+LOGIN = re.compile(
+    r"^(\S+) \S+ dovecot: \w+-login: (Login|.*\(auth failed)[^\n]*?\brip=([0-9A-Fa-f.:]+)"
+)
+
+
+def refused_attempts(log, raw, ban_secs, labels):
+    """Login attempts (Dovecot login-process lines: `Login:` successes and `auth failed`
+    failures) made while a ban from `raw` covered their address, split by truth. A host ban
+    only (peers ban addresses); each ban lasts ban_secs from its time."""
+    bans = {}
+    for net, t in raw:
+        if t is not None and net.num_addresses == 1:
+            bans.setdefault(net.network_address, []).append(t)
+    for v in bans.values():
+        v.sort()
+    attack_ips = {norm_ip(x["address"]) for x in (labels.get("attack") or {}).get("sources", [])}
+    benign_ips = {norm_ip(x["address"]) for x in labels["benign"]["sources"]}
+    gateways = {norm_ip(x) for x in labels["benign"].get("gateways", [])}
+    r = {"ban_secs": ban_secs, "attack_attempts": 0, "attack_refused": 0,
+         "benign_attempts": 0, "benign_refused": 0, "benign_logins_refused": 0,
+         "gateway_logins_refused": 0, "unlabelled_lines": 0}
+    with open(log, errors="replace") as f:
+        for line in f:
+            if "-login: " not in line:
+                continue
+            m = LOGIN.match(line)
+            if not m:
+                continue
+            try:
+                ip = norm_ip(m.group(3))
+                t = ts(m.group(1))
+            except ValueError:
+                continue
+            success = m.group(2) == "Login"
+            banned = False
+            for bt in bans.get(ip, ()):
+                if bt > t:
+                    break
+                if t < bt + ban_secs:
+                    banned = True
+            if ip in attack_ips:
+                r["attack_attempts"] += 1
+                r["attack_refused"] += banned
+            elif ip in benign_ips:
+                r["benign_attempts"] += 1
+                r["benign_refused"] += banned
+                if success:
+                    r["benign_logins_refused"] += banned
+                    r["gateway_logins_refused"] += banned and ip in gateways
+            else:
+                r["unlabelled_lines"] += 1
+    return r
 
 
 def main():
@@ -128,6 +187,9 @@ def main():
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--flags")
     g.add_argument("--report")
+    ap.add_argument("--log", help="the log the tool read: also count the login attempts its bans refused")
+    ap.add_argument("--ban-secs", type=float, default=0,
+                    help="how long each flag bans its address (fail2ban 600, CrowdSec's profile 14400)")
     a = ap.parse_args()
 
     labels = json.load(open(a.labels))
@@ -143,7 +205,7 @@ def main():
         rep = json.load(open(a.report))
         for fs in rep.get("flagged_sources", []):
             cover.add(norm_net(fs["source"]), ts(fs.get("first_flagged")))
-            raw.append(norm_net(fs["source"]))
+            raw.append((norm_net(fs["source"]), ts(fs.get("first_flagged"))))
         for c in rep.get("campaigns", []):
             campaigns.append(c)
             for s in c.get("sources", []):
@@ -165,7 +227,7 @@ def main():
         benign_cov += hit
     gateways = [norm_ip(g) for g in labels["benign"].get("gateways", [])]
     gw_flagged = [str(g) for g in gateways if any(True for _ in cover.covering(g))]
-    gw_bans = sum(1 for n in raw if any(g.version == n.version and g in n for g in gateways))
+    gw_bans = sum(1 for n, _ in raw if any(g.version == n.version and g in n for g in gateways))
 
     att_total = att_cov = main_total = main_cov = 0
     first_alert = None
@@ -213,6 +275,10 @@ def main():
             "first_alert_delay_secs": None if first_alert is None else round(first_alert - start),
         }
 
+    refused = None
+    if a.log and a.ban_secs > 0:
+        refused = refused_attempts(a.log, raw, a.ban_secs, labels)
+
     truth = set()
     if attack:
         truth = {c["account"].lower() for c in attack.get("compromised", [])}
@@ -255,6 +321,7 @@ def main():
             "recall": ratio(correct, len(truth)),
             "precision": ratio(correct, len(compromised_reported)),
         },
+        "refused": refused,
         "unreadable_flag_lines": unreadable,
     }
     json.dump(out, sys.stdout, indent=1)

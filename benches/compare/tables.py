@@ -57,6 +57,8 @@ def detection_rows(sc):
         "benign addresses flagged",
         "gateways flagged",
         "compromised named",
+        "attack attempts refused",
+        "legitimate logins refused",
     ]
     rows = []
     for t in TOOLS:
@@ -98,7 +100,13 @@ def detection_rows(sc):
         wrong = c["reported"] - c["correct"]
         if wrong:
             comp += f" (+{wrong} wrong)"
-        rows.append([NAMES[t], first, camp, main, att, ben, gw, comp])
+        rf = s.get("refused")
+        if rf:
+            stop = pct(rf["attack_refused"], rf["attack_attempts"]) if rf["attack_attempts"] else "—"
+            legit = str(rf["benign_logins_refused"])
+        else:  # portcullis decides per attempt; its verdicts are not in the report by truth
+            stop = legit = "—"
+        rows.append([NAMES[t], first, camp, main, att, ben, gw, comp, stop, legit])
     return hdr, rows
 
 
