@@ -10,9 +10,9 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
-Scenarios: parliament-2017 (9,000 accounts, 28 days), rotate-every-attempt, ipv6-rotation,
-credential-stuffing (5,000 accounts, 7 days), brute-force (1,000 accounts, 7 days),
-benign (5,000 accounts, 28 days, no attack).
+Scenarios (default accounts, days): parliament-2017 (9,000, 28); rotate-every-attempt,
+ipv6-rotation and credential-stuffing (5,000, 7 each); brute-force (1,000, 7); benign (5,000,
+28, no attack). See docs/simulation.md.
 
 Writes DIR/mail.log (or events.jsonl, auth.log, security.jsonl), DIR/labels.json and
 DIR/README. Then:
