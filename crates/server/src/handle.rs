@@ -221,3 +221,38 @@ impl EngineHandle {
         self.inner.engine.lock().report(InputSummary::default())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_only_is_resolved_against_the_trusted_networks() {
+        let trusted: Vec<Prefix> = vec!["10.0.0.0/8".parse().unwrap()];
+        let inside = Some("10.1.2.3".parse().unwrap());
+        let outside = Some("203.0.113.9".parse().unwrap());
+        assert_eq!(
+            resolve(Action::InternalOnly, inside, &trusted),
+            Effective::Allow
+        );
+        assert_eq!(
+            resolve(Action::InternalOnly, outside, &trusted),
+            Effective::Deny
+        );
+        assert_eq!(
+            resolve(Action::InternalOnly, None, &trusted),
+            Effective::Deny
+        );
+        assert_eq!(resolve(Action::Allow, outside, &trusted), Effective::Allow);
+        assert_eq!(resolve(Action::Deny, inside, &trusted), Effective::Deny);
+        // A zero-second tarpit would be read as "allow" by Dovecot: at least one second.
+        assert_eq!(
+            resolve(Action::Tarpit { seconds: 0 }, outside, &trusted),
+            Effective::Tarpit(1)
+        );
+        assert_eq!(
+            resolve(Action::Tarpit { seconds: 5 }, outside, &trusted),
+            Effective::Tarpit(5)
+        );
+    }
+}

@@ -37,6 +37,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Most familiar sources kept on disk (the most recent successes win).
+pub const MAX_FAMILIAR_ROWS: usize = 5_000_000;
+/// Most findings kept on disk (the latest win; campaigns keep their latest state regardless).
+pub const MAX_FINDING_ROWS: usize = 1_000_000;
+
 /// Opens the store, wraps the engine, replays the stored state into it and marks it ready.
 pub fn start_engine(
     cfg: &ServerConfig,
@@ -53,7 +58,7 @@ pub fn start_engine(
     )?;
     let t = now();
     let retention = t.plus_secs(-(cfg.familiar_retention_days as i64) * 86_400);
-    let pruned = store.prune(retention, t)?;
+    let pruned = store.prune(retention, t)? + store.cap(MAX_FAMILIAR_ROWS, MAX_FINDING_ROWS)?;
     let handle = EngineHandle::new(
         engine,
         Arc::new(store),
@@ -157,7 +162,30 @@ pub async fn serve(
         }
         None => None,
     };
+    // Maintenance: expiry, retention and size caps, every 10 minutes.
+    let maint_store = handle.store().clone();
+    let retention_days = cfg.familiar_retention_days;
+    let maintenance = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let s = maint_store.clone();
+            let res = tokio::task::spawn_blocking(move || -> portcullis_store::Result<usize> {
+                let t = now();
+                Ok(s.prune(t.plus_secs(-(retention_days as i64) * 86_400), t)?
+                    + s.cap(MAX_FAMILIAR_ROWS, MAX_FINDING_ROWS)?)
+            })
+            .await;
+            match res {
+                Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, "store maintenance"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "store maintenance failed"),
+                _ => {}
+            }
+        }
+    });
     let r1 = policy.await;
+    maintenance.abort();
     let r2 = match admin {
         Some(a) => Some(a.await),
         None => None,

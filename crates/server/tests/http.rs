@@ -356,6 +356,21 @@ fn admin_actions_are_audited_durable_and_survive_a_restart() {
         &json!({"account": "carol", "actor": "ops-jane", "reason": "password reset done"}),
     )
     .unwrap();
+    // The engine now refuses that network: Dovecot sees a negative status and the message.
+    let blocked = DOVECOT_ALLOW.replace("203.0.113.9", "203.0.113.200");
+    let (st, v) = s.post("/?command=allow", &[("X-API-Key", KEY)], &blocked);
+    assert_eq!((st, v["status"].as_i64()), (200, Some(-1)), "{v}");
+    assert_eq!(v["msg"], "Authentication failed");
+    let (_, v) = s.post(
+        "/v1/check",
+        &[("X-API-Key", KEY)],
+        r#"{"account":"x","source":"203.0.113.7"}"#,
+    );
+    assert_eq!(v["action"], "deny", "{v}");
+    assert!(
+        !v["reasons"].as_array().unwrap().is_empty(),
+        "a deny says why: {v}"
+    );
     // Who and why are mandatory.
     match a.post(
         "/v1/blocks",
@@ -390,6 +405,8 @@ fn admin_actions_are_audited_durable_and_survive_a_restart() {
     let prots = a.get("/v1/protections").unwrap();
     assert_eq!(prots[0]["account"], "bob@example.org");
     assert_eq!(prots[0]["mode"], "internal_only");
+    let (_, v) = s.post("/?command=allow", &[("X-API-Key", KEY)], &blocked);
+    assert_eq!(v["status"], -1, "the block holds after a restart: {v}");
     let sh = a.get("/v1/shields").unwrap();
     assert_eq!(sh["protocols"], json!(["imap", "pop3"]));
     let audit = a.get("/v1/audit?limit=10").unwrap();

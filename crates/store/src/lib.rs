@@ -194,6 +194,7 @@ CREATE TABLE IF NOT EXISTS findings (
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
     via TEXT NOT NULL, reason TEXT NOT NULL, json TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS familiar_by_time ON familiar (last_success);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
 "#;
 
@@ -538,6 +539,25 @@ impl Store {
                     [now.unix_micros()],
                 )?;
             }
+            Ok(n)
+        })
+    }
+
+    /// Keeps the store bounded on disk: at most `max_familiar` familiar sources (the most
+    /// recent) and `max_findings` findings (the latest). Returns the number of rows removed.
+    pub fn cap(&self, max_familiar: usize, max_findings: usize) -> Result<usize> {
+        self.read(|c| {
+            let mut n = c.execute(
+                "DELETE FROM familiar WHERE last_success < (
+                   SELECT last_success FROM familiar ORDER BY last_success DESC
+                   LIMIT 1 OFFSET ?1)",
+                [max_familiar.max(1) as i64 - 1],
+            )?;
+            n += c.execute(
+                "DELETE FROM findings WHERE seq <= (
+                   SELECT seq FROM findings ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+                [max_findings as i64],
+            )?;
             Ok(n)
         })
     }

@@ -277,3 +277,24 @@ fn an_unopenable_path_is_an_explained_error() {
     };
     assert!(err.to_string().contains("plain-file"), "{err}");
 }
+
+#[test]
+fn caps_keep_the_newest_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(dir.path().join("cap.db"), StoreOptions::default()).unwrap();
+    let p: Prefix = "192.0.2.1".parse().unwrap();
+    for i in 0..50 {
+        s.record_familiar(&format!("u{i}"), p, t(i));
+        s.record_finding(t(i), &Finding::CampaignUpdated(campaign("c1", i as u64)));
+    }
+    s.flush().unwrap();
+    assert_eq!(s.cap(10, 20).unwrap(), 40 + 30);
+    let fam = s.familiar_sources(t(0)).unwrap();
+    assert_eq!(fam.len(), 10);
+    assert_eq!(fam[0].account, "u40", "the oldest kept is the 10th newest");
+    let f = s.findings(0, 100).unwrap();
+    assert_eq!(f.len(), 20);
+    assert!(matches!(f[0].finding, Finding::CampaignUpdated(ref c) if c.attempts == 30));
+    // Under the caps nothing goes.
+    assert_eq!(s.cap(10, 20).unwrap(), 0);
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Load test of `portcullis serve` with wrk over keep-alive (docs/bench/server.md).
+# Usage: tests/e2e/bench.sh [DURATION] [CONNECTIONS]   (PORTCULLIS_BIN=... to skip the build)
+# Runs: (1) allow+report mix over IPv4 sources from 198.18.0.0/15; (2) the same with a fresh
+# random IPv6 source on nearly every request (a flood of distinct addresses), then prints the
+# server's RSS. Loopback only; stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DUR=${1:-20s}
+CONNS=${2:-64}
+command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk >/dev/null); }
+BIN=${PORTCULLIS_BIN:-}
+if [ -z "$BIN" ]; then
+    cargo build -q --release -p portcullis
+    BIN="${CARGO_TARGET_DIR:-$(pwd)/target}/release/portcullis"
+fi
+DIR=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
+PID=""
+cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"; }
+trap cleanup EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+APORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat > "$DIR/p.toml" <<EOT
+[server]
+policy_listen = "127.0.0.1:$PORT"
+admin_listen = "127.0.0.1:$APORT"
+data_dir = "$DIR/state"
+policy_password = "bench"
+admin_token = "bench-admin-token-0123456789"
+log_format = "text"
+EOT
+RUST_LOG=warn "$BIN" serve --config "$DIR/p.toml" 2>"$DIR/log" &
+PID=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$APORT/readyz" >/dev/null && break; sleep 0.1; done
+export PC_AUTH="Basic $(printf 'dovecot:bench' | base64)"
+rss() { awk '/VmRSS|VmHWM/ {printf "%s %s %s  ", $1, $2, $3}' "/proc/$PID/status"; echo; }
+# Server CPU time (user+system) in ms: under a shared, loaded machine, CPU per request is the
+# figure that does not depend on what else runs.
+cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); split($0, f, " "); print int((f[12] + f[13]) * 1000 / hz) }' "/proc/$PID/stat"; }
+reqs() { curl -s "http://127.0.0.1:$APORT/metrics" | awk '/^portcullis_requests_total\{endpoint="(allow|report)"\}/ {n += $2} END {print n + 0}'; }
+per_req() { # per_req CPU0 REQ0
+    local c r; c=$(cpu_ms); r=$(reqs)
+    awk -v c="$((c - $1))" -v r="$((r - $2))" 'BEGIN { if (r > 0) printf "   server CPU: %.1f us per request (%d requests, %d ms CPU) => %.0f requests per CPU-second\n", c * 1000 / r, r, c, r * 1000 / (c > 0 ? c : 1) }'
+}
+echo "== start: $(rss)"
+echo "== IPv4 sources, allow+report, $CONNS connections, $DUR (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+C0=$(cpu_ms); R0=$(reqs)
+PC_SPACE=ipv4 wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
+per_req "$C0" "$R0"
+echo "== after IPv4: $(rss)"
+echo "== distinct IPv6 sources (flood), allow+report, $CONNS connections, $DUR (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+C0=$(cpu_ms); R0=$(reqs)
+PC_SPACE=ipv6 wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
+per_req "$C0" "$R0"
+echo "== after IPv6 flood: $(rss)"
+curl -s "http://127.0.0.1:$APORT/metrics" | grep -E "^portcullis_(requests_total\{endpoint=\"(allow|report)\"|verdicts|store_(commits|items|dropped|errors))"
