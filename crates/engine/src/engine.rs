@@ -354,7 +354,7 @@ impl Engine {
     /// expire idle state and recount known accounts.
     fn maintain(&mut self) {
         let now = self.now_s;
-        self.next_maintenance = now - now % 60 + 60;
+        self.next_maintenance = (now - now % 60).saturating_add(60);
         if let Some(i) = self.spray
             && now.saturating_sub(self.campaigns[i].last_signal) > self.cfg.spray_idle_secs
         {
@@ -369,7 +369,7 @@ impl Engine {
             }
         }
         if now >= self.next_expiry {
-            self.next_expiry = now + 3600;
+            self.next_expiry = now.saturating_add(3600);
             let c = &self.cfg;
             self.hosts.expire(now.saturating_sub(c.source_ttl_secs));
             self.nets.expire(now.saturating_sub(c.network_ttl_secs));

@@ -153,7 +153,7 @@ impl Population {
         if prev == now {
             return;
         }
-        if prev != 0 && prev + (RING as u32) > now && prev < now {
+        if prev != 0 && prev.saturating_add(RING as u32) > now && prev < now {
             let j = prev as usize % RING;
             ring[j] = ring[j].saturating_sub(1);
         }
@@ -165,7 +165,7 @@ impl Population {
     /// followed by a success from the same network).
     pub fn uncount(&mut self, account_minute: &mut u32) {
         let prev = *account_minute;
-        if prev != 0 && prev + (RING as u32) > self.minute && prev <= self.minute {
+        if prev != 0 && prev.saturating_add(RING as u32) > self.minute && prev <= self.minute {
             let j = prev as usize % RING;
             self.accounts[j] = self.accounts[j].saturating_sub(1);
         }

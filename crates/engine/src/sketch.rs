@@ -60,7 +60,11 @@ impl WindowCount {
         if b < self.bucket {
             return; // an event from the past: count it in the current bucket
         }
-        self.prev = if b == self.bucket + 1 { self.cur } else { 0 };
+        self.prev = if b == self.bucket.saturating_add(1) {
+            self.cur
+        } else {
+            0
+        };
         self.cur = 0;
         self.bucket = b;
     }
@@ -74,7 +78,7 @@ impl WindowCount {
         let b = now / win;
         let (cur, prev) = if b <= self.bucket {
             (self.cur, self.prev)
-        } else if b == self.bucket + 1 {
+        } else if b == self.bucket.saturating_add(1) {
             (0, self.cur)
         } else {
             (0, 0)

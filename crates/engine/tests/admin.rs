@@ -211,3 +211,43 @@ fn small_disorder_is_tolerated() {
         r.campaigns
     );
 }
+
+#[test]
+fn extreme_times_and_empty_fields_never_panic() {
+    use portcullis_core::AuthEvent;
+    let mut engine = Engine::new(EngineConfig::default());
+    let times = [
+        i64::MIN,
+        -1,
+        0,
+        1,
+        i64::from(u32::MAX) * 1_000_000 - 1,
+        i64::from(u32::MAX) * 1_000_000,
+        i64::MAX,
+        0,
+        i64::MAX,
+    ];
+    for (k, &t) in times.iter().enumerate() {
+        for outcome in Outcome::ALL {
+            for (name, src) in [
+                ("", None),
+                ("x", Some("203.0.113.1")),
+                ("x", Some("::")),
+                ("y", Some("2001:db8::1")),
+                ("y", Some("0.0.0.0")),
+            ] {
+                let mut ev = AuthEvent::new(
+                    Timestamp::from_unix_micros(t),
+                    Protocol::Other,
+                    Account::from_raw(name),
+                    src.map(|s| s.parse().unwrap()),
+                    outcome,
+                );
+                ev.password_fingerprint = Some(k as u64);
+                engine.observe(&ev);
+            }
+        }
+    }
+    let _ = engine.take_findings();
+    let _ = engine.report(InputSummary::default());
+}
