@@ -140,7 +140,6 @@ pub struct Engine {
     by_kind: [Option<usize>; 5],
     flagged: Flagged,
     compromised: Vec<CompromisedAccount>,
-    compromised_campaign: Vec<Option<u32>>,
     provisional: std::collections::VecDeque<Provisional>,
     at_risk: Vec<AccountAtRisk>,
     admin: Admin,
@@ -176,7 +175,6 @@ impl Engine {
             by_kind: [None; 5],
             flagged: Flagged::new(config.max_flagged),
             compromised: Vec::new(),
-            compromised_campaign: Vec::new(),
             provisional: std::collections::VecDeque::new(),
             at_risk: Vec::new(),
             admin: Admin::default(),
@@ -832,7 +830,6 @@ impl Engine {
             campaign: campaign.map(|c| self.campaigns[c as usize].name()),
             evidence,
         };
-        self.compromised_campaign.push(campaign);
         self.push(Finding::AccountCompromised(ca.clone()));
         self.compromised.push(ca);
     }
