@@ -19,6 +19,7 @@ fn main() {
     }
     let (labels, stats) = if a[4] == "-" {
         portcullis_sim::Generator::new(cfg, Box::new(std::io::sink()))
+            .expect("settings")
             .run()
             .expect("simulate")
     } else {

@@ -343,8 +343,10 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// Sets up the population, the network and the attack; writes to `out`.
-    pub fn new(cfg: SimConfig, out: Box<dyn io::Write>) -> Self {
+    /// Sets up the population, the network and the attack; writes to `out`. Settings outside
+    /// the accepted ranges are refused with the reason ([`SimConfig::validate`]).
+    pub fn new(cfg: SimConfig, out: Box<dyn io::Write>) -> Result<Self, String> {
+        cfg.validate()?;
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
         let n = cfg.accounts;
         let start = cfg.start.unix_micros();
@@ -460,7 +462,7 @@ impl Generator {
         };
         g.schedule_benign();
         g.setup_attack();
-        g
+        Ok(g)
     }
 
     fn push(&mut self, t: i64, task: Task) {

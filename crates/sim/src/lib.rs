@@ -43,6 +43,7 @@ pub fn simulate(cfg: &SimConfig, dir: &Path) -> Result<(Labels, GenStats), SimEr
     let file = fs::File::create(&log_path).map_err(io_err(&log_path))?;
     let out = Box::new(BufWriter::with_capacity(1 << 20, file));
     let (labels, stats) = Generator::new(cfg.clone(), out)
+        .map_err(SimError::Config)?
         .run()
         .map_err(io_err(&log_path))?;
     let labels_path = dir.join("labels.json");

@@ -28,6 +28,19 @@ fn read(dir: &Path, name: &str) -> String {
 }
 
 #[test]
+fn settings_out_of_range_are_refused_not_panics() {
+    for (accounts, days) in [(0, 7), (99, 7), (100_001, 7), (1_000, 0), (1_000, 1_000)] {
+        let c = cfg(Scenario::Parliament2017, accounts, days);
+        let e = Generator::new(c.clone(), Box::new(std::io::sink()))
+            .err()
+            .unwrap();
+        assert!(e.contains("--accounts") || e.contains("--days"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        assert!(simulate(&c, dir.path()).is_err());
+    }
+}
+
+#[test]
 fn same_seed_same_bytes_other_seed_other_bytes() {
     let c = cfg(Scenario::Parliament2017, 150, 4);
     let (a, _) = run(&c);
@@ -370,7 +383,7 @@ fn jsonl_records_are_generic_events() {
 #[test]
 fn a_hundred_thousand_accounts_stream_in_bounded_memory() {
     let c = cfg(Scenario::Parliament2017, 100_000, 28);
-    let g = Generator::new(c.clone(), Box::new(std::io::sink()));
+    let g = Generator::new(c.clone(), Box::new(std::io::sink())).unwrap();
     // Two hours of a 100,000-account month (generation is the same per hour all month).
     let stop = Timestamp(c.start.unix_micros() + 2 * 3_600_000_000);
     let (labels, stats) = g.run_until(stop).unwrap();
