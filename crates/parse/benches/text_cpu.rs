@@ -56,6 +56,14 @@ fn main() {
         Format::Syslog,
         &dovecot_verbose_lines(n),
     );
+    let skipped: Vec<String> = dovecot_lines(n)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, l)| (i % 4 >= 2).then_some(l))
+        .collect();
+    measure("dovecot_non_attempts", Format::Syslog, &skipped);
+    let failed: Vec<String> = dovecot_lines(n).into_iter().step_by(4).collect();
+    measure("dovecot_auth_failed", Format::Syslog, &failed);
     measure("openssh", Format::Syslog, &openssh_lines(n));
     measure("postfix", Format::Syslog, &postfix_lines(n));
     measure("journald", Format::Journald, &journald_lines(n));

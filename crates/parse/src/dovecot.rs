@@ -406,27 +406,43 @@ impl Dovecot {
             || (msg.starts_with("proxy(") && find_lit!(msg, "): started proxying").is_some())
         {
             (Outcome::Success, 1)
-        } else if let Some(p) = find_lit!(msg, "(auth failed, ") {
-            match leading_u64(tail(msg, p + 14)) {
-                Some((n, r)) if r.starts_with(" attempt") => {
-                    (Outcome::BadPassword, n.min(10_000) as u32)
-                }
-                _ => return LineResult::Skip(reason::UNRECOGNISED),
-            }
-        } else if find_lit!(msg, "(tried to use disabled ").is_some()
-            || find_lit!(msg, "(tried to use disallowed ").is_some()
-            || find_lit!(msg, "(proxy dest auth failed").is_some()
-        {
-            (Outcome::OtherFailure, 1)
-        } else if find_lit!(msg, "auth attempts").is_some()
-            || find_lit!(msg, "TLS handshake").is_some()
-            || find_lit!(msg, "didn't finish SASL auth").is_some()
-            || find_lit!(msg, "before auth was ready").is_some()
-            || find_lit!(msg, "(auth aborted").is_some()
-        {
-            return LineResult::Skip(reason::NOT_AN_ATTEMPT);
         } else {
-            return LineResult::Skip(reason::NOT_AUTH);
+            // The reason is a parenthesised server text before the fields. Only the part before
+            // `user=<` is searched: the user name is client-chosen and could spell
+            // "(auth failed, 9999 attempts" or "(no auth attempts".
+            let head = sub(msg, 0, find_lit!(msg, "user=<").unwrap_or(msg.len()));
+            let mut found = None;
+            for p in memchr::memchr_iter(b'(', head.as_bytes()) {
+                let r = &head[p + 1..];
+                if let Some(r) = r.strip_prefix("auth failed, ") {
+                    found = match leading_u64(r) {
+                        Some((n, r)) if r.starts_with(" attempt") => {
+                            Some((Outcome::BadPassword, n.min(10_000) as u32))
+                        }
+                        _ => return LineResult::Skip(reason::UNRECOGNISED),
+                    };
+                    break;
+                }
+                if r.starts_with("tried to use disabled ")
+                    || r.starts_with("tried to use disallowed ")
+                    || r.starts_with("proxy dest auth failed")
+                {
+                    found = Some((Outcome::OtherFailure, 1));
+                    break;
+                }
+                if r.starts_with("no auth attempts")
+                    || r.starts_with("disconnected before auth was ready")
+                    || r.starts_with("client didn't finish")
+                    || r.starts_with("disconnected during TLS handshake")
+                    || r.starts_with("auth aborted")
+                {
+                    return LineResult::Skip(reason::NOT_AN_ATTEMPT);
+                }
+            }
+            match found {
+                Some(x) => x,
+                None => return LineResult::Skip(reason::NOT_AUTH),
+            }
         };
         if n == 0 {
             return LineResult::Skip(reason::NOT_AN_ATTEMPT);
@@ -648,6 +664,17 @@ mod tests {
             "Jun 15 14:57:42 h dovecot: imap-login: Disconnected (auth failed, 1 attempts in 1 secs): user=<u>, rip=192.0.2.8",
         ]);
         assert_eq!(ev.len(), 2);
+    }
+
+    #[test]
+    fn reasons_in_the_user_name_do_not_count() {
+        let ev = run(&[
+            "Jun 13 16:30:55 mx dovecot: imap-login: Disconnected (tried to use disallowed plaintext auth): user=<x (auth failed, 9999 attempts>, rip=192.0.2.2, lip=10.0.0.1",
+            "Jun 13 16:30:56 mx dovecot: imap-login: Disconnected (auth failed, 2 attempts in 3 secs): user=<(no auth attempts)>, rip=192.0.2.3, lip=10.0.0.1",
+        ]);
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[0].outcome, Outcome::OtherFailure);
+        assert_eq!(ev[1].account.raw, "(no auth attempts)");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!   mid-AUTH, fail2ban gh-3505) become `other_failure` events. The per-process table is
 //!   cleared on `disconnect` and bounded (65,536 processes).
 
-use crate::scan::{find_lit, leading_u64, rfind_lit, tail};
+use crate::scan::{find_lit, leading_u64, tail};
 use crate::syslog::Header;
 use crate::{LineResult, ParseCtx, Sink, reason};
 use ahash::AHashMap;
@@ -88,15 +88,18 @@ impl Postfix {
                 return LineResult::Skip(reason::UNRECOGNISED);
             }
             self.note_warning(h);
-            let why = tail(r, p + 22);
+            // `<why>[, sasl_username=U]`: the reason is server text, the user name (client-chosen,
+            // so it could say "Connection lost to authentication server") comes after it.
+            let rest = tail(r, p + 22);
+            let (why, user) = match find_lit!(rest, ", sasl_username=") {
+                Some(q) => (&rest[..q], rest[q + 16..].trim()),
+                None => (rest, ""),
+            };
             if why.contains("Connection lost to authentication server")
                 || why.contains("Invalid authentication mechanism")
             {
                 return LineResult::Skip(reason::NOT_AN_ATTEMPT);
             }
-            let user = rfind_lit!(why, "sasl_username=")
-                .map(|q| why[q + 14..].trim())
-                .unwrap_or("");
             Self::emit(h, ctx, user, ip, Outcome::BadPassword, out);
             return LineResult::Events(1);
         }
@@ -183,8 +186,13 @@ mod tests {
             "Nov  4 09:11:02 mail postfix/smtpd[1234]: disconnect from unknown[192.0.2.152] ehlo=1 auth=0/2 quit=1 commands=2/4",
             "Nov  4 09:12:00 mail postfix/submission/smtpd[99]: 4F1A2B: client=host.example[198.51.100.7]:4455, sasl_method=PLAIN, sasl_username=alice@example.org",
             "Feb  3 08:29:28 mail postfix/smtpd[21022]: warning: unknown[1.1.1.1]: SASL LOGIN authentication failed: Connection lost to authentication server",
+            "Feb  3 08:29:29 mail postfix/smtpd[21022]: warning: unknown[1.1.1.2]: SASL LOGIN authentication failed: authentication failure, sasl_username=Connection lost to authentication server",
         ]);
-        assert_eq!(ev.len(), 3, "{ev:?}");
+        assert_eq!(ev.len(), 4, "{ev:?}");
+        assert_eq!(
+            ev[3].account.raw,
+            "Connection lost to authentication server"
+        );
         assert_eq!(ev[0].account.name, "admin");
         assert_eq!(ev[0].outcome, Outcome::BadPassword);
         assert_eq!(
