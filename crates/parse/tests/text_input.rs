@@ -199,3 +199,22 @@ fn globs_forced_format_samples_long_lines_and_progress() {
     assert_eq!(summary.events, 1);
     assert_eq!(summary.skipped, 4);
 }
+
+#[test]
+fn structured_line_formats_are_detected_and_read() {
+    let d = tempfile::tempdir().unwrap();
+    let generic = "{\"ts\":\"2024-06-01T10:00:00Z\",\"account\":\"alice\",\"outcome\":\"bad_password\",\"source\":\"192.0.2.9\"}\n\
+                   {\"ts\":\"2024-06-01T10:00:05Z\",\"account\":\"alice\",\"outcome\":\"success\",\"source\":\"192.0.2.9\"}\n";
+    let p = write(d.path(), "events.jsonl", generic.as_bytes());
+    let journal = "{\"__REALTIME_TIMESTAMP\":\"1717236002000000\",\"SYSLOG_IDENTIFIER\":\"sshd\",\"_HOSTNAME\":\"h\",\"MESSAGE\":\"Invalid user bob from 198.51.100.2 port 22\"}\n";
+    let q = write(d.path(), "journal.json", journal.as_bytes());
+    let mut s = open(&[p, q], &InputOptions::default()).unwrap();
+    let ev: Vec<_> = s.by_ref().collect();
+    assert_eq!(ev.len(), 3);
+    assert_eq!(
+        ev[1].account.name, "bob",
+        "journald event merged between the two generic ones"
+    );
+    let formats: Vec<_> = s.stats().files.iter().map(|f| f.format).collect();
+    assert!(formats.contains(&Some(Format::Generic)) && formats.contains(&Some(Format::Journald)));
+}
