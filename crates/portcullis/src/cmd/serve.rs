@@ -113,3 +113,48 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> Args {
+        Args {
+            config: None,
+            policy_listen: None,
+            admin_listen: None,
+            data_dir: None,
+            check: false,
+        }
+    }
+
+    #[test]
+    fn server_section_is_read_validated_and_overridden() {
+        let table: toml::Table = toml::from_str(
+            "policy_password = \"pw\"\nadmin_token = \"0123456789abcdef\"\ndata_dir = \"/tmp/x\"\n",
+        )
+        .unwrap();
+        let cfg = server_config(&table, &args()).unwrap();
+        assert_eq!(cfg.policy_listen, "127.0.0.1:8300");
+        assert_eq!(cfg.store_file(), PathBuf::from("/tmp/x/portcullis.db"));
+        let over = Args {
+            policy_listen: Some("127.0.0.1:9300".into()),
+            admin_listen: Some(String::new()),
+            ..args()
+        };
+        let cfg = server_config(&table, &over).unwrap();
+        assert_eq!(cfg.policy_listen, "127.0.0.1:9300");
+        assert!(cfg.admin_addr().unwrap().is_none());
+    }
+
+    #[test]
+    fn bad_server_sections_are_explained() {
+        let typo: toml::Table = toml::from_str("polcy_password = \"pw\"\n").unwrap();
+        let e = format!("{:#}", server_config(&typo, &args()).unwrap_err());
+        assert!(e.contains("polcy_password"), "{e}");
+        let short: toml::Table =
+            toml::from_str("policy_password = \"pw\"\nadmin_token = \"short\"\n").unwrap();
+        let e = format!("{:#}", server_config(&short, &args()).unwrap_err());
+        assert!(e.contains("admin_token"), "{e}");
+    }
+}
