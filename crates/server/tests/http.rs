@@ -462,3 +462,68 @@ fn the_admin_api_is_rate_limited_and_health_endpoints_answer() {
     assert_eq!((st, body.as_str()), (200, "ready\n"));
     s.stop();
 }
+
+#[test]
+fn findings_reach_the_store_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(dir.path()));
+    // A brute force from one address across many accounts: the engine flags it.
+    for i in 0..60 {
+        let body = format!(
+            r#"{{"login":"user{i}@example.org","pwhash":"{:03x}","remote":"203.0.113.50","protocol":"imap","success":false,"policy_reject":false}}"#,
+            i * 7
+        );
+        let (st, _) = s.post("/?command=report", &[("X-API-Key", KEY)], &body);
+        assert_eq!(st, 200);
+    }
+    let (_, v) = s.post(
+        "/?command=allow",
+        &[("X-API-Key", KEY)],
+        &DOVECOT_ALLOW.replace("203.0.113.9", "203.0.113.50"),
+    );
+    assert!(
+        v["status"].as_i64().unwrap() != 0,
+        "the flagged source is not simply allowed: {v}"
+    );
+    // Findings are durable within one group-commit interval; wait for it (bounded).
+    let a = s.admin();
+    let mut findings = Value::Null;
+    for _ in 0..100 {
+        findings = a.get("/v1/findings").unwrap();
+        if !findings.as_array().unwrap().is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !findings.as_array().unwrap().is_empty(),
+        "no finding stored"
+    );
+    let campaigns = a.get("/v1/campaigns").unwrap();
+    let n_campaigns = campaigns.as_array().unwrap().len();
+    s.stop();
+
+    let s = TestServer::start(config(dir.path()));
+    let a = s.admin();
+    let again = a.get("/v1/findings").unwrap();
+    assert_eq!(
+        again.as_array().unwrap().len(),
+        findings.as_array().unwrap().len()
+    );
+    assert_eq!(
+        a.get("/v1/campaigns").unwrap().as_array().unwrap().len(),
+        n_campaigns
+    );
+    if let Some(id) = campaigns
+        .as_array()
+        .unwrap()
+        .first()
+        .and_then(|c| c["id"].as_str())
+    {
+        let one = a.get(&format!("/v1/campaigns/{id}")).unwrap();
+        assert_eq!(one["campaign"]["id"], id);
+    }
+    let m = a.metrics().unwrap();
+    assert!(m.contains("portcullis_store_errors_total 0"), "{m}");
+    s.stop();
+}
