@@ -560,6 +560,58 @@ pub fn build_filter(
     })
 }
 
+/// Writes a filter straight from 64-bit keys (benchmarks, synthetic lists, other sources). The
+/// keys are sorted and de-duplicated in place; memory is the caller's `Vec` plus one shard's
+/// construction.
+pub fn write_filter_from_keys(
+    keys: &mut Vec<u64>,
+    output: &Path,
+    hash_kind: HashKind,
+    fingerprint_bits: FingerprintBits,
+    shard_bits: u8,
+) -> Result<FilterInfo, BuildError> {
+    if shard_bits > MAX_SHARD_BITS {
+        return Err(BuildError::Input(format!(
+            "shard bits must be at most {MAX_SHARD_BITS}"
+        )));
+    }
+    keys.par_sort_unstable();
+    keys.dedup();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut w = FilterWriter::create(
+        output,
+        HeaderFields {
+            hash_kind,
+            fingerprint_bits,
+            shard_bits,
+            min_count: 0,
+            source_date_unix: 0,
+            built_at_unix: now,
+        },
+    )
+    .map_err(io_err(output.display()))?;
+    let shift = 64 - u32::from(shard_bits);
+    let mut start = 0usize;
+    for s in 0..w.shard_count() {
+        let end = if shard_bits == 0 {
+            keys.len()
+        } else {
+            start + keys[start..].partition_point(|k| ((k >> shift) as usize) <= s)
+        };
+        w.add_shard(&keys[start..end])
+            .map_err(io_err(output.display()))?;
+        start = end;
+    }
+    w.set_source_hashes(keys.len() as u64);
+    w.finish().map_err(io_err(output.display()))?;
+    let f = crate::filter::BreachFilter::open(output)
+        .map_err(|e| BuildError::Input(format!("re-reading the new filter: {e}")))?;
+    Ok(f.info().clone())
+}
+
 /// Rough number of hashes in the input from its size (≈ 45 bytes per line, gzip ≈ 2:1).
 fn estimate_input_hashes(input: &Path, meta: &std::fs::Metadata) -> u64 {
     let size_of = |p: &Path, len: u64| {

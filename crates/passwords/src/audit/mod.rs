@@ -268,6 +268,18 @@ fn save_state(path: &std::path::Path, s: &State) -> std::io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
+pub use rayon::ThreadPool;
+
+/// A worker pool for [`audit`] (`None`: one thread per core); run the audit inside
+/// `pool.install(..)`.
+pub fn thread_pool(threads: Option<usize>) -> Result<ThreadPool, rayon::ThreadPoolBuildError> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        b = b.num_threads(n.max(1));
+    }
+    b.build()
+}
+
 /// Runs the audit. `filters`: breach filters (SHA-1 and/or NTLM) to check against.
 pub fn audit(
     accounts: &[AccountHash],
