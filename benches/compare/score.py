@@ -39,6 +39,7 @@ Prints the score as JSON (schema portcullis.compare-score/v1).
 import argparse
 import ipaddress
 import json
+import math
 import re
 import sys
 from datetime import datetime, timezone
@@ -270,9 +271,9 @@ def main():
             "target_secs": attack["detect_within_secs"],
             "campaign": best[1]["id"] if best else None,
             "kind": best[1]["kind"] if best else None,
-            "campaign_delay_secs": None if camp_t is None else round(camp_t - start),
+            "campaign_delay_secs": None if camp_t is None else math.floor(camp_t - start),
             "first_alert": iso(first_alert),
-            "first_alert_delay_secs": None if first_alert is None else round(first_alert - start),
+            "first_alert_delay_secs": None if first_alert is None else math.floor(first_alert - start),
         }
 
     refused = None
