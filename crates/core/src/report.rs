@@ -28,6 +28,22 @@ pub struct Report {
     pub compromised_accounts: Vec<CompromisedAccount>,
     pub flagged_sources: Vec<FlaggedSource>,
     pub accounts_at_risk: Vec<AccountAtRisk>,
+    /// Attempts over time in equal intervals, oldest first (empty when the producer keeps none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimeBucket>,
+}
+
+/// Attempts in one interval of the report's timeline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeBucket {
+    pub start: Timestamp,
+    /// Interval length in seconds (3600 = hourly).
+    pub width_secs: i64,
+    pub attempts: u64,
+    pub failures: u64,
+    /// Failures from sources that had never succeeded for the account (its "familiar" sources)
+    /// and are not in trusted networks: the population the spray detector watches.
+    pub unfamiliar_failures: u64,
 }
 
 impl Report {
@@ -42,6 +58,7 @@ impl Report {
             compromised_accounts: Vec::new(),
             flagged_sources: Vec::new(),
             accounts_at_risk: Vec::new(),
+            timeline: Vec::new(),
         }
     }
 }

@@ -55,16 +55,8 @@ pub struct ApiError {
     pub error: String,
 }
 
-/// Attempts in `[start, start + width_secs)`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Bucket {
-    pub start: Timestamp,
-    pub width_secs: i64,
-    pub attempts: u64,
-    pub failures: u64,
-    /// Failures from sources unfamiliar to the account (and not trusted).
-    pub unfamiliar_failures: u64,
-}
+/// Attempts in `[start, start + width_secs)`: the report's own timeline bucket.
+pub use portcullis_core::report::TimeBucket as Bucket;
 
 /// Organisation-wide shields.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
@@ -257,7 +249,7 @@ mod tests {
     /// The keys the UI reads (assets/dashboard/*.js) are the keys these types write.
     #[test]
     fn shapes_match_what_the_ui_reads() {
-        let (report, _) = crate::sample::parliament_like();
+        let report = crate::sample::parliament_like();
         let c = report.campaigns[0].clone();
         let t = c.detected_at;
         let detail = CampaignDetail {

@@ -15,24 +15,10 @@ use crate::indicators::Indicator;
 use crate::svg::{self, GanttRow, Series, colour};
 use portcullis_core::Timestamp;
 use portcullis_core::report::{Campaign, CampaignKind, Report};
-use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-/// Attempts in one interval: the time series the report would like `analyze` to emit
-/// (proposed as `Report::timeline`; read from the report JSON when present).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct TimeBucket {
-    pub start: Timestamp,
-    /// Interval length; inferred from the spacing of buckets when absent.
-    #[serde(default)]
-    pub width_secs: Option<i64>,
-    pub attempts: u64,
-    pub failures: u64,
-    /// Failures from sources unfamiliar to the account.
-    #[serde(default)]
-    pub unfamiliar_failures: u64,
-}
+pub use portcullis_core::report::TimeBucket;
 
 /// What the report is rendered with besides the [`Report`].
 pub struct Options<'a> {
@@ -44,8 +30,6 @@ pub struct Options<'a> {
     pub actions_rejected: BTreeMap<&'static str, u64>,
     /// ASN and country lookup, when a database is configured.
     pub geo: Option<&'a dyn GeoLookup>,
-    /// Attempts over time, when the input has it.
-    pub timeline: Vec<TimeBucket>,
     /// When the report was written (shown in the footer; not used for anything else).
     pub generated_at: Option<Timestamp>,
     /// Rows shown per table / list.
@@ -59,7 +43,6 @@ impl Default for Options<'_> {
             actions: Vec::new(),
             actions_rejected: BTreeMap::new(),
             geo: None,
-            timeline: Vec::new(),
             generated_at: None,
             max_rows: 200,
         }
@@ -217,7 +200,7 @@ pub fn render(report: &Report, indicators: &[Indicator], opts: &Options<'_>) -> 
     h.push_str("<main>");
     section_summary(&mut h, report, indicators);
     section_timeline(&mut h, report, opts);
-    section_attempts(&mut h, report, opts);
+    section_attempts(&mut h, report);
     section_campaigns(&mut h, report);
     section_sources(&mut h, indicators, opts);
     section_accounts(&mut h, report, opts);
@@ -607,9 +590,10 @@ fn more_note(h: &mut String, total: usize, shown: usize, what: &str) {
     }
 }
 
-/// Interval between buckets, or the stated width.
+/// The stated width, or the interval to the next bucket when a producer left it out.
 fn bucket_width(b: &TimeBucket, next: Option<&TimeBucket>, fallback: i64) -> i64 {
-    b.width_secs
+    Some(b.width_secs)
+        .filter(|w| *w > 0)
         .or_else(|| next.map(|n| n.start.secs_since(b.start)))
         .filter(|w| *w > 0)
         .unwrap_or(fallback)
@@ -715,13 +699,13 @@ fn rebin(bars: Vec<Series>, max: usize) -> Vec<Series> {
         .collect()
 }
 
-fn section_attempts(h: &mut String, report: &Report, opts: &Options<'_>) {
+fn section_attempts(h: &mut String, report: &Report) {
     section_open(h, "attempts", 3, "Attempts over time");
     let markers: Vec<(Timestamp, String)> = primary_campaign(report)
         .map(|c| vec![(c.detected_at, format!("{} detected", c.id))])
         .unwrap_or_default();
-    if !opts.timeline.is_empty() {
-        let mut buckets = opts.timeline.clone();
+    if !report.timeline.is_empty() {
+        let mut buckets = report.timeline.clone();
         buckets.sort_by_key(|b| b.start);
         let mut bars = Vec::with_capacity(buckets.len());
         let mut widths = Vec::new();

@@ -82,8 +82,8 @@ fn spray_sources(rng: &mut Lcg) -> Vec<Prefix> {
     out
 }
 
-/// The incident: a report v1 plus the hourly time series the report does not carry yet.
-pub fn parliament_like() -> (Report, Vec<TimeBucket>) {
+/// The incident: a report v1 with an hourly timeline.
+pub fn parliament_like() -> Report {
     let mut rng = Lcg(20_170_623);
     let probe_start = t("2017-06-02T03:14:00Z");
     let spray_start = t("2017-06-23T22:40:00Z");
@@ -192,7 +192,7 @@ pub fn parliament_like() -> (Report, Vec<TimeBucket>) {
         }
         buckets.push(TimeBucket {
             start: hour,
-            width_secs: Some(3600),
+            width_secs: 3600,
             attempts,
             failures,
             unfamiliar_failures: unfamiliar,
@@ -284,7 +284,8 @@ pub fn parliament_like() -> (Report, Vec<TimeBucket>) {
     report.compromised_accounts = compromised;
     report.accounts_at_risk = at_risk;
     report.flagged_sources = flagged;
-    (report, buckets)
+    report.timeline = buckets;
+    report
 }
 
 /// The actions an admin took during the sample incident (as an audit log would record them).
@@ -343,23 +344,7 @@ pub fn parliament_like_actions() -> Vec<ActionTaken> {
     ]
 }
 
-/// The sample as report JSON with the proposed `timeline` field, as `analyze` would write it.
+/// The sample as report JSON, as `analyze` would write it.
 pub fn parliament_like_json() -> serde_json::Value {
-    let (report, buckets) = parliament_like();
-    let mut v = serde_json::to_value(&report).unwrap_or_default();
-    v["timeline"] = serde_json::Value::Array(
-        buckets
-            .iter()
-            .map(|b| {
-                serde_json::json!({
-                    "start": b.start,
-                    "width_secs": b.width_secs,
-                    "attempts": b.attempts,
-                    "failures": b.failures,
-                    "unfamiliar_failures": b.unfamiliar_failures,
-                })
-            })
-            .collect(),
-    );
-    v
+    serde_json::to_value(parliament_like()).unwrap_or_default()
 }

@@ -143,10 +143,9 @@ fn summary_states_what_happened_in_plain_words() {
 
 #[test]
 fn sample_incident_renders_every_section_with_charts() {
-    let (r, buckets) = sample::parliament_like();
+    let r = sample::parliament_like();
     let opts = incident::Options {
         actions: sample::parliament_like_actions(),
-        timeline: buckets,
         ..Default::default()
     };
     let inds = indicators::collect(&r);
@@ -453,7 +452,7 @@ fn stix_output_is_stable_across_runs_and_ids_follow_content() {
 #[test]
 fn writes_the_three_files() {
     let dir = tempfile::tempdir().unwrap();
-    let (r, _) = sample::parliament_like();
+    let r = sample::parliament_like();
     let w = portcullis_report::write_incident_bundle(
         dir.path(),
         &r,
@@ -505,15 +504,15 @@ fn odd_reports_render_without_panicking() {
         campaign: Some("no-such-campaign".into()),
         evidence: String::new(),
     });
+    r.timeline = vec![incident::TimeBucket {
+        start: t("2017-06-24T00:00:00Z"),
+        width_secs: 0, // nonsense on purpose, like the counts
+        attempts: 1,
+        failures: 5, // inconsistent on purpose: more failures than attempts
+        unfamiliar_failures: 9,
+    }];
     let inds = indicators::collect(&r);
     let opts = incident::Options {
-        timeline: vec![incident::TimeBucket {
-            start: t("2017-06-24T00:00:00Z"),
-            width_secs: None,
-            attempts: 1,
-            failures: 5, // inconsistent on purpose: more failures than attempts
-            unfamiliar_failures: 9,
-        }],
         max_rows: 1,
         ..Default::default()
     };

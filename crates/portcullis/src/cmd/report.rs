@@ -48,13 +48,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         Some(geo::MaxMind::open(&args.geoip).map_err(anyhow::Error::msg)?)
     };
-    let (report, timeline, mut opts) = if args.demo {
-        let (report, timeline) = sample::parliament_like();
+    let (report, mut opts) = if args.demo {
         let opts = incident::Options {
             actions: sample::parliament_like_actions(),
             ..incident::Options::default()
         };
-        (report, timeline, opts)
+        (sample::parliament_like(), opts)
     } else {
         let path = args.input.as_ref().context("--input is required")?;
         let text = if path.as_os_str() == "-" {
@@ -76,19 +75,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
-        // `timeline` is a proposed optional field (attempts per interval); used when present.
-        let timeline: Vec<incident::TimeBucket> = match value.get("timeline") {
-            Some(t) => serde_json::from_value(t.clone()).unwrap_or_else(|e| {
-                eprintln!("portcullis: warning: ignoring the report's `timeline`: {e}");
-                Vec::new()
-            }),
-            None => Vec::new(),
-        };
         let report: Report = serde_json::from_value(value)
             .with_context(|| format!("{} is not a valid report v1", path.display()))?;
-        (report, timeline, incident::Options::default())
+        (report, incident::Options::default())
     };
-    opts.timeline = timeline;
     opts.title = args.title;
     opts.max_rows = args.max_rows.max(1);
     if let Some(path) = &args.actions {
