@@ -55,6 +55,13 @@ pub struct ServerConfig {
     pub store_batch_interval_ms: u64,
     /// Worker threads of the HTTP runtime; 0 = one per CPU.
     pub worker_threads: usize,
+    /// Log files to follow across rotation (docs/followers.md).
+    pub follow: Vec<crate::follow::FollowConfig>,
+    /// Syslog receiver listen addresses ("" = off; a bare port = loopback).
+    pub syslog_udp: String,
+    pub syslog_tcp: String,
+    /// Line format of received syslog messages.
+    pub syslog_format: String,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +87,10 @@ impl Default for ServerConfig {
             familiar_retention_days: 90,
             store_batch_interval_ms: 5,
             worker_threads: 0,
+            follow: Vec::new(),
+            syslog_udp: String::new(),
+            syslog_tcp: String::new(),
+            syslog_format: "syslog".into(),
         }
     }
 }
@@ -212,6 +223,19 @@ impl ServerConfig {
         if self.store_batch_interval_ms == 0 || self.store_batch_interval_ms > 1000 {
             return Err(err("store_batch_interval_ms", "must be between 1 and 1000"));
         }
+        for f in &self.follow {
+            f.line_format().map_err(|m| err("follow", m))?;
+        }
+        crate::syslog::parse_listen(&self.syslog_udp).map_err(|m| err("syslog_udp", m))?;
+        crate::syslog::parse_listen(&self.syslog_tcp).map_err(|m| err("syslog_tcp", m))?;
+        if portcullis_parse::detect::Format::from_name(&self.syslog_format)
+            .is_none_or(|f| f.is_document())
+        {
+            return Err(err(
+                "syslog_format",
+                "must be a line format such as \"syslog\"",
+            ));
+        }
         Ok(())
     }
 }
@@ -259,6 +283,14 @@ familiar_retention_days = 90
 store_batch_interval_ms = 5
 # HTTP worker threads; 0 = one per CPU.
 worker_threads = 0
+# Log files to follow across rotation (docs/followers.md), e.g.
+# follow = [{ path = "/var/log/mail.log", format = "syslog" }]
+follow = []
+# Syslog receiver (RFC 3164/5424; TCP octet-counted or newline framing): "" = off, a bare
+# port listens on loopback. rsyslog: mail.*;auth,authpriv.* @@127.0.0.1:5514
+syslog_udp = ""
+syslog_tcp = ""
+syslog_format = "syslog"
 "#;
 
 #[cfg(test)]

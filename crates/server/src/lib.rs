@@ -21,9 +21,11 @@
 pub mod admin;
 pub mod client;
 pub mod config;
+pub mod follow;
 pub mod handle;
 pub mod metrics;
 pub mod policy;
+pub mod syslog;
 
 pub use config::{ServerConfig, defaults_toml};
 pub use handle::{EngineHandle, now};

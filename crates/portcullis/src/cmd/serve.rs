@@ -98,6 +98,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let normalize = Arc::new(config.accounts.clone());
     rt.block_on(async move {
         let listeners = Listeners::bind(&server).await?;
+        // Log followers and the syslog receiver (docs/followers.md); they stop before the
+        // store closes, so nothing is fed to a closed store.
+        let followers = portcullis_server::follow::spawn_all(
+            &server.follow,
+            &server.data_dir,
+            &normalize,
+            &handle,
+        )?;
+        let syslog = portcullis_server::syslog::start_for(
+            &server.syslog_udp,
+            &server.syslog_tcp,
+            &server.syslog_format,
+            &normalize,
+            &handle,
+        )
+        .await?;
+        let shutdown = async move {
+            portcullis_server::shutdown_signal().await;
+            if let Some(s) = syslog {
+                s.stop().await;
+            }
+            let _ = tokio::task::spawn_blocking(move || drop(followers)).await;
+        };
         tracing::info!(
             config = %origin.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into()),
             "portcullis serving"
@@ -107,7 +130,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Arc::new(server),
             handle,
             normalize,
-            portcullis_server::shutdown_signal(),
+            shutdown,
         )
         .await
     })?;
