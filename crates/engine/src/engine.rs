@@ -197,6 +197,16 @@ impl Engine {
         self.now
     }
 
+    /// Read-only: does `account`'s familiar memory hold `ip`, or its /24 (IPv4) or /64 (IPv6)?
+    /// Familiar means an earlier genuine success from there (attacker successes and
+    /// compromises never make a source familiar). An account the engine does not hold (never
+    /// seen, or evicted) has no familiar sources. Fingerprints are 32-bit, so a false "yes"
+    /// has odds of about 8 in 2^32 per call.
+    pub fn is_familiar(&self, account: &portcullis_core::Account, ip: std::net::IpAddr) -> bool {
+        let akey = account_key(&account.name);
+        self.familiar(self.accounts.get(&akey), ip_bits(ip))
+    }
+
     pub fn stats(&self) -> EngineStats {
         EngineStats {
             sources: self.hosts.len(),
