@@ -152,6 +152,9 @@ pub struct CheckResult {
 #[derive(Debug)]
 pub struct PasswordChecker {
     filter: Option<BreachFilter>,
+    /// The organisation's words as configured.
+    org_inputs: Vec<String>,
+    /// Their context words under the current policy.
     org_words: Vec<String>,
     policy: Policy,
 }
@@ -292,17 +295,21 @@ impl PasswordChecker {
 
     /// From an already-open filter.
     pub fn new(filter: Option<BreachFilter>, org_words: Vec<String>) -> Self {
+        let policy = Policy::default();
         let org_refs: Vec<&str> = org_words.iter().map(String::as_str).collect();
-        let org_words = context_words(&org_refs, Policy::default().min_context_word_len);
+        let words = context_words(&org_refs, policy.min_context_word_len);
         PasswordChecker {
             filter,
-            org_words,
-            policy: Policy::default(),
+            org_inputs: org_words,
+            org_words: words,
+            policy,
         }
     }
 
     /// Replaces the policy.
     pub fn with_policy(mut self, policy: Policy) -> Self {
+        let org_refs: Vec<&str> = self.org_inputs.iter().map(String::as_str).collect();
+        self.org_words = context_words(&org_refs, policy.min_context_word_len);
         self.policy = policy;
         self
     }
@@ -521,6 +528,18 @@ mod tests {
         assert!(r.nist.compliant, "{r:?}");
         assert!(!r.acceptable);
         assert_eq!(codes(&r), vec![ReasonCode::WeakStrength]);
+    }
+
+    #[test]
+    fn policy_sets_the_context_word_length() {
+        // "ltd" (3 letters) is a context word by default, not with a minimum of 4.
+        let c = PasswordChecker::new(None, vec!["Contoso Ltd".into()]);
+        assert!(codes(&c.check("Ltd!2026xy", &[])).contains(&ReasonCode::ContextWord));
+        let c = c.with_policy(Policy {
+            min_context_word_len: 4,
+            ..Policy::default()
+        });
+        assert!(!codes(&c.check("Ltd!2026xy", &[])).contains(&ReasonCode::ContextWord));
     }
 
     #[test]
