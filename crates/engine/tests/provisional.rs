@@ -1,0 +1,89 @@
+//! Provisional successes: an early lucky guess from a spray address, before anything marks
+//! the address as the spray's, becomes a compromise once the address is flagged — however it
+//! is flagged — and benign successes from new addresses during the spray never do.
+
+mod common;
+
+use common::*;
+use portcullis_core::Outcome;
+use portcullis_core::report::InputSummary;
+use portcullis_engine::{Engine, EngineConfig};
+use std::collections::BTreeSet;
+
+fn spray_night(rng: &mut Rng, org_users: usize) -> (Stream, Vec<String>, i64) {
+    let org = Org::new(org_users, rng);
+    let mut stream = org.traffic(0, 2 * 24, rng);
+    let proxies = proxy_addresses(300, rng);
+    let start = 86_400 + 3600;
+    for round in 0..4i64 {
+        for u in 0..org_users {
+            let secs = start + round * 3600 + rng.below(3600) as i64;
+            let src = &proxies[rng.below(300) as usize];
+            let account = account_name(u);
+            stream.push((
+                ev(
+                    secs,
+                    &account,
+                    src,
+                    Outcome::BadPassword,
+                    Some(pwfp(&account, &format!("Winter{round}"))),
+                ),
+                Label::Attack,
+            ));
+        }
+    }
+    (stream, proxies, start)
+}
+
+#[test]
+fn an_early_lucky_guess_is_a_compromise_once_its_address_is_flagged_by_a_later_success() {
+    let mut rng = Rng::new(31);
+    let (mut stream, _, start) = spray_night(&mut rng, 500);
+    // A fresh address, outside the proxy pool: 40 minutes into the spray it guesses
+    // account 7's password at its first try; ten minutes later it fails once on account 8,
+    // then guesses account 9 (which the spray has targeted): that second success is
+    // evidence, flags the address, and must bring the first one with it.
+    let x = "45.77.12.34";
+    let lucky = account_name(7);
+    let second = account_name(9);
+    stream.push((
+        ev(start + 2400, &lucky, x, Outcome::Success, None),
+        Label::Attack,
+    ));
+    stream.push((
+        ev(
+            start + 3000,
+            &account_name(8),
+            x,
+            Outcome::BadPassword,
+            Some(1),
+        ),
+        Label::Attack,
+    ));
+    stream.push((
+        ev(start + 3100, &second, x, Outcome::Success, None),
+        Label::Attack,
+    ));
+    sort(&mut stream);
+    let mut engine = Engine::new(EngineConfig::default());
+    for (e, _) in &stream {
+        engine.observe(e);
+    }
+    let report = engine.report(InputSummary::default());
+    let compromised: BTreeSet<&str> = report
+        .compromised_accounts
+        .iter()
+        .map(|c| c.account.as_str())
+        .collect();
+    eprintln!("{:#?}", report.compromised_accounts);
+    assert!(compromised.contains(second.as_str()), "the evident success");
+    assert!(
+        compromised.contains(lucky.as_str()),
+        "the early lucky guess"
+    );
+    assert_eq!(
+        compromised.len(),
+        2,
+        "benign successes from new addresses during the spray stay benign"
+    );
+}
