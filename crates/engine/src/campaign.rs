@@ -26,7 +26,13 @@ pub struct CampaignState {
     /// Something changed since the last `campaign_updated` finding, and when that was.
     pub dirty: bool,
     pub last_update: Secs,
+    /// Sources flagged in an earlier campaign (probing) that later took part in this one, with
+    /// that campaign's name: at most [`MAX_LINKED`].
+    pub linked: Vec<(Prefix, String)>,
 }
+
+/// Earlier-campaign sources a campaign links (named in its sources and summary).
+pub const MAX_LINKED: usize = 64;
 
 impl CampaignState {
     pub fn new(id: u32, kind: CampaignKind, now: Timestamp, why: String) -> Self {
@@ -45,6 +51,7 @@ impl CampaignState {
             why,
             dirty: false,
             last_update: crate::keys::secs(now),
+            linked: Vec::new(),
         }
     }
 
@@ -60,7 +67,24 @@ impl CampaignState {
     }
 
     /// The report form; `sources` are the flagged sources of this campaign.
-    pub fn to_report(&self, sources: Vec<Prefix>) -> Campaign {
+    pub fn to_report(&self, mut sources: Vec<Prefix>) -> Campaign {
+        let mut linked = String::new();
+        if !self.linked.is_empty() {
+            let mut from: Vec<&str> = self.linked.iter().map(|(_, c)| c.as_str()).collect();
+            from.sort_unstable();
+            from.dedup();
+            linked = format!(
+                "; {} sources flagged earlier in {} took part: probing linked, first seen {}",
+                self.linked.len(),
+                from.join(", "),
+                self.first_seen
+            );
+            for (p, _) in &self.linked {
+                if !sources.contains(p) {
+                    sources.push(*p);
+                }
+            }
+        }
         let what = match self.kind {
             CampaignKind::PasswordSpray => "password spray",
             CampaignKind::BruteForce => "brute force",
@@ -78,7 +102,7 @@ impl CampaignState {
             accounts_targeted: self.accounts_targeted,
             attempts: self.attempts,
             summary: format!(
-                "{what}: {} accounts targeted, {} sources flagged, {} attempts; {}",
+                "{what}: {} accounts targeted, {} sources flagged, {} attempts; {}{linked}",
                 self.accounts_targeted, self.sources, self.attempts, self.why
             ),
             accounts: self.accounts.clone(),

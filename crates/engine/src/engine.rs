@@ -102,8 +102,11 @@ fn kind_index(k: CampaignKind) -> usize {
 /// A failure followed within this many seconds by a success from the same network was a typo.
 const TYPO_SECS: u32 = 900;
 
-/// Provisional successes held (oldest dropped first).
-const MAX_PROVISIONAL: usize = 10_000;
+/// Provisional successes held (oldest dropped first). A night of a 9,000-account spray holds
+/// tens of thousands of benign successes from new addresses (phones on rotating carrier
+/// addresses), and an early lucky guess must survive until its address is enrolled, hours
+/// later: about 100 bytes each, so at most ~10 MB.
+const MAX_PROVISIONAL: usize = 100_000;
 
 /// A success that may be an attacker's: new address and network for the account, during a
 /// live spray that targets it.
@@ -697,6 +700,9 @@ impl Engine {
                 p.bits == key
             }
         };
+        if !self.provisional.iter().any(hit) {
+            return;
+        }
         let (found, kept): (Vec<Provisional>, Vec<Provisional>) =
             self.provisional.drain(..).partition(|p| hit(p));
         self.provisional = kept.into();
@@ -832,6 +838,9 @@ impl Engine {
             let name = self.campaigns[c as usize].name();
             let reason = format!("success for {account} while taking part in {name}");
             self.flag(false, bits, host_prefix(bits), c as usize, reason);
+            // Flagged here rather than enrolled: its earlier provisional successes (lucky
+            // guesses before anything was known about it) are compromises too.
+            self.resolve_provisional(c as usize, false, bits);
         }
         let ca = CompromisedAccount {
             account: account.to_string(),
@@ -1177,6 +1186,7 @@ impl Engine {
         site: Option<u128>,
         site_state: Option<&SourceState>,
     ) {
+        self.link_earlier(i, bits, host, subnet);
         if self.flagged.host(bits).is_none() && self.spray_member(host) {
             self.enrol(
                 i,
@@ -1207,6 +1217,47 @@ impl Engine {
                 "failing /64s on {} distinct accounts, no success",
             );
         }
+    }
+
+    /// The long horizon, by shared sources: a source (or its /24 or /64) already flagged in an
+    /// earlier campaign — weeks of probing — now takes part in live spray `i`. The spray
+    /// names it among its sources and its first sighting reaches back to that campaign's
+    /// start (and the source's own first failure, if still held).
+    fn link_earlier(&mut self, i: usize, bits: u128, host: &SourceState, subnet: u128) {
+        let found = self
+            .flagged
+            .host(bits)
+            .map(|f| (f, bits, false))
+            .or_else(|| self.flagged.net(subnet).map(|f| (f, subnet, true)));
+        let Some((f, key, is_net)) = found else {
+            return;
+        };
+        let earlier = self.flagged.campaign[f as usize] as usize;
+        if earlier == i || self.campaigns[earlier].first_seen >= self.campaigns[i].detected_at {
+            return;
+        }
+        let prefix = if is_net {
+            net_prefix(key)
+        } else {
+            host_prefix(key)
+        };
+        if self.campaigns[i].linked.iter().any(|(p, _)| *p == prefix)
+            || self.campaigns[i].linked.len() >= crate::campaign::MAX_LINKED
+        {
+            return;
+        }
+        let horizon = self.now_s.saturating_sub(self.cfg.horizon_secs);
+        let back = self.campaigns[earlier].first_seen;
+        if crate::keys::secs(back) < horizon {
+            return;
+        }
+        self.campaigns[i].link_first_seen(back);
+        if !is_net && host.first_fail >= horizon {
+            self.campaigns[i].link_first_seen(ts(host.first_fail));
+        }
+        let name = self.campaigns[earlier].name();
+        self.campaigns[i].linked.push((prefix, name));
+        self.campaigns[i].dirty = true;
     }
 
     fn enrol(&mut self, i: usize, is_net: bool, key: u128, s: &SourceState, why: &str) {
