@@ -1,0 +1,7 @@
+//! Fuzz target: the `entra` line parser (`Format::Entra`), through the shared driver in lines.rs.
+#![no_main]
+
+#[path = "lines.rs"]
+mod lines;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lines::run(portcullis_parse::detect::Format::Entra, data));

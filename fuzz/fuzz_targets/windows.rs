@@ -1,0 +1,7 @@
+//! Fuzz target: the `windows` line parser (`Format::Windows`), through the shared driver in lines.rs.
+#![no_main]
+
+#[path = "lines.rs"]
+mod lines;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lines::run(portcullis_parse::detect::Format::Windows, data));
