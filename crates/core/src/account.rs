@@ -54,16 +54,25 @@ impl Account {
     /// Normalises `raw` with the given options: trims, lower-cases, applies the domain rules,
     /// and replaces control characters (log-injection defence) with `?`.
     pub fn new(raw: &str, opts: &NormalizeOptions) -> Self {
-        let raw_clean: String = raw
-            .trim()
-            .chars()
-            .map(|c| if c.is_control() { '?' } else { c })
-            .collect();
-        let mut name = raw_clean.to_lowercase();
+        let trimmed = raw.trim();
+        // Hot path (every event): printable ASCII needs one copy and an in-place lower-casing.
+        let raw_clean: String = if trimmed.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            trimmed.to_string()
+        } else {
+            trimmed
+                .chars()
+                .map(|c| if c.is_control() { '?' } else { c })
+                .collect()
+        };
+        let mut name = if raw_clean.is_ascii() {
+            raw_clean.to_ascii_lowercase()
+        } else {
+            raw_clean.to_lowercase()
+        };
         if opts.strip_windows_domain
             && let Some(i) = name.rfind('\\')
         {
-            name = name[i + 1..].to_string();
+            name.drain(..=i);
         }
         if opts.style == AccountStyle::StripDomain
             && let Some(i) = name.find('@')
@@ -123,6 +132,15 @@ mod tests {
         assert_eq!(Account::new("CORP\\bob", &dflt).name, "bob@example.org");
         assert_eq!(Account::new("bob@other.org", &dflt).name, "bob@other.org");
         assert_eq!(Account::new("", &dflt).name, "");
+    }
+
+    #[test]
+    fn non_ascii_names_lower_case_too() {
+        assert_eq!(
+            Account::from_raw("ÉLODIE@Example.org").name,
+            "élodie@example.org"
+        );
+        assert_eq!(Account::from_raw("CORP\\Ünal").name, "ünal");
     }
 
     #[test]
