@@ -3,6 +3,7 @@
 
 mod cmd;
 mod config;
+mod credentials;
 mod input;
 mod replay;
 mod summary;

@@ -147,7 +147,9 @@ fn client(args: &Args) -> anyhow::Result<AdminClient> {
         let s: portcullis_server::ServerConfig = toml::Value::Table(cfg.server)
             .try_into()
             .context("invalid [server] section")?;
-        Some(s.with_env_secrets())
+        let mut s = s.with_env_secrets();
+        crate::credentials::fill_admin_token(&mut s);
+        Some(s)
     } else {
         None
     };

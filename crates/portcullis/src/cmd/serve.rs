@@ -45,6 +45,17 @@ pub fn server_config(table: &toml::Table, args: &Args) -> anyhow::Result<ServerC
     if let Some(v) = &args.data_dir {
         cfg.data_dir = v.clone();
     }
+    if !args.check
+        && let Some((path, created)) = crate::credentials::ensure(&mut cfg)?
+    {
+        let what = if created { "generated" } else { "using" };
+        eprintln!(
+            "portcullis: {what} credentials in {} (policy user {:?}; the admin token is read \
+             from there by `portcullis admin`). Set them in portcullis.toml to choose your own.",
+            path.display(),
+            cfg.policy_user
+        );
+    }
     cfg.validate()?;
     Ok(cfg)
 }
