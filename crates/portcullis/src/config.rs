@@ -1,7 +1,8 @@
 //! `portcullis.toml`: one file, one section per concern, each owned by the crate it configures.
 //!
 //! `[accounts]` (account-name normalisation, `portcullis_core`), `[engine]` (detectors,
-//! `portcullis_engine`), `[server]` (listeners, store, credentials, `portcullis_server`). Unknown
+//! `portcullis_engine`), `[server]` (listeners, store, credentials, `portcullis_server`),
+//! `[passwords]` (breach filter and password policy, `portcullis_passwords`). Unknown
 //! keys are errors, so a typo never silently means "default". Where the file comes from:
 //! `--config PATH` if given (it must exist), else `/etc/portcullis/portcullis.toml` if it exists,
 //! else the built-in defaults. `portcullis config --defaults` prints every key, commented.
@@ -24,6 +25,7 @@ pub struct Config {
     /// Kept as a table here; `portcullis serve` deserialises it into its own type, so
     /// commands that do not serve never fail on server settings.
     pub server: toml::Table,
+    pub passwords: portcullis_passwords::PasswordsConfig,
 }
 
 /// The `[accounts]` section with every key commented.
@@ -38,12 +40,32 @@ strip_windows_domain = true
 default_domain = ""
 "#;
 
+/// The `[passwords]` section with every key commented.
+const PASSWORDS_DEFAULTS: &str = r#"[passwords]
+# Breach filter built by `portcullis passwords build` from Have I Been Pwned's lists (offline).
+# Unset: no breach check.
+# filter = "/var/lib/portcullis/pwned-passwords.pcf"
+# The organisation's own words (name, brands, city, domain labels): refused in new passwords,
+# tried first by `passwords audit`.
+org_words = []
+
+[passwords.policy]
+# Minimum length (NIST SP 800-63B: 8 with a second factor, 15 when the password is the only one).
+min_length = 8
+# Longest password accepted (NIST: permit at least 64).
+max_length = 128
+# Also require this zxcvbn score, 0-4; 0 = off (NIST imposes no strength score).
+min_strength_score = 0
+# Context words shorter than this are ignored (so "ab" in a name does not refuse "abacus").
+min_context_word_len = 3
+"#;
+
 /// Every section with its defaults, commented: what `portcullis config --defaults` prints.
 pub fn defaults_toml() -> String {
     format!(
         "# portcullis.toml: every setting with its default.\n\
          # Copy to /etc/portcullis/portcullis.toml and change what you need; unknown keys are errors.\n\n\
-         {ACCOUNTS_DEFAULTS}\n{}\n{}",
+         {ACCOUNTS_DEFAULTS}\n{}\n{}\n{PASSWORDS_DEFAULTS}",
         portcullis_engine::config::defaults_toml(),
         portcullis_server::config::defaults_toml(),
     )
@@ -83,6 +105,10 @@ mod tests {
         let server: portcullis_server::ServerConfig =
             toml::Value::Table(cfg.server).try_into().unwrap();
         assert_eq!(server, portcullis_server::ServerConfig::default());
+        assert_eq!(
+            cfg.passwords,
+            portcullis_passwords::PasswordsConfig::default()
+        );
     }
 
     #[test]

@@ -269,21 +269,10 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `[passwords]` of a config file (other sections ignored).
+/// `[passwords]` of the configuration (`--config`, else /etc/portcullis/portcullis.toml when
+/// it exists, else the defaults).
 fn load_config(path: Option<&PathBuf>) -> anyhow::Result<PasswordsConfig> {
-    let Some(path) = path else {
-        return Ok(PasswordsConfig::default());
-    };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let mut doc: toml::Table =
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    match doc.remove("passwords") {
-        Some(v) => v
-            .try_into()
-            .with_context(|| format!("{}: [passwords]", path.display())),
-        None => Ok(PasswordsConfig::default()),
-    }
+    Ok(crate::config::load(path.map(PathBuf::as_path))?.0.passwords)
 }
 
 fn run_check(a: CheckArgs) -> anyhow::Result<ExitCode> {
