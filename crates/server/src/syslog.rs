@@ -223,6 +223,8 @@ pub struct FrameDecoder {
     max: usize,
     /// Inside an oversize newline-framed message: drop up to the next newline.
     discarding: bool,
+    /// Framing broke ([`Decoded::Fatal`] returned): nothing more is decoded.
+    broken: bool,
 }
 
 impl FrameDecoder {
@@ -231,15 +233,22 @@ impl FrameDecoder {
             buf: Vec::new(),
             max: max_message_bytes,
             discarding: false,
+            broken: false,
         }
     }
 
     pub fn push(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+        if !self.broken {
+            self.buf.extend_from_slice(data);
+        }
     }
 
     /// The next complete frame, or None until more bytes arrive.
     pub fn next_frame(&mut self) -> Option<Decoded> {
+        if self.broken {
+            self.buf.clear();
+            return None;
+        }
         if self.discarding {
             match self.buf.iter().position(|&b| b == b'\n') {
                 Some(i) => {
@@ -265,20 +274,20 @@ impl FrameDecoder {
         if self.buf[0].is_ascii_digit() {
             let digits = self.buf.iter().take_while(|b| b.is_ascii_digit()).count();
             if digits > MAX_LEN_DIGITS {
-                return Some(Decoded::Fatal("octet count too long"));
+                return Some(self.fatal("octet count too long"));
             }
             if digits == self.buf.len() {
                 return None;
             }
             if self.buf[digits] != b' ' {
-                return Some(Decoded::Fatal("octet count not followed by a space"));
+                return Some(self.fatal("octet count not followed by a space"));
             }
             let len: usize = std::str::from_utf8(&self.buf[..digits])
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(usize::MAX);
             if len > self.max {
-                return Some(Decoded::Fatal("octet count above the message size limit"));
+                return Some(self.fatal("octet count above the message size limit"));
             }
             let start = digits + 1;
             if self.buf.len() < start + len {
@@ -307,11 +316,17 @@ impl FrameDecoder {
         }
     }
 
+    fn fatal(&mut self, why: &'static str) -> Decoded {
+        self.broken = true;
+        self.buf = Vec::new();
+        Decoded::Fatal(why)
+    }
+
     /// At end of stream: a last newline-framed message without its newline.
     pub fn finish(&mut self) -> Option<Vec<u8>> {
         let rest = std::mem::take(&mut self.buf);
         let rest = trim_trailer(&rest);
-        if self.discarding || rest.is_empty() || rest[0].is_ascii_digit() {
+        if self.broken || self.discarding || rest.is_empty() || rest[0].is_ascii_digit() {
             return None;
         }
         Some(rest.to_vec())
@@ -546,19 +561,21 @@ mod tests {
     #[test]
     fn octet_counted_frames_split_across_reads() {
         let mut d = FrameDecoder::new(100);
-        d.push(b"11 <13>hello wo");
+        d.push(b"11 <13>hel");
         assert_eq!(frames(&mut d), vec![]);
-        d.push(b"r5 <13>x");
+        d.push(b"lo w5 <1>a");
         assert_eq!(
             frames(&mut d),
             vec![Decoded::Message(b"<13>hello w".to_vec())]
         );
-        // "or5 <13>x" is now at the front: neither a digit nor a full line yet.
-        d.push(b"\n");
+        d.push(b"b1");
+        assert_eq!(frames(&mut d), vec![Decoded::Message(b"<1>ab".to_vec())]);
+        d.push(b"0 <1>5678901");
         assert_eq!(
             frames(&mut d),
-            vec![Decoded::Message(b"or5 <13>x".to_vec())]
+            vec![Decoded::Message(b"<1>5678901".to_vec())]
         );
+        assert_eq!(d.finish(), None);
     }
 
     #[test]
@@ -587,9 +604,11 @@ mod tests {
         let mut d = FrameDecoder::new(10);
         d.push(b"99 <1>x");
         assert_eq!(
-            frames(&mut d)[0],
-            Decoded::Fatal("octet count above the message size limit")
+            frames(&mut d),
+            vec![Decoded::Fatal("octet count above the message size limit")]
         );
+        d.push(b"<1>after\n");
+        assert_eq!(frames(&mut d), vec![]);
         let mut d = FrameDecoder::new(10);
         d.push(b"12x");
         assert_eq!(
