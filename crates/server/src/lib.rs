@@ -121,6 +121,7 @@ pub async fn serve(
     cfg: Arc<ServerConfig>,
     handle: EngineHandle,
     normalize: Arc<NormalizeOptions>,
+    passwords: Option<Arc<portcullis_passwords::PasswordChecker>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
@@ -135,6 +136,7 @@ pub async fn serve(
         handle: handle.clone(),
         cfg: cfg.clone(),
         normalize: normalize.clone(),
+        passwords,
     });
     tracing::info!(addr = %listeners.policy_addr(), "policy listener up");
     let policy = tokio::spawn(

@@ -40,6 +40,8 @@ pub struct PolicyState {
     pub handle: EngineHandle,
     pub cfg: Arc<ServerConfig>,
     pub normalize: Arc<NormalizeOptions>,
+    /// The password checker behind `POST /v1/password/check` (`[passwords]`); None: 404.
+    pub passwords: Option<Arc<portcullis_passwords::PasswordChecker>>,
 }
 
 /// The policy router (Dovecot, wforce, native v1, health).
@@ -49,6 +51,7 @@ pub fn router(state: PolicyState) -> Router {
         .route("/v1/report", post(v1_report))
         .route("/v1/check/batch", post(v1_check_batch))
         .route("/v1/report/batch", post(v1_report_batch))
+        .route("/v1/password/check", post(v1_password_check))
         .route("/command/{cmd}", any(command_path))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -814,6 +817,54 @@ async fn v1_check(State(st): State<PolicyState>, headers: HeaderMap, body: Body)
         Err(r) => return r,
     };
     item_response(&st, native_check_one(&st, a))
+}
+
+/// `POST /v1/password/check`: a candidate password for a password-change flow (Keycloak,
+/// self-service portals), judged against the breach filter, zxcvbn and NIST SP 800-63B. The one
+/// endpoint that takes a password: it is neither stored nor logged, and the answer never
+/// contains it. Same authentication and limits as the rest of the policy API.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordCheck {
+    password: String,
+    /// Words the password must not be built on: the user's name parts, login, e-mail.
+    #[serde(default)]
+    user_inputs: Vec<String>,
+}
+
+async fn v1_password_check(
+    State(st): State<PolicyState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let bytes = match admit(&st, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    st.handle.metrics().request("v1_password_check");
+    let Some(checker) = st.passwords.clone() else {
+        return json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": "password checking is not configured ([passwords] in portcullis.toml)"}),
+        );
+    };
+    let req: PasswordCheck = match parse_json(&st, &bytes) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    // zxcvbn is CPU-bound (milliseconds for long inputs): keep it off the async workers.
+    let result = tokio::task::spawn_blocking(move || {
+        let inputs: Vec<&str> = req.user_inputs.iter().map(String::as_str).collect();
+        checker.check(&req.password, &inputs)
+    })
+    .await;
+    match result {
+        Ok(r) => match serde_json::to_value(&r) {
+            Ok(v) => json_response(StatusCode::OK, &v),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 async fn v1_report(State(st): State<PolicyState>, headers: HeaderMap, body: Body) -> Response {

@@ -60,6 +60,7 @@ impl TestServer {
             Arc::new(cfg),
             handle,
             Arc::new(Default::default()),
+            None,
             async move {
                 let _ = rx.await;
             },

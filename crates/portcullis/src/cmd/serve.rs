@@ -107,6 +107,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     let normalize = Arc::new(config.accounts.clone());
+    // The password checker is opened before serving: a configured but unreadable breach filter
+    // stops start-up rather than silently checking nothing.
+    let passwords = Arc::new(config.passwords.open_checker().with_context(|| {
+        format!(
+            "cannot open the breach filter {:?} ([passwords] filter)",
+            config.passwords.filter
+        )
+    })?);
     rt.block_on(async move {
         let listeners = Listeners::bind(&server).await?;
         // Log followers and the syslog receiver (docs/followers.md); they stop before the
@@ -141,6 +149,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Arc::new(server),
             handle,
             normalize,
+            Some(passwords),
             shutdown,
         )
         .await
