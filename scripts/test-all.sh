@@ -5,7 +5,7 @@
 #   formatting, clippy (warnings are errors), every crate's unit and integration tests,
 #   real Dovecot against `portcullis serve`, the dashboard in headless Chromium, and each
 #   fuzz target for a bounded time.
-# Environment: FUZZ_SECONDS (default 10), SKIP_FUZZ=1, SKIP_E2E=1, SKIP_BROWSER=1.
+# Environment: FUZZ_SECONDS (default 5), SKIP_FUZZ=1, SKIP_E2E=1, SKIP_BROWSER=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -48,14 +48,14 @@ if [ "${SKIP_BROWSER:-}" != 1 ] && [ -x tests/browser/run-real.sh ]; then
 fi
 
 if [ "${SKIP_FUZZ:-}" != 1 ]; then
-    step "fuzzing each parser for ${FUZZ_SECONDS:-10}s"
+    step "fuzzing each parser for ${FUZZ_SECONDS:-5}s"
     if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
         if rustup toolchain list | grep -q nightly; then
             cargo install -q --locked cargo-fuzz
         fi
     fi
     if cargo +nightly fuzz --version >/dev/null 2>&1; then
-        scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+        scripts/fuzz.sh "${FUZZ_SECONDS:-5}"
     else
         echo "fuzzing skipped: no nightly toolchain here (cargo-fuzz needs one)"
     fi
