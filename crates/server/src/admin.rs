@@ -35,8 +35,12 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(rate_per_sec: u32, burst: u32) -> Self {
+        Self::new_per_secs(rate_per_sec as f64, burst)
+    }
+    /// A bucket refilled at a fractional rate (tokens per second).
+    pub fn new_per_secs(rate_per_sec: f64, burst: u32) -> Self {
         RateLimiter {
-            rate: rate_per_sec as f64,
+            rate: rate_per_sec,
             burst: burst as f64,
             state: Mutex::new((burst as f64, Instant::now())),
         }
@@ -85,7 +89,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/v1/unprotect", post(unprotect))
         .route("/v1/shields", get(shields).post(set_shields))
         .route("/v1/reset", post(reset))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::dashboard::router(state))
 }
 
 async fn metrics(State(st): State<AdminState>) -> Response {

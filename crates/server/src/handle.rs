@@ -40,6 +40,7 @@ struct Shared {
     metrics: Arc<Metrics>,
     trusted: Vec<Prefix>,
     familiar_written: Mutex<HashMap<(String, Prefix), Timestamp>>,
+    timeline: crate::dashboard::Timeline,
     ready: AtomicBool,
 }
 
@@ -87,6 +88,7 @@ impl EngineHandle {
                 metrics,
                 trusted,
                 familiar_written: Mutex::new(HashMap::new()),
+                timeline: crate::dashboard::Timeline::new(),
                 ready: AtomicBool::new(false),
             }),
         }
@@ -170,6 +172,13 @@ impl EngineHandle {
             (v, e.take_findings())
         };
         self.persist_findings(findings);
+        let familiar = ev.source.is_some_and(|ip| {
+            self.inner
+                .familiar_written
+                .lock()
+                .contains_key(&(ev.account.name.clone(), Prefix::host(ip)))
+        });
+        self.inner.timeline.record(ev, familiar, verdict.action);
         if ev.outcome == Outcome::Success
             && let Some(ip) = ev.source
             && !ev.account.is_empty()
@@ -214,6 +223,11 @@ impl EngineHandle {
     /// Applies an action to the engine without storing it (tests, dry runs).
     pub fn apply_volatile(&self, action: AdminAction) {
         self.inner.engine.lock().apply(action);
+    }
+
+    /// The attempts observed since start-up, for the dashboard.
+    pub fn timeline(&self) -> &crate::dashboard::Timeline {
+        &self.inner.timeline
     }
 
     /// The engine's current view as report v1.

@@ -21,6 +21,7 @@
 pub mod admin;
 pub mod client;
 pub mod config;
+pub mod dashboard;
 pub mod follow;
 pub mod handle;
 pub mod metrics;

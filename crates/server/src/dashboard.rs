@@ -1,0 +1,1071 @@
+//! The web dashboard on the admin listener: the embedded UI (`portcullis_report::dashboard`) at
+//! `/` and `/assets/NAME`, and its JSON API under `/api/` as docs/dashboard-api.md specifies.
+//!
+//! Sign-in uses the admin credentials: any operator name (it becomes the audit actor) with the
+//! admin token as password. A session is a random 128-bit id in an `HttpOnly; SameSite=Strict`
+//! cookie plus a random per-session CSRF token that every `POST` must carry in `X-CSRF-Token`
+//! (compared in constant time). Sessions expire after [`SESSION_SECS`]; failed sign-ins are
+//! rate-limited. Actions go through [`EngineHandle::admin`], the same durable, audited path as
+//! the bearer-token admin API, which keeps working unchanged.
+//!
+//! The traffic views come from the engine's report, the store, and [`Timeline`]: a bounded
+//! in-memory record of the attempts the handle observed (counts per 10 s and per hour, per
+//! source and per account, and the last [`RECENT_CAP`] attempts). It starts empty at each
+//! start-up: history before it is in the store (campaigns, findings, audit), not in the charts.
+
+use crate::admin::{AdminState, RateLimiter};
+use crate::handle::now;
+use crate::policy::json_response;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use parking_lot::Mutex;
+use portcullis_core::report::{Campaign, Report};
+use portcullis_core::{Account, AuthEvent, Outcome, Prefix, Timestamp};
+use portcullis_engine::{Action, AdminAction};
+use portcullis_report::dashboard as ui;
+use portcullis_report::dashboard_api as api;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// How long a dashboard session lasts.
+pub const SESSION_SECS: i64 = 8 * 3600;
+/// Sessions kept at most (expired ones are dropped first).
+pub const MAX_SESSIONS: usize = 1024;
+/// Recent attempts kept for account pages and campaign charts.
+pub const RECENT_CAP: usize = 20_000;
+/// Sources and accounts counted at most (new ones beyond are not counted, and say so).
+pub const COUNTED_CAP: usize = 100_000;
+const FINE_SECS: i64 = 10;
+const FINE_KEEP: usize = 6 * 360;
+const HOURLY_KEEP: usize = 2160;
+/// A campaign is open while it was active within this long.
+const OPEN_SECS: i64 = 24 * 3600;
+const COOKIE: &str = "portcullis_session";
+
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    attempts: u64,
+    failures: u64,
+    unfamiliar_failures: u64,
+    /// allow, tarpit, deny, internal_only.
+    verdicts: [u64; 4],
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.attempts += o.attempts;
+        self.failures += o.failures;
+        self.unfamiliar_failures += o.unfamiliar_failures;
+        for i in 0..4 {
+            self.verdicts[i] += o.verdicts[i];
+        }
+    }
+}
+
+const VERDICTS: [&str; 4] = ["allow", "tarpit", "deny", "internal_only"];
+
+fn verdict_index(a: Action) -> usize {
+    match a {
+        Action::Allow => 0,
+        Action::Tarpit { .. } => 1,
+        Action::Deny => 2,
+        Action::InternalOnly => 3,
+    }
+}
+
+#[derive(Clone, Copy)]
+struct SourceCounts {
+    attempts: u64,
+    failures: u64,
+    first: Timestamp,
+    last: Timestamp,
+}
+
+#[derive(Clone)]
+struct Recent {
+    ts: Timestamp,
+    account: Arc<str>,
+    source: Option<IpAddr>,
+    protocol: &'static str,
+    outcome: Outcome,
+    verdict: u8,
+    familiar: bool,
+}
+
+#[derive(Default)]
+struct TimelineInner {
+    fine: BTreeMap<i64, Counts>,
+    hourly: BTreeMap<i64, Counts>,
+    sources: HashMap<IpAddr, SourceCounts>,
+    accounts: HashMap<Arc<str>, (u64, Timestamp)>,
+    recent: VecDeque<Recent>,
+    uncounted: u64,
+}
+
+/// A bounded in-memory record of observed attempts (see the module doc).
+#[derive(Default)]
+pub struct Timeline {
+    inner: Mutex<TimelineInner>,
+}
+
+impl Timeline {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one observed attempt. `familiar`: the source had an earlier success on the account.
+    pub fn record(&self, ev: &AuthEvent, familiar: bool, action: Action) {
+        let failure = !matches!(ev.outcome, Outcome::Success);
+        let mut c = Counts {
+            attempts: 1,
+            failures: failure as u64,
+            unfamiliar_failures: (failure && !familiar) as u64,
+            verdicts: [0; 4],
+        };
+        c.verdicts[verdict_index(action)] = 1;
+        let secs = ev.ts.unix_secs();
+        let mut t = self.inner.lock();
+        t.fine
+            .entry(secs.div_euclid(FINE_SECS))
+            .or_default()
+            .add(&c);
+        while t.fine.len() > FINE_KEEP {
+            t.fine.pop_first();
+        }
+        t.hourly.entry(secs.div_euclid(3600)).or_default().add(&c);
+        while t.hourly.len() > HOURLY_KEEP {
+            t.hourly.pop_first();
+        }
+        if let Some(ip) = ev.source {
+            let n = t.sources.len();
+            match t.sources.get_mut(&ip) {
+                Some(s) => {
+                    s.attempts += 1;
+                    s.failures += failure as u64;
+                    s.last = s.last.max(ev.ts);
+                    s.first = s.first.min(ev.ts);
+                }
+                None if n < COUNTED_CAP => {
+                    t.sources.insert(
+                        ip,
+                        SourceCounts {
+                            attempts: 1,
+                            failures: failure as u64,
+                            first: ev.ts,
+                            last: ev.ts,
+                        },
+                    );
+                }
+                None => t.uncounted += 1,
+            }
+        }
+        let name: Arc<str> = match t.accounts.get_key_value(ev.account.name.as_str()) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(ev.account.name.as_str()),
+        };
+        let n = t.accounts.len();
+        match t.accounts.get_mut(&name) {
+            Some(a) => {
+                a.0 += 1;
+                a.1 = a.1.max(ev.ts);
+            }
+            None if n < COUNTED_CAP => {
+                t.accounts.insert(name.clone(), (1, ev.ts));
+            }
+            None => t.uncounted += 1,
+        }
+        if t.recent.len() >= RECENT_CAP {
+            t.recent.pop_front();
+        }
+        t.recent.push_back(Recent {
+            ts: ev.ts,
+            account: name,
+            source: ev.source,
+            protocol: ev.protocol.as_str(),
+            outcome: ev.outcome,
+            verdict: verdict_index(action) as u8,
+            familiar,
+        });
+    }
+
+    /// Buckets over `[start, end]`: 10 s (or 60 s) buckets from the first attempt when the
+    /// data spans at most an hour (six hours), else hourly over the whole window, coarser when
+    /// it would exceed ~1,000 buckets. Also the verdicts in the window.
+    fn buckets(
+        &self,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> (Vec<api::Bucket>, BTreeMap<String, u64>) {
+        let t = self.inner.lock();
+        let (s, e) = (start.unix_secs(), end.unix_secs());
+        let mut verdicts = Counts::default();
+        for (_, c) in t.hourly.range(s.div_euclid(3600)..=e.div_euclid(3600)) {
+            verdicts.add(c);
+        }
+        let verdicts = VERDICTS
+            .iter()
+            .zip(verdicts.verdicts)
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let first_fine = t
+            .fine
+            .range(s.div_euclid(FINE_SECS)..)
+            .next()
+            .map(|(k, _)| k * FINE_SECS);
+        let earliest = t
+            .hourly
+            .range(s.div_euclid(3600)..)
+            .next()
+            .map(|(k, _)| k * 3600);
+        let buckets = match (first_fine, earliest) {
+            (Some(f), Some(h)) if e - h <= 6 * 3600 && f - h < 3600 => {
+                let width = if e - f <= 3600 { FINE_SECS } else { 60 };
+                dense(&t.fine, FINE_SECS, f.max(s), e, width)
+            }
+            _ => {
+                let hours = (e - s) / 3600 + 1;
+                let width = 3600 * (hours / 1000 + 1);
+                dense(&t.hourly, 3600, s, e, width)
+            }
+        };
+        (buckets, verdicts)
+    }
+
+    /// The attempts of the recent record that came from `sources` in `[from, to]`, bucketed.
+    fn campaign_buckets(
+        &self,
+        sources: &[Prefix],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Vec<api::Bucket> {
+        let t = self.inner.lock();
+        let span = to.secs_since(from).max(0);
+        let width = if span <= 3600 {
+            60
+        } else {
+            3600 * (span / 3600 / 1000 + 1)
+        };
+        let mut m: BTreeMap<i64, Counts> = BTreeMap::new();
+        for r in t.recent.iter().filter(|r| {
+            r.ts >= from
+                && r.ts <= to
+                && r.source
+                    .is_some_and(|ip| sources.iter().any(|p| p.contains(ip)))
+        }) {
+            let c = m.entry(r.ts.unix_secs().div_euclid(width)).or_default();
+            c.attempts += 1;
+            if !matches!(r.outcome, Outcome::Success) {
+                c.failures += 1;
+                c.unfamiliar_failures += (!r.familiar) as u64;
+            }
+        }
+        m.into_iter()
+            .map(|(k, c)| bucket(k * width, width, &c))
+            .collect()
+    }
+}
+
+fn bucket(start: i64, width: i64, c: &Counts) -> api::Bucket {
+    api::Bucket {
+        start: Timestamp::from_unix_secs(start),
+        width_secs: width,
+        attempts: c.attempts,
+        failures: c.failures,
+        unfamiliar_failures: c.unfamiliar_failures,
+    }
+}
+
+/// Every `width`-second bucket from `s` to `e`, summing `map` (keyed by `secs / unit`).
+fn dense(map: &BTreeMap<i64, Counts>, unit: i64, s: i64, e: i64, width: i64) -> Vec<api::Bucket> {
+    let mut out = Vec::new();
+    let mut b = s.div_euclid(width) * width;
+    while b <= e && out.len() < 2000 {
+        let mut c = Counts::default();
+        for (_, x) in map.range(b.div_euclid(unit)..(b + width).div_euclid(unit)) {
+            c.add(x);
+        }
+        out.push(bucket(b, width, &c));
+        b += width;
+    }
+    out
+}
+
+struct SessionRec {
+    user: String,
+    csrf: String,
+    expires: Timestamp,
+}
+
+/// State of the dashboard handlers: the admin state plus sessions.
+#[derive(Clone)]
+pub struct DashState {
+    admin: AdminState,
+    sessions: Arc<Mutex<HashMap<String, SessionRec>>>,
+    logins: Arc<RateLimiter>,
+}
+
+/// The dashboard routes, to merge into the admin router.
+pub fn router(admin: AdminState) -> Router {
+    let st = DashState {
+        admin,
+        sessions: Arc::new(Mutex::new(HashMap::new())),
+        // Sign-in attempts: 5 at once, then one every 2 seconds.
+        logins: Arc::new(RateLimiter::new_per_secs(0.5, 5)),
+    };
+    Router::new()
+        .route("/", get(index))
+        .route("/assets/{name}", get(asset))
+        .route("/api/session", get(session))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/overview", get(overview))
+        .route("/api/campaigns", get(campaigns))
+        .route("/api/campaigns/{id}", get(campaign))
+        .route("/api/accounts/{name}", get(account))
+        .route("/api/state", get(state))
+        .route("/api/actions", get(actions).post(act))
+        .with_state(st)
+}
+
+fn random_hex() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("the OS random source is available");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn err(status: StatusCode, msg: &str) -> Response {
+    json_response(status, &json!({ "error": msg }))
+}
+
+fn ok<T: serde::Serialize>(v: &T) -> Response {
+    match serde_json::to_value(v) {
+        Ok(v) => json_response(StatusCode::OK, &v),
+        Err(e) => err(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}")),
+    }
+}
+
+fn with_ui_headers(mut r: Response, mime: &'static str) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(ui::CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    r
+}
+
+async fn index(State(st): State<DashState>, headers: HeaderMap) -> Response {
+    let Some((bytes, mime)) = ui::asset("index.html") else {
+        return err(StatusCode::NOT_FOUND, "no dashboard page in this build");
+    };
+    let body = match current(&st, &headers) {
+        Some((_, _, csrf)) => ui::index_with_csrf(&csrf).into_bytes(),
+        None => bytes.to_vec(),
+    };
+    with_ui_headers((StatusCode::OK, body).into_response(), mime)
+}
+
+async fn asset(Path(name): Path<String>) -> Response {
+    match ui::asset(&name).filter(|_| name != "index.html") {
+        Some((bytes, mime)) => with_ui_headers((StatusCode::OK, bytes).into_response(), mime),
+        None => err(StatusCode::NOT_FOUND, "no such asset"),
+    }
+}
+
+fn cookie_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The valid session of this request: (id, user, csrf).
+fn current(st: &DashState, headers: &HeaderMap) -> Option<(String, String, String)> {
+    let id = cookie_id(headers)?;
+    let t = now();
+    let mut s = st.sessions.lock();
+    match s.get(&id) {
+        Some(r) if r.expires > t => Some((id.clone(), r.user.clone(), r.csrf.clone())),
+        Some(_) => {
+            s.remove(&id);
+            None
+        }
+        None => None,
+    }
+}
+
+fn session_body(st: &DashState, id: &str) -> api::Session {
+    let s = st.sessions.lock();
+    match s.get(id) {
+        Some(r) => api::Session {
+            authenticated: true,
+            user: Some(r.user.clone()),
+            csrf_token: Some(r.csrf.clone()),
+            expires_at: Some(r.expires),
+        },
+        None => api::Session::anonymous(),
+    }
+}
+
+async fn session(State(st): State<DashState>, headers: HeaderMap) -> Response {
+    match current(&st, &headers) {
+        Some((id, _, _)) => ok(&session_body(&st, &id)),
+        None => ok(&api::Session::anonymous()),
+    }
+}
+
+/// A signed-in user, or the 401 the UI answers with its sign-in form.
+fn signed_in(st: &DashState, headers: &HeaderMap) -> Result<String, Response> {
+    current(st, headers)
+        .map(|(_, user, _)| user)
+        .ok_or_else(|| {
+            err(
+                StatusCode::UNAUTHORIZED,
+                "sign in first (session missing or expired)",
+            )
+        })
+}
+
+/// A signed-in user whose request carries the session's CSRF token.
+fn signed_in_post(st: &DashState, headers: &HeaderMap) -> Result<(String, String), Response> {
+    let (id, user, csrf) = current(st, headers).ok_or_else(|| {
+        err(
+            StatusCode::UNAUTHORIZED,
+            "sign in first (session missing or expired)",
+        )
+    })?;
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !bool::from(sent.as_bytes().ct_eq(csrf.as_bytes())) {
+        return Err(err(StatusCode::FORBIDDEN, "missing or wrong X-CSRF-Token"));
+    }
+    Ok((id, user))
+}
+
+async fn body_json<T: serde::de::DeserializeOwned>(
+    st: &DashState,
+    body: Body,
+) -> Result<T, Response> {
+    let bytes = axum::body::to_bytes(body, st.admin.body_limit)
+        .await
+        .map_err(|_| err(StatusCode::PAYLOAD_TOO_LARGE, "request body too large"))?;
+    if !crate::policy::json_depth_ok(&bytes, st.admin.json_max_depth) {
+        return Err(err(StatusCode::BAD_REQUEST, "JSON nested too deeply"));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| err(StatusCode::BAD_REQUEST, &format!("invalid request: {e}")))
+}
+
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let bare = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    !host.is_empty() && bare == Some(host)
+}
+
+async fn login(State(st): State<DashState>, headers: HeaderMap, body: Body) -> Response {
+    if !same_origin(&headers) {
+        return err(StatusCode::FORBIDDEN, "sign-in from another origin refused");
+    }
+    if !st.logins.try_take() {
+        st.admin.handle.metrics().rejection("rate_limited");
+        return err(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sign-in attempts; wait a few seconds",
+        );
+    }
+    let l: api::Login = match body_json(&st, body).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let user = l.username.trim();
+    let good = bool::from(l.password.as_bytes().ct_eq(st.admin.token.as_bytes()));
+    if user.is_empty() || user.len() > 64 || user.chars().any(char::is_control) || !good {
+        tracing::warn!(user = %user.chars().take(64).collect::<String>(), "dashboard sign-in refused");
+        st.admin.handle.metrics().rejection("unauthorized");
+        return err(StatusCode::UNAUTHORIZED, "wrong user or password");
+    }
+    let t = now();
+    let id = random_hex();
+    {
+        let mut s = st.sessions.lock();
+        if s.len() >= MAX_SESSIONS {
+            s.retain(|_, r| r.expires > t);
+        }
+        if s.len() >= MAX_SESSIONS {
+            return err(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many open dashboard sessions; sign out elsewhere or wait",
+            );
+        }
+        s.insert(
+            id.clone(),
+            SessionRec {
+                user: user.to_string(),
+                csrf: random_hex(),
+                expires: t.plus_secs(SESSION_SECS),
+            },
+        );
+    }
+    tracing::info!(user = %user, "dashboard sign-in");
+    let mut r = ok(&session_body(&st, &id));
+    let cookie =
+        format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
+}
+
+async fn logout(State(st): State<DashState>, headers: HeaderMap) -> Response {
+    let (id, _) = match signed_in_post(&st, &headers) {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    st.sessions.lock().remove(&id);
+    let mut r = ok(&json!({"ok": true}));
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "portcullis_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        ),
+    );
+    r
+}
+
+/// Runs blocking work (store reads, the engine report) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(err(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}"))),
+        Err(e) => Err(err(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}"))),
+    }
+}
+
+fn shields_of(store: &portcullis_store::Store, t: Timestamp) -> anyhow::Result<api::Shields> {
+    Ok(match store.shields(t)? {
+        Some(s) => api::Shields {
+            up: true,
+            protocols: s.protocols.iter().map(|p| p.as_str().to_string()).collect(),
+            until: s.until,
+            at: Some(s.at),
+        },
+        None => api::Shields::default(),
+    })
+}
+
+fn is_open(c: &Campaign, t: Timestamp) -> bool {
+    t.secs_since(c.last_seen) < OPEN_SECS
+}
+
+fn state_of(c: &Campaign, t: Timestamp) -> api::CampaignState {
+    if is_open(c, t) {
+        api::CampaignState::Open
+    } else {
+        api::CampaignState::Closed
+    }
+}
+
+#[derive(Deserialize)]
+struct HoursQ {
+    hours: Option<i64>,
+}
+
+async fn overview(
+    State(st): State<DashState>,
+    headers: HeaderMap,
+    Query(q): Query<HoursQ>,
+) -> Response {
+    if let Err(r) = signed_in(&st, &headers) {
+        return r;
+    }
+    let hours = q.hours.unwrap_or(48);
+    if !(1..=2160).contains(&hours) {
+        return err(StatusCode::BAD_REQUEST, "hours must be between 1 and 2160");
+    }
+    let h = st.admin.handle.clone();
+    let res = blocking(move || {
+        let t = now();
+        let (timeline, verdicts) = h.timeline().buckets(t.plus_secs(-hours * 3600), t);
+        let r = h.report();
+        Ok(api::Overview {
+            now: t,
+            timeline,
+            verdicts,
+            shields: shields_of(h.store(), t)?,
+            open_campaigns: all_campaigns(&r, h.store())?
+                .into_iter()
+                .filter(|c| is_open(c, t))
+                .collect(),
+            compromised_count: r.compromised_accounts.len() as u64,
+            at_risk_count: r.accounts_at_risk.len() as u64,
+        })
+    })
+    .await;
+    match res {
+        Ok(o) => ok(&o),
+        Err(r) => r,
+    }
+}
+
+/// The engine's campaigns (current) plus the stored ones it no longer holds, newest first.
+fn all_campaigns(r: &Report, store: &portcullis_store::Store) -> anyhow::Result<Vec<Campaign>> {
+    let mut out = r.campaigns.clone();
+    for c in store.campaigns(1000)? {
+        if !out.iter().any(|x| x.id == c.id) {
+            out.push(c);
+        }
+    }
+    out.sort_by_key(|c| std::cmp::Reverse(c.last_seen));
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct StateQ {
+    state: Option<String>,
+}
+
+async fn campaigns(
+    State(st): State<DashState>,
+    headers: HeaderMap,
+    Query(q): Query<StateQ>,
+) -> Response {
+    if let Err(r) = signed_in(&st, &headers) {
+        return r;
+    }
+    let all = match q.state.as_deref() {
+        None | Some("open") => false,
+        Some("all") => true,
+        Some(_) => return err(StatusCode::BAD_REQUEST, "state must be open or all"),
+    };
+    let h = st.admin.handle.clone();
+    let res = blocking(move || {
+        let t = now();
+        let r = h.report();
+        Ok(api::CampaignList {
+            campaigns: all_campaigns(&r, h.store())?
+                .into_iter()
+                .filter(|c| all || is_open(c, t))
+                .map(|c| api::CampaignListed {
+                    state: state_of(&c, t),
+                    campaign: c,
+                })
+                .collect(),
+        })
+    })
+    .await;
+    match res {
+        Ok(v) => ok(&v),
+        Err(r) => r,
+    }
+}
+
+fn audit_rows(entries: Vec<portcullis_store::AuditEntry>) -> Vec<api::AuditEntry> {
+    entries
+        .into_iter()
+        .map(|e| api::AuditEntry {
+            at: e.at,
+            actor: e.actor,
+            action: serde_json::to_value(&e.action).unwrap_or(Value::Null),
+        })
+        .collect()
+}
+
+async fn campaign(
+    State(st): State<DashState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Err(r) = signed_in(&st, &headers) {
+        return r;
+    }
+    let h = st.admin.handle.clone();
+    let res = blocking(move || {
+        let t = now();
+        let r = h.report();
+        let Some(c) = all_campaigns(&r, h.store())?
+            .into_iter()
+            .find(|c| c.id == id)
+        else {
+            return Ok(None);
+        };
+        let blocks = h.store().blocks(t)?;
+        let prots = h.store().protections(t)?;
+        let tl = h.timeline();
+        let timeline = tl.campaign_buckets(&c.sources, c.first_seen, c.last_seen.max(c.first_seen));
+        let (mut sources, accounts) = {
+            let inner = tl.inner.lock();
+            let sources: Vec<api::SourceRow> = c
+                .sources
+                .iter()
+                .take(5000)
+                .map(|p| {
+                    let s = inner.sources.get(&p.addr()).copied();
+                    api::SourceRow {
+                        source: *p,
+                        attempts: s.map_or(0, |s| s.attempts),
+                        failures: s.map_or(0, |s| s.failures),
+                        first_seen: s.map_or(c.first_seen, |s| s.first),
+                        last_seen: s.map_or(c.last_seen, |s| s.last),
+                        blocked: blocks.iter().any(|b| b.prefix.contains(p.addr())),
+                        asn: None,
+                        as_org: None,
+                        country: None,
+                    }
+                })
+                .collect();
+            let accounts: Vec<api::AccountRow> = c
+                .accounts
+                .iter()
+                .take(5000)
+                .map(|a| {
+                    let n = inner.accounts.get(a.as_str()).copied();
+                    let state = if r.compromised_accounts.iter().any(|x| &x.account == a) {
+                        api::AccountState::Compromised
+                    } else if prots.iter().any(|x| &x.account == a) {
+                        api::AccountState::Protected
+                    } else if r.accounts_at_risk.iter().any(|x| &x.account == a) {
+                        api::AccountState::AtRisk
+                    } else {
+                        api::AccountState::Targeted
+                    };
+                    api::AccountRow {
+                        account: a.clone(),
+                        attempts: n.map_or(0, |n| n.0),
+                        last_attempt: n.map(|n| n.1),
+                        state,
+                    }
+                })
+                .collect();
+            (sources, accounts)
+        };
+        sources.sort_by_key(|s| std::cmp::Reverse(s.attempts));
+        let actions = audit_rows(
+            h.store()
+                .audit(2000)?
+                .into_iter()
+                .filter(|e| match &e.action {
+                    AdminAction::Block { prefix, .. } | AdminAction::Unblock { prefix } => c
+                        .sources
+                        .iter()
+                        .any(|s| prefix.contains(s.addr()) || s.contains(prefix.addr())),
+                    AdminAction::Protect { account, .. }
+                    | AdminAction::Unprotect { account }
+                    | AdminAction::ResetAccount { account } => c.accounts.contains(account),
+                    AdminAction::ShieldsUp { .. } | AdminAction::ShieldsDown => {
+                        e.at >= c.first_seen
+                    }
+                })
+                .collect(),
+        );
+        Ok(Some(api::CampaignDetail {
+            state: state_of(&c, t),
+            timeline,
+            sources,
+            accounts,
+            compromised: r
+                .compromised_accounts
+                .iter()
+                .filter(|x| x.campaign.as_deref() == Some(c.id.as_str()))
+                .cloned()
+                .collect(),
+            at_risk: r
+                .accounts_at_risk
+                .iter()
+                .filter(|x| x.campaign.as_deref() == Some(c.id.as_str()))
+                .cloned()
+                .collect(),
+            actions,
+            campaign: c,
+        }))
+    })
+    .await;
+    match res {
+        Ok(Some(v)) => ok(&v),
+        Ok(None) => err(StatusCode::NOT_FOUND, "no such campaign"),
+        Err(r) => r,
+    }
+}
+
+async fn account(
+    State(st): State<DashState>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(r) = signed_in(&st, &headers) {
+        return r;
+    }
+    let name = Account::new(&name, &st.admin.normalize).name;
+    if name.is_empty() {
+        return err(StatusCode::BAD_REQUEST, "empty account name");
+    }
+    let h = st.admin.handle.clone();
+    let res = blocking(move || {
+        let t = now();
+        let r = h.report();
+        let protection = h
+            .store()
+            .protections(t)?
+            .into_iter()
+            .find(|p| p.account == name)
+            .map(|p| api::Protection {
+                mode: mode_str(&p.mode),
+                since: p.at,
+                until: p.until,
+                by: p.actor,
+            });
+        let recent: Vec<Recent> = {
+            let inner = h.timeline().inner.lock();
+            inner
+                .recent
+                .iter()
+                .rev()
+                .filter(|x| *x.account == *name)
+                .take(200)
+                .cloned()
+                .collect()
+        };
+        let familiar_sources = h
+            .store()
+            .familiar_sources(Timestamp::from_unix_secs(0))?
+            .into_iter()
+            .filter(|f| f.account == name)
+            .map(|f| api::FamiliarSource {
+                successes: recent
+                    .iter()
+                    .filter(|x| {
+                        x.outcome == Outcome::Success
+                            && x.source.is_some_and(|ip| f.prefix.contains(ip))
+                    })
+                    .count()
+                    .max(1) as u64,
+                source: f.prefix,
+                last_success: f.last_success,
+            })
+            .collect();
+        let recent_attempts = recent
+            .iter()
+            .map(|x| api::AttemptRow {
+                ts: x.ts,
+                source: x.source.map(Prefix::host),
+                protocol: x.protocol.to_string(),
+                outcome: x.outcome,
+                verdict: VERDICTS[x.verdict as usize].to_string(),
+                familiar: x.familiar,
+            })
+            .collect();
+        let campaigns = all_campaigns(&r, h.store())?
+            .into_iter()
+            .filter(|c| c.accounts.contains(&name))
+            .map(|c| c.id)
+            .collect();
+        Ok(api::AccountDetail {
+            protection,
+            familiar_sources,
+            recent_attempts,
+            compromised: r
+                .compromised_accounts
+                .iter()
+                .find(|x| x.account == name)
+                .cloned(),
+            at_risk: r
+                .accounts_at_risk
+                .iter()
+                .find(|x| x.account == name)
+                .cloned(),
+            campaigns,
+            account: name,
+        })
+    })
+    .await;
+    match res {
+        Ok(v) => ok(&v),
+        Err(r) => r,
+    }
+}
+
+fn mode_str<T: serde::Serialize>(m: &T) -> String {
+    serde_json::to_value(m)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+async fn state(State(st): State<DashState>, headers: HeaderMap) -> Response {
+    if let Err(r) = signed_in(&st, &headers) {
+        return r;
+    }
+    let h = st.admin.handle.clone();
+    let res = blocking(move || {
+        let t = now();
+        let s = h.store();
+        Ok(api::State {
+            shields: shields_of(s, t)?,
+            blocks: s
+                .blocks(t)?
+                .into_iter()
+                .map(|b| api::BlockRow {
+                    prefix: b.prefix,
+                    at: b.at,
+                    until: b.until,
+                    reason: b.reason,
+                    by: b.actor,
+                })
+                .collect(),
+            protections: s
+                .protections(t)?
+                .into_iter()
+                .map(|p| api::ProtectionRow {
+                    mode: mode_str(&p.mode),
+                    account: p.account,
+                    at: p.at,
+                    until: p.until,
+                    by: p.actor,
+                })
+                .collect(),
+        })
+    })
+    .await;
+    match res {
+        Ok(v) => ok(&v),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct LimitQ {
+    limit: Option<usize>,
+}
+
+async fn actions(
+    State(st): State<DashState>,
+    headers: HeaderMap,
+    Query(q): Query<LimitQ>,
+) -> Response {
+    if let Err(r) = signed_in(&st, &headers) {
+        return r;
+    }
+    let n = q.limit.unwrap_or(200).clamp(1, 10_000);
+    let h = st.admin.handle.clone();
+    match blocking(move || Ok(audit_rows(h.store().audit(n)?))).await {
+        Ok(v) => ok(&api::ActionLog { actions: v }),
+        Err(r) => r,
+    }
+}
+
+/// Turns the UI's action (an `AdminAction` without `at`) into the engine's, stamped `at`.
+fn parse_action(mut v: Value, at: Timestamp, st: &DashState) -> Result<AdminAction, String> {
+    let obj = v
+        .as_object_mut()
+        .ok_or("the action must be a JSON object")?;
+    let kind = obj
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or("the action needs a \"type\"")?
+        .to_string();
+    if matches!(kind.as_str(), "block" | "protect" | "shields_up") {
+        obj.insert(
+            "at".into(),
+            serde_json::to_value(at).map_err(|e| e.to_string())?,
+        );
+    }
+    let mut action: AdminAction =
+        serde_json::from_value(v).map_err(|e| format!("not an action this server knows: {e}"))?;
+    match &mut action {
+        AdminAction::Protect { account, .. }
+        | AdminAction::Unprotect { account }
+        | AdminAction::ResetAccount { account } => {
+            *account = Account::new(account, &st.admin.normalize).name;
+            if account.is_empty() {
+                return Err("empty account".into());
+            }
+        }
+        AdminAction::Block { prefix, until, .. } => {
+            if let Some(tr) = st
+                .admin
+                .handle
+                .trusted()
+                .iter()
+                .find(|tr| tr.contains(prefix.addr()) || prefix.contains(tr.addr()))
+            {
+                return Err(format!(
+                    "refusing to block {prefix}: it overlaps the trusted network {tr}"
+                ));
+            }
+            if until.is_some_and(|u| u <= at) {
+                return Err("until is in the past".into());
+            }
+        }
+        _ => {}
+    }
+    Ok(action)
+}
+
+async fn act(State(st): State<DashState>, headers: HeaderMap, body: Body) -> Response {
+    let user = match signed_in_post(&st, &headers) {
+        Ok((_, u)) => u,
+        Err(r) => return r,
+    };
+    let v: Value = match body_json(&st, body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let at = now();
+    let action = match parse_action(v, at, &st) {
+        Ok(a) => a,
+        Err(m) => return err(StatusCode::BAD_REQUEST, &m),
+    };
+    let reason = match &action {
+        AdminAction::Block { reason, .. } if !reason.trim().is_empty() => reason.clone(),
+        _ => "from the dashboard".to_string(),
+    };
+    let entry = portcullis_store::AuditEntry {
+        seq: 0,
+        at,
+        actor: user.clone(),
+        via: "dashboard".into(),
+        action: action.clone(),
+        reason,
+    };
+    let h = st.admin.handle.clone();
+    match blocking(move || h.admin(entry)).await {
+        Ok(_) => ok(&api::ActionDone {
+            ok: true,
+            entry: api::AuditEntry {
+                at,
+                actor: user,
+                action: serde_json::to_value(&action).unwrap_or(Value::Null),
+            },
+        }),
+        Err(r) => r,
+    }
+}
