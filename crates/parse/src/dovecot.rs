@@ -583,21 +583,8 @@ pub fn pam_rhost_user(text: &str) -> (Option<IpAddr>, Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LineParser;
-    use crate::syslog::{Programs, SyslogParser};
 
-    fn run(lines: &[&str]) -> Vec<AuthEvent> {
-        let mut p = SyslogParser::new(Programs::ALL);
-        let ctx = ParseCtx {
-            year: 2024,
-            ..Default::default()
-        };
-        let mut out = Vec::new();
-        for l in lines {
-            p.parse_line(l, &ctx, &mut out);
-        }
-        out
-    }
+    use crate::syslog::parse_lines_for_test as run;
 
     #[test]
     fn login_fields_resist_injection_through_the_user_name() {

@@ -464,21 +464,8 @@ impl OpenSsh {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LineParser;
-    use crate::syslog::{Programs, SyslogParser};
 
-    fn run(lines: &[&str]) -> Vec<AuthEvent> {
-        let mut p = SyslogParser::new(Programs::ALL);
-        let ctx = ParseCtx {
-            year: 2024,
-            ..Default::default()
-        };
-        let mut out = Vec::new();
-        for l in lines {
-            p.parse_line(l, &ctx, &mut out);
-        }
-        out
-    }
+    use crate::syslog::parse_lines_for_test as run;
 
     #[test]
     fn last_from_clause_wins_against_user_name_injection() {

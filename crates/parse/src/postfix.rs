@@ -162,21 +162,8 @@ fn protocol_of(program: &str) -> Protocol {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LineParser;
-    use crate::syslog::{Programs, SyslogParser};
 
-    fn run(lines: &[&str]) -> Vec<AuthEvent> {
-        let mut p = SyslogParser::new(Programs::ALL);
-        let ctx = ParseCtx {
-            year: 2024,
-            ..Default::default()
-        };
-        let mut out = Vec::new();
-        for l in lines {
-            p.parse_line(l, &ctx, &mut out);
-        }
-        out
-    }
+    use crate::syslog::parse_lines_for_test as run;
 
     #[test]
     fn sasl_failure_success_and_disconnect_summary() {

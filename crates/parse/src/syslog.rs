@@ -601,6 +601,23 @@ pub fn looks_like_syslog(s: &str) -> bool {
         || starts_with_ci(s, "@4000")
 }
 
+/// Unit-test helper shared by the syslog-family parsers (Dovecot, OpenSSH, Postfix): feeds the
+/// lines through one fresh all-programs parser (BSD year 2024) and returns the events.
+#[cfg(test)]
+pub(crate) fn parse_lines_for_test(lines: &[&str]) -> Vec<portcullis_core::AuthEvent> {
+    use crate::LineParser;
+    let mut p = SyslogParser::new(Programs::ALL);
+    let ctx = ParseCtx {
+        year: 2024,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for l in lines {
+        p.parse_line(l, &ctx, &mut out);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
