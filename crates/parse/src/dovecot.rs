@@ -161,19 +161,19 @@ pub struct LoginFields<'a> {
     pub session: Option<&'a str>,
 }
 
-/// Value of `key=` (preceded by a space) found by `finder`, up to `,` or end.
+/// Value of the field whose key starts at `pos` (`klen` bytes with the `=`), up to `,` or end.
 fn field(s: &str, pos: Option<usize>, klen: usize) -> Option<&str> {
     let p = pos?;
     let v = tail(s, p + klen);
-    let v = match v.find(',') {
+    let v = match memchr::memchr(b',', v.as_bytes()) {
         Some(i) => &v[..i],
         None => v,
     };
     Some(v.trim())
 }
 
-/// A key position found by `rfind_lit!` in `s[..before]`, if it starts a field (preceded by a
-/// space: ", key=" or ": key=").
+/// A key position (of `key=`), if it starts a field: preceded by a space (", key=" or
+/// ": key=").
 fn key_at(s: &str, p: Option<usize>) -> Option<usize> {
     let p = p?;
     (p > 0 && s.as_bytes()[p - 1] == b' ').then_some(p)
@@ -183,20 +183,55 @@ fn key_at(s: &str, p: Option<usize>) -> Option<usize> {
 /// The address fields are taken from their LAST occurrence (they follow the user name, which a
 /// client chooses and may fill with `>, rip=1.2.3.4`); the user name runs from the first
 /// `user=<` to the last `>` before the next real field.
+///
+/// One backward pass over the `=` signs finds the last `rip=`, `lip=`, `session=<` and the
+/// last `method=` before that `rip=` (this is the hot path of every Dovecot log).
 pub fn login_fields(s: &str) -> LoginFields<'_> {
-    let n = s.len();
-    let rip_p = key_at(s, rfind_lit!(s, "rip="));
-    let limit = rip_p.unwrap_or(n);
-    let method_p = key_at(s, rfind_lit!(sub(s, 0, limit), "method="));
-    let lip_p = key_at(s, rfind_lit!(s, "lip=")).filter(|&p| Some(p) > rip_p);
-    let session = key_at(s, rfind_lit!(s, "session=<")).and_then(|p| {
+    let b = s.as_bytes();
+    let ends = |q: usize, key: &[u8]| q >= key.len() && &b[q - key.len()..q] == key;
+    let (mut rip, mut lip, mut session) = (None, None, None);
+    let (mut method_last, mut method_before_rip) = (None, None);
+    for q in memchr::memrchr_iter(b'=', b) {
+        if rip.is_none() && ends(q, b"rip") {
+            rip = Some(q - 3);
+        } else if lip.is_none() && ends(q, b"lip") {
+            lip = Some(q - 3);
+        } else if session.is_none() && ends(q, b"session") && b.get(q + 1) == Some(&b'<') {
+            session = Some(q - 7);
+        } else if method_before_rip.is_none() && ends(q, b"method") {
+            if method_last.is_none() {
+                method_last = Some(q - 6);
+            }
+            if rip.is_some() {
+                method_before_rip = Some(q - 6);
+                // Nothing further back can matter once a real `rip=` field is known (an
+                // earlier `lip=` would not count) and the session is found.
+                if session.is_some() && key_at(s, rip).is_some() {
+                    break;
+                }
+            }
+        }
+    }
+    let rip_p = key_at(s, rip);
+    let limit = rip_p.unwrap_or(s.len());
+    // `method=` is searched before the rip= field when there is one, else anywhere.
+    let method_p = key_at(
+        s,
+        if rip_p.is_some() {
+            method_before_rip
+        } else {
+            method_last
+        },
+    );
+    let lip_p = key_at(s, lip).filter(|&p| Some(p) > rip_p);
+    let session = key_at(s, session).and_then(|p| {
         let v = tail(s, p + 9);
-        v.find('>').map(|e| &v[..e])
+        memchr::memchr(b'>', v.as_bytes()).map(|e| &v[..e])
     });
     let user = find_lit!(s, "user=<").filter(|&p| p < limit).and_then(|p| {
         let end_lim = method_p.unwrap_or(limit);
         let seg = sub(s, p + 6, end_lim);
-        seg.rfind('>').map(|e| &seg[..e])
+        memchr::memrchr(b'>', seg.as_bytes()).map(|e| &seg[..e])
     });
     LoginFields {
         user,
@@ -259,21 +294,33 @@ pub struct Dovecot {
     pub(crate) dedup: Dedup,
 }
 
-fn make_event(
+/// Pushes `n` events for one line (the account is moved into the last, cloned for the others).
+#[allow(clippy::too_many_arguments)]
+fn push_events(
+    out: Sink,
+    n: u32,
     h: &Header<'_>,
     ctx: &ParseCtx,
     protocol: Protocol,
-    account: &Account,
+    account: Account,
     ip: Option<IpAddr>,
     outcome: Outcome,
     session: Option<&str>,
-) -> AuthEvent {
-    let mut ev = AuthEvent::new(h.ts, protocol, account.clone(), ip, outcome);
-    ev.session = session.filter(|s| !s.is_empty()).map(str::to_owned);
-    ev.server = h.host.map(str::to_owned);
-    ev.origin.file = ctx.file.clone();
-    ev.origin.line = ctx.line;
-    ev
+) {
+    let one = |account: Account| {
+        let mut ev = AuthEvent::new(h.ts, protocol, account, ip, outcome);
+        ev.session = session.filter(|s| !s.is_empty()).map(str::to_owned);
+        ev.server = h.host.map(str::to_owned);
+        ev.origin.file = ctx.file.clone();
+        ev.origin.line = ctx.line;
+        ev
+    };
+    for _ in 1..n {
+        out.push(one(account.clone()));
+    }
+    if n > 0 {
+        out.push(one(account));
+    }
 }
 
 /// Classifies the text of an auth/auth-worker line; None if it is not an authentication result.
@@ -457,9 +504,7 @@ impl Dovecot {
         } else {
             n
         };
-        for _ in 0..n {
-            out.push(make_event(h, ctx, protocol, &acct, ip, outcome, f.session));
-        }
+        push_events(out, n, h, ctx, protocol, acct, ip, outcome, f.session);
         LineResult::Events(n as usize)
     }
 
@@ -516,17 +561,17 @@ impl Dovecot {
         let n = times_suffix(text);
         let acct = Account::new(user, &ctx.normalize);
         let n = self.dedup.record(ip, &acct.name, Kind::Backend, n, h.ts);
-        for _ in 0..n {
-            out.push(make_event(
-                h,
-                ctx,
-                Protocol::Other,
-                &acct,
-                Some(ip),
-                outcome,
-                session,
-            ));
-        }
+        push_events(
+            out,
+            n,
+            h,
+            ctx,
+            Protocol::Other,
+            acct,
+            Some(ip),
+            outcome,
+            session,
+        );
         LineResult::Events(n as usize)
     }
 
@@ -545,17 +590,17 @@ impl Dovecot {
         let user = user.unwrap_or("");
         let acct = Account::new(user, &ctx.normalize);
         let n = self.dedup.record(ip, &acct.name, Kind::Pam, 1, h.ts);
-        for _ in 0..n {
-            out.push(make_event(
-                h,
-                ctx,
-                Protocol::Other,
-                &acct,
-                Some(ip),
-                Outcome::BadPassword,
-                None,
-            ));
-        }
+        push_events(
+            out,
+            n,
+            h,
+            ctx,
+            Protocol::Other,
+            acct,
+            Some(ip),
+            Outcome::BadPassword,
+            None,
+        );
         LineResult::Events(n as usize)
     }
 }
@@ -585,6 +630,54 @@ mod tests {
     use super::*;
 
     use crate::syslog::parse_lines_for_test as run;
+
+    /// The definition `login_fields` implements in one pass: each key by a separate search
+    /// for its last occurrence.
+    fn login_fields_by_definition(s: &str) -> LoginFields<'_> {
+        fn last(s: &str, needle: &str) -> Option<usize> {
+            key_at(s, s.rfind(needle))
+        }
+        let rip_p = last(s, "rip=");
+        let limit = rip_p.unwrap_or(s.len());
+        let method_p = key_at(s, s[..limit].rfind("method="));
+        let lip_p = last(s, "lip=").filter(|&p| Some(p) > rip_p);
+        let session = last(s, "session=<").and_then(|p| {
+            let v = &s[p + 9..];
+            v.find('>').map(|e| &v[..e])
+        });
+        let user = s.find("user=<").filter(|&p| p < limit).and_then(|p| {
+            let seg = sub(s, p + 6, method_p.unwrap_or(limit));
+            seg.rfind('>').map(|e| &seg[..e])
+        });
+        LoginFields {
+            user,
+            method: field(s, method_p, 7),
+            rip: field(s, rip_p, 4),
+            lip: field(s, lip_p, 4),
+            session,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn login_fields_one_pass_agrees_with_the_definition(
+            parts in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "user=<", ">", ", ", " ", "method=", "PLAIN", "rip=", "lip=", "xrip=",
+                    "session=<", "session=", "1.2.3.4", "=", "<", "a", "é", ",",
+                ]),
+                0..24,
+            )
+        ) {
+            let s: String = parts.concat();
+            let (a, b) = (login_fields(&s), login_fields_by_definition(&s));
+            proptest::prop_assert_eq!(
+                (a.user, a.method, a.rip, a.lip, a.session),
+                (b.user, b.method, b.rip, b.lip, b.session),
+                "{}", s
+            );
+        }
+    }
 
     #[test]
     fn login_fields_resist_injection_through_the_user_name() {

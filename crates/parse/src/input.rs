@@ -605,6 +605,11 @@ impl Stream {
             if let Some(e) = self.pending.pop_front() {
                 return Some(e);
             }
+            // The current line's events, reversed after parsing so that `pop` yields them in
+            // order without moving the others.
+            if let Some(e) = self.out.pop() {
+                return Some(e);
+            }
             // Next line: from the look-ahead, else the reader.
             let line: Vec<u8> = if let Some(l) = self.lookahead.pop_front() {
                 l
@@ -630,7 +635,7 @@ impl Stream {
                 if !self.open_next(opts, stats) {
                     if let Some(p) = self.parser.as_mut() {
                         p.finish(&self.ctx, &mut self.out);
-                        self.pending.extend(self.out.drain(..));
+                        self.out.reverse();
                         self.parser = None;
                         continue;
                     }
@@ -670,7 +675,7 @@ impl Stream {
                 }
             }
             drop(text);
-            self.pending.extend(self.out.drain(..));
+            self.out.reverse();
             self.buf = line;
         }
     }
@@ -765,13 +770,29 @@ impl Iterator for EventStream {
     fn next(&mut self) -> Option<AuthEvent> {
         if !self.started {
             self.started = true;
-            for i in 0..self.streams.len() {
-                self.pull(i);
+            if self.streams.len() > 1 {
+                for i in 0..self.streams.len() {
+                    self.pull(i);
+                }
             }
         }
-        let Reverse((_, i)) = self.heap.pop()?;
-        let ev = self.heads[i].take()?;
-        self.pull(i);
+        let next = if let [only] = self.streams.as_mut_slice() {
+            // One stream (one file or one rotated set): nothing to merge.
+            only.next_event(&self.opts, &mut self.stats)
+        } else {
+            self.heap.pop().and_then(|Reverse((_, i))| {
+                let ev = self.heads[i].take();
+                self.pull(i);
+                ev
+            })
+        };
+        let Some(ev) = next else {
+            // The end: let the progress bar reach the total.
+            if let Some(p) = &self.opts.progress {
+                p(self.counter.load(Ordering::Relaxed), self.total_bytes);
+            }
+            return None;
+        };
         let s = &mut self.stats;
         s.events += 1;
         *s.events_by_outcome.entry(ev.outcome).or_default() += 1;
@@ -783,11 +804,6 @@ impl Iterator for EventStream {
             if let Some(p) = &self.opts.progress {
                 p(self.counter.load(Ordering::Relaxed), self.total_bytes);
             }
-        }
-        if self.heap.is_empty()
-            && let Some(p) = &self.opts.progress
-        {
-            p(self.counter.load(Ordering::Relaxed), self.total_bytes);
         }
         Some(ev)
     }

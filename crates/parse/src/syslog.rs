@@ -182,7 +182,8 @@ fn fraction(b: &[u8], mut i: usize) -> (u32, usize) {
 /// `Mmm dd HH:MM:SS[.frac] ` → the time and the rest after the following space(s).
 pub fn parse_bsd(s: &str) -> Option<(BsdTime, &str)> {
     let b = s.as_bytes();
-    if b.len() < 15 {
+    // Most lines today carry ISO timestamps: a digit here is not a month.
+    if b.len() < 15 || !b[0].is_ascii_alphabetic() {
         return None;
     }
     let m = MONTHS
@@ -358,7 +359,7 @@ fn is_tag_char_ok(tag: &str) -> bool {
 
 /// Host, tag and message after the timestamp.
 fn split_rest(rest: &str) -> (Option<&str>, &str, &str) {
-    let (tok1, after1) = match rest.find(' ') {
+    let (tok1, after1) = match memchr::memchr(b' ', rest.as_bytes()) {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (rest, ""),
     };
@@ -372,7 +373,7 @@ fn split_rest(rest: &str) -> (Option<&str>, &str, &str) {
     }
     // tok1 is the host.
     let host = Some(tok1).filter(|h| !h.is_empty());
-    let (tok2, after2) = match after1.find(' ') {
+    let (tok2, after2) = match memchr::memchr(b' ', after1.as_bytes()) {
         Some(i) => (&after1[..i], &after1[i + 1..]),
         None => (after1, ""),
     };
