@@ -24,12 +24,47 @@ pub fn normalize_ip(ip: IpAddr) -> IpAddr {
 /// Parses an address as logs write it: plain, in brackets (`[2001:db8::1]`), with an IPv6 zone
 /// (`fe80::1%eth0`), and IPv4-mapped; returns it normalised.
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    if let Some(v4) = dotted_quad(s.as_bytes()) {
+        return Some(IpAddr::V4(v4));
+    }
     let s = s.trim().trim_start_matches('[').trim_end_matches(']');
     let s = match s.find('%') {
         Some(i) => &s[..i],
         None => s,
     };
     IpAddr::from_str(s).ok().map(normalize_ip)
+}
+
+/// Fast path for the commonest case, a plain dotted quad in canonical form (1–3 digits per
+/// octet, no leading zeros, each ≤ 255). Anything else is None and goes to the standard parser,
+/// which accepts exactly the same canonical strings.
+#[inline]
+fn dotted_quad(b: &[u8]) -> Option<Ipv4Addr> {
+    if b.len() < 7 || b.len() > 15 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (k, octet) in octets.iter_mut().enumerate() {
+        if k > 0 {
+            if b.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+        let start = i;
+        let mut v: u32 = 0;
+        while i < b.len() && b[i].is_ascii_digit() && i - start < 3 {
+            v = v * 10 + u32::from(b[i] - b'0');
+            i += 1;
+        }
+        let digits = i - start;
+        if digits == 0 || v > 255 || (digits > 1 && b[start] == b'0') {
+            return None;
+        }
+        *octet = v as u8;
+    }
+    (i == b.len()).then_some(Ipv4Addr::from(octets))
 }
 
 /// An address network: the address with all bits past `len` cleared, and the length.
@@ -158,6 +193,52 @@ impl<'de> Deserialize<'de> for Prefix {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dotted_quad_fast_path_agrees_with_the_standard_parser() {
+        let parts = [
+            "0", "00", "01", "1", "9", "10", "99", "100", "199", "255", "256", "999", "1000", "",
+            "a", " 1", "+1",
+        ];
+        let mut fast = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        let s = format!("{a}.{b}.{c}.{d}");
+                        let std = s.parse::<Ipv4Addr>().ok();
+                        let got = dotted_quad(s.as_bytes());
+                        // The fast path never accepts what the standard parser refuses, never
+                        // reads a different address, and takes every canonical quad.
+                        assert_eq!(got, std, "{s}");
+                        fast += usize::from(got.is_some());
+                        let trimmed = s.trim().parse::<Ipv4Addr>().ok();
+                        assert_eq!(parse_ip(&s), trimmed.map(IpAddr::V4), "{s}");
+                    }
+                }
+            }
+        }
+        // 8 canonical octets above: "0", "1", "9", "10", "99", "100", "199", "255".
+        assert_eq!(fast, 8usize.pow(4));
+        for s in [
+            "1.2.3",
+            "1.2.3.4.",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4 ",
+            "::ffff:1.2.3.4",
+        ] {
+            assert_eq!(dotted_quad(s.as_bytes()), None, "{s}");
+        }
+        assert_eq!(
+            parse_ip(" [192.0.2.1] "),
+            Some("192.0.2.1".parse().unwrap())
+        );
+        assert_eq!(
+            parse_ip("::ffff:192.0.2.1"),
+            Some("192.0.2.1".parse().unwrap())
+        );
+    }
 
     #[test]
     fn mapped_ipv4_is_folded() {
