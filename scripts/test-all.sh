@@ -40,6 +40,8 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/portcullis"
 if [ "${SKIP_E2E:-}" != 1 ]; then
     step "end to end: real Dovecot against portcullis serve"
     PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
+    step "end to end: real Dovecot against portcullis serve, over TLS"
+    E2E_TLS=1 PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
 fi
 
 if [ "${SKIP_BROWSER:-}" != 1 ] && [ -x tests/browser/run-real.sh ]; then

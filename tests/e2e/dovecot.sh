@@ -10,9 +10,14 @@
 #  5. portcullis is killed with SIGKILL and restarted: the block still holds, the audit log
 #     still names who made it and why.
 #
+# With E2E_TLS=1 the policy listener speaks TLS (a certificate made with openssl for this run)
+# and Dovecot reaches it at https://…, verifying the certificate (ssl_client_ca_file); the
+# run then also checks that the policy listener completed TLS handshakes.
+#
 # Everything lives in a scratch directory; nothing under /etc is touched. Bounded in time
 # (each step has a timeout); exits non-zero on failure; cleans up its processes.
-# Usage: tests/e2e/dovecot.sh   (PORTCULLIS_BIN=path/to/portcullis to skip the build)
+# Usage: tests/e2e/dovecot.sh   (PORTCULLIS_BIN=path/to/portcullis to skip the build;
+#        E2E_TLS=1 for https between Dovecot and portcullis)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -26,6 +31,9 @@ if ! command -v dovecot >/dev/null || ! command -v doveadm >/dev/null; then
     (apt-get install -y dovecot-imapd >/dev/null 2>&1) || (apt-get update >/dev/null && apt-get install -y dovecot-imapd >/dev/null)
 fi
 command -v python3 >/dev/null || fail "python3 is required"
+if [ "${E2E_TLS:-0}" = 1 ] && ! command -v openssl >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y openssl >/dev/null 2>&1) || fail "openssl is required for E2E_TLS=1"
+fi
 
 BIN=${PORTCULLIS_BIN:-}
 if [ -z "$BIN" ]; then
@@ -62,6 +70,21 @@ policy_user = "dovecot"
 policy_password = "$POLICY_PW"
 admin_token = "$TOKEN"
 EOF
+SCHEME=http
+DOVECOT_TLS=""
+if [ "${E2E_TLS:-0}" = 1 ]; then
+    log "TLS: a certificate for 127.0.0.1 (openssl), policy listener over https"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -keyout "$DIR/key.pem" -out "$DIR/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
+    cat >> "$DIR/portcullis.toml" <<EOF
+tls_cert = "$DIR/cert.pem"
+tls_key = "$DIR/key.pem"
+tls_listeners = "policy"
+EOF
+    SCHEME=https
+    DOVECOT_TLS="ssl_client_ca_file = $DIR/cert.pem"
+fi
 
 start_portcullis() {
     "$BIN" serve --config "$DIR/portcullis.toml" >>"$DIR/portcullis.log" 2>&1 &
@@ -129,7 +152,8 @@ userdb {
   driver = static
   args = uid=nobody gid=nogroup home=$DIR/mail/%u
 }
-auth_policy_server_url = http://dovecot:$POLICY_PW@127.0.0.1:$PPORT/
+auth_policy_server_url = $SCHEME://dovecot:$POLICY_PW@127.0.0.1:$PPORT/
+$DOVECOT_TLS
 auth_policy_hash_nonce = e2e-nonce-$RANDOM
 auth_policy_reject_on_fail = no
 EOF
@@ -186,10 +210,15 @@ expect_login OK alice "$GOOD" 192.0.2.10
 "${ADMIN[@]}" audit | grep -q '"e2e-operator"' || fail "audit entry lost"
 REQS=$("${ADMIN[@]}" metrics | awk '/^portcullis_requests_total\{endpoint="allow"\}/ {print $2}')
 [ "${REQS:-0}" -gt 0 ] || fail "no allow requests counted after restart"
+if [ "$SCHEME" = https ]; then
+    HS=$("${ADMIN[@]}" metrics | awk '/^portcullis_tls_handshakes_total\{listener="policy"\}/ {print $2}')
+    [ "${HS:-0}" -gt 0 ] || fail "Dovecot completed no TLS handshake with the policy listener"
+    echo "   Dovecot's requests came over TLS: $HS handshakes since the restart"
+fi
 
 log "6. graceful stop (SIGTERM) flushes and exits 0"
 kill -TERM "$PC_PID"
 wait "$PC_PID" || fail "portcullis did not exit cleanly on SIGTERM"
 PC_PID=""
 grep -q "store flushed and closed" "$DIR/portcullis.log" || fail "no clean shutdown logged"
-echo "e2e: 1 passed, 0 failed"
+echo "e2e ($SCHEME): 1 passed, 0 failed"

@@ -1,7 +1,9 @@
 //! A small blocking client of the admin API, used by `portcullis admin …` (and by tests).
 
 use serde_json::Value;
+use std::path::Path;
 use std::time::Duration;
+use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 /// Talks to a running server's admin listener.
 pub struct AdminClient {
@@ -24,11 +26,43 @@ pub enum ClientError {
 }
 
 impl AdminClient {
-    /// `base` is e.g. `http://127.0.0.1:8301`; `token` the admin bearer token.
+    /// `base` is e.g. `http://127.0.0.1:8301` (or `https://…`, verified against the Mozilla
+    /// roots); `token` the admin bearer token.
     pub fn new(base: &str, token: &str) -> Self {
+        Self::build(base, token, None)
+    }
+
+    /// As [`AdminClient::new`], trusting the PEM certificates of `ca_file` instead of the
+    /// public roots (a private CA, or the server's self-signed certificate).
+    pub fn with_ca_file(base: &str, token: &str, ca_file: &Path) -> Result<Self, String> {
+        let pem = std::fs::read(ca_file).map_err(|e| format!("{}: {e}", ca_file.display()))?;
+        let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("{}: {e}", ca_file.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{}: no PEM certificate in it", ca_file.display()));
+        }
+        Ok(Self::build(
+            base,
+            token,
+            Some(RootCerts::new_with_certs(&certs)),
+        ))
+    }
+
+    fn build(base: &str, token: &str, roots: Option<RootCerts>) -> Self {
+        let mut tls = TlsConfig::builder().provider(TlsProvider::Rustls);
+        if let Some(r) = roots {
+            tls = tls.root_certs(r);
+        }
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(30)))
+            .tls_config(tls.build())
             .build()
             .into();
         AdminClient {

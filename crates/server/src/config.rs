@@ -62,6 +62,11 @@ pub struct ServerConfig {
     pub syslog_tcp: String,
     /// Line format of received syslog messages.
     pub syslog_format: String,
+    /// TLS (rustls): PEM certificate chain and private key; both empty = plain HTTP.
+    pub tls_cert: PathBuf,
+    pub tls_key: PathBuf,
+    /// Which listeners speak TLS when a certificate is set: "both", "policy" or "admin".
+    pub tls_listeners: String,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +96,9 @@ impl Default for ServerConfig {
             syslog_udp: String::new(),
             syslog_tcp: String::new(),
             syslog_format: "syslog".into(),
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            tls_listeners: "both".into(),
         }
     }
 }
@@ -165,6 +173,18 @@ impl ServerConfig {
         })
     }
 
+    /// Whether the policy and the admin listener speak TLS.
+    pub fn tls_on(&self) -> (bool, bool) {
+        if self.tls_cert.as_os_str().is_empty() {
+            return (false, false);
+        }
+        match self.tls_listeners.as_str() {
+            "policy" => (true, false),
+            "admin" => (false, true),
+            _ => (true, true),
+        }
+    }
+
     /// Checks the settings together; every error names its key.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let policy = self.policy_addr()?;
@@ -222,6 +242,18 @@ impl ServerConfig {
         }
         if self.store_batch_interval_ms == 0 || self.store_batch_interval_ms > 1000 {
             return Err(err("store_batch_interval_ms", "must be between 1 and 1000"));
+        }
+        if self.tls_cert.as_os_str().is_empty() != self.tls_key.as_os_str().is_empty() {
+            return Err(err(
+                "tls_cert",
+                "tls_cert and tls_key go together: set both (PEM files) or neither",
+            ));
+        }
+        if !matches!(self.tls_listeners.as_str(), "both" | "policy" | "admin") {
+            return Err(err(
+                "tls_listeners",
+                "must be \"both\", \"policy\" or \"admin\"",
+            ));
         }
         for f in &self.follow {
             f.line_format().map_err(|m| err("follow", m))?;
@@ -291,6 +323,12 @@ follow = []
 syslog_udp = ""
 syslog_tcp = ""
 syslog_format = "syslog"
+# TLS (rustls) with a PEM certificate chain and private key (PKCS#8, PKCS#1 or SEC1); both ""
+# = plain HTTP. Dovecot: auth_policy_server_url = https://dovecot:PASSWORD@host:8300/ and
+# ssl_client_ca_file for a private CA. tls_listeners: "both", "policy" or "admin".
+tls_cert = ""
+tls_key = ""
+tls_listeners = "both"
 "#;
 
 #[cfg(test)]

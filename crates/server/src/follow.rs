@@ -710,6 +710,9 @@ pub fn spawn_all(
             Some(state_file(&dir, &e.path)),
         )
         .map_err(|m| anyhow::anyhow!("[server] follow: {m}"))?;
+        handle
+            .metrics()
+            .attach_follower(&e.path.display().to_string(), follower.stats().clone());
         let h = handle.clone();
         tasks.push(spawn(
             follower,

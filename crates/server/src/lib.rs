@@ -9,6 +9,8 @@
 //!   resets and the audit log behind a bearer token and a rate limit, plus `/metrics`,
 //!   `/healthz`, `/readyz`. [`client::AdminClient`] talks to it.
 //!
+//! Either listener may speak TLS ([`tls`], rustls) when a certificate is configured.
+//!
 //! Other event sources (log followers, syslog) feed the same engine through
 //! [`EngineHandle::observe`]. Start-up: [`start_engine`] opens the store and replays the
 //! admin state and familiar sources into the engine; [`Listeners::bind`] then [`serve`] run
@@ -27,6 +29,7 @@ pub mod handle;
 pub mod metrics;
 pub mod policy;
 pub mod syslog;
+pub mod tls;
 
 pub use config::{ServerConfig, defaults_toml};
 pub use handle::{EngineHandle, now};
@@ -80,39 +83,93 @@ pub fn start_engine(
     Ok(handle)
 }
 
-/// The bound listeners (bind first, so that tests can use port 0 and read the address).
+/// The bound listeners (bind first, so that tests can use port 0 and read the address), each
+/// with its TLS configuration when it speaks TLS.
 pub struct Listeners {
-    policy: tokio::net::TcpListener,
-    admin: Option<tokio::net::TcpListener>,
+    policy: Bound,
+    admin: Option<Bound>,
+}
+
+struct Bound {
+    tcp: tokio::net::TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Listeners {
+    /// Validates the configuration, loads the TLS certificate if any (errors name the file),
+    /// and binds both listeners (errors name the key).
     pub async fn bind(cfg: &ServerConfig) -> anyhow::Result<Listeners> {
         cfg.validate()?;
+        let (policy_tls, admin_tls) = cfg.tls_on();
+        let tls = if policy_tls || admin_tls {
+            Some(tls::server_config(&cfg.tls_cert, &cfg.tls_key)?)
+        } else {
+            None
+        };
         let pa = cfg.policy_addr()?;
         let policy = tokio::net::TcpListener::bind(pa)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {pa} (policy_listen): {e}"))?;
         let admin = match cfg.admin_addr()? {
-            Some(a) => Some(
-                tokio::net::TcpListener::bind(a)
+            Some(a) => Some(Bound {
+                tcp: tokio::net::TcpListener::bind(a)
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot listen on {a} (admin_listen): {e}"))?,
-            ),
+                tls: tls.clone().filter(|_| admin_tls),
+            }),
             None => None,
         };
-        Ok(Listeners { policy, admin })
+        Ok(Listeners {
+            policy: Bound {
+                tcp: policy,
+                tls: tls.filter(|_| policy_tls),
+            },
+            admin,
+        })
     }
     pub fn policy_addr(&self) -> SocketAddr {
         self.policy
+            .tcp
             .local_addr()
             .expect("bound socket has an address")
     }
     pub fn admin_addr(&self) -> Option<SocketAddr> {
         self.admin
             .as_ref()
-            .map(|a| a.local_addr().expect("bound socket has an address"))
+            .map(|a| a.tcp.local_addr().expect("bound socket has an address"))
     }
+}
+
+/// Serves `app` on one listener (plain or TLS) until `stop` resolves.
+fn spawn_http(
+    name: &'static str,
+    bound: Bound,
+    app: axum::Router,
+    metrics: &Metrics,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let addr = bound.tcp.local_addr()?;
+    Ok(match bound.tls {
+        None => {
+            tracing::info!(%addr, "{name} listener up (http)");
+            tokio::spawn(
+                axum::serve(bound.tcp, app)
+                    .with_graceful_shutdown(stop)
+                    .into_future(),
+            )
+        }
+        Some(config) => {
+            let stats = Arc::new(tls::TlsStats::default());
+            metrics.attach_tls(name, stats.clone());
+            tracing::info!(%addr, "{name} listener up (https)");
+            let l = tls::TlsListener::new(bound.tcp, config, stats)?;
+            tokio::spawn(
+                axum::serve(l, app)
+                    .with_graceful_shutdown(stop)
+                    .into_future(),
+            )
+        }
+    })
 }
 
 /// Serves both listeners until `shutdown` completes, then drains connections, flushes and
@@ -139,15 +196,16 @@ pub async fn serve(
         normalize: normalize.clone(),
         passwords,
     });
-    tracing::info!(addr = %listeners.policy_addr(), "policy listener up");
-    let policy = tokio::spawn(
-        axum::serve(listeners.policy, policy_app)
-            .with_graceful_shutdown(wait(rx.clone()))
-            .into_future(),
-    );
+    let metrics = handle.metrics().clone();
+    let policy = spawn_http(
+        "policy",
+        listeners.policy,
+        policy_app,
+        &metrics,
+        wait(rx.clone()),
+    )?;
     let admin = match listeners.admin {
         Some(l) => {
-            tracing::info!(addr = %l.local_addr()?, "admin listener up");
             let app = admin::router(admin::AdminState {
                 handle: handle.clone(),
                 token: Arc::from(cfg.admin_token.as_str()),
@@ -159,11 +217,7 @@ pub async fn serve(
                 body_limit: cfg.body_limit_bytes,
                 json_max_depth: cfg.json_max_depth,
             });
-            Some(tokio::spawn(
-                axum::serve(l, app)
-                    .with_graceful_shutdown(wait(rx.clone()))
-                    .into_future(),
-            ))
+            Some(spawn_http("admin", l, app, &metrics, wait(rx.clone()))?)
         }
         None => None,
     };

@@ -1,9 +1,16 @@
 //! Prometheus metrics: lock-free counters for the request path, rendered in the text
-//! exposition format at `/metrics` on the admin listener.
+//! exposition format at `/metrics` on the admin listener. The log followers, the syslog
+//! receiver and the TLS listeners keep counters of their own; they are attached here when they
+//! start ([`Metrics::attach_follower`], [`Metrics::attach_syslog`], [`Metrics::attach_tls`]).
 
+use crate::follow::FollowStats;
+use crate::syslog::SyslogStats;
+use crate::tls::TlsStats;
+use parking_lot::Mutex;
 use portcullis_engine::Finding;
 use portcullis_store::Store;
 use std::fmt::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Requests by endpoint.
@@ -61,6 +68,26 @@ pub struct Metrics {
     findings: [AtomicU64; FINDINGS.len()],
     admin_actions: AtomicU64,
     events_observed: AtomicU64,
+    attached: Mutex<Attached>,
+}
+
+/// Counters of the other sources and listeners, by label.
+#[derive(Debug, Default)]
+struct Attached {
+    followers: Vec<(String, Arc<FollowStats>)>,
+    syslog: Option<Arc<SyslogStats>>,
+    tls: Vec<(&'static str, Arc<TlsStats>)>,
+}
+
+/// A label value in the text format: backslash, double quote and newline escaped.
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn load(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
 }
 
 impl Metrics {
@@ -89,6 +116,22 @@ impl Metrics {
         };
         self.findings[i].fetch_add(1, Ordering::Relaxed);
     }
+    /// Exports a log follower's counters, labelled with its path.
+    pub fn attach_follower(&self, path: &str, stats: Arc<FollowStats>) {
+        self.attached
+            .lock()
+            .followers
+            .push((path.to_string(), stats));
+    }
+    /// Exports the syslog receiver's counters.
+    pub fn attach_syslog(&self, stats: Arc<SyslogStats>) {
+        self.attached.lock().syslog = Some(stats);
+    }
+    /// Exports a TLS listener's handshake counters (`listener` = "policy" or "admin").
+    pub fn attach_tls(&self, listener: &'static str, stats: Arc<TlsStats>) {
+        self.attached.lock().tls.push((listener, stats));
+    }
+
     pub fn requests_of(&self, endpoint: &str) -> u64 {
         self.requests[idx(&ENDPOINTS, endpoint)].load(Ordering::Relaxed)
     }
@@ -186,6 +229,167 @@ impl Metrics {
         ] {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         }
+        self.render_attached(&mut s);
         s
+    }
+
+    fn render_attached(&self, s: &mut String) {
+        let a = self.attached.lock();
+        let mut family = |name: &str, help: &str, rows: &[(String, u64)]| {
+            if rows.is_empty() {
+                return;
+            }
+            let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (labels, v) in rows {
+                if labels.is_empty() {
+                    let _ = writeln!(s, "{name} {v}");
+                } else {
+                    let _ = writeln!(s, "{name}{{{labels}}} {v}");
+                }
+            }
+        };
+        type FollowField = fn(&FollowStats) -> &AtomicU64;
+        let follow: [(&str, &str, FollowField); 7] = [
+            ("lines", "Complete lines read by each log follower.", |f| {
+                &f.lines
+            }),
+            ("events", "Events a log follower fed to the engine.", |f| {
+                &f.events
+            }),
+            ("skipped", "Lines a log follower's parser skipped.", |f| {
+                &f.skipped
+            }),
+            ("oversize", "Over-long lines a log follower skipped.", |f| {
+                &f.oversize
+            }),
+            (
+                "rotations",
+                "Rename rotations a log follower followed.",
+                |f| &f.rotations,
+            ),
+            (
+                "truncations",
+                "Truncations (copytruncate) a log follower followed.",
+                |f| &f.truncations,
+            ),
+            (
+                "errors",
+                "I/O errors of a log follower (each logged).",
+                |f| &f.errors,
+            ),
+        ];
+        for (what, help, field) in follow {
+            let rows: Vec<(String, u64)> = a
+                .followers
+                .iter()
+                .map(|(p, st)| (format!("path=\"{}\"", label(p)), load(field(st))))
+                .collect();
+            family(&format!("portcullis_follow_{what}_total"), help, &rows);
+        }
+        if let Some(st) = &a.syslog {
+            for (what, help, v) in [
+                ("messages", "Syslog messages received.", &st.messages),
+                (
+                    "events",
+                    "Events the syslog receiver fed to the engine.",
+                    &st.events,
+                ),
+                (
+                    "skipped",
+                    "Syslog messages that were not attempts.",
+                    &st.skipped,
+                ),
+                (
+                    "malformed",
+                    "Malformed syslog messages or framing.",
+                    &st.malformed,
+                ),
+                (
+                    "oversize",
+                    "Over-long syslog messages dropped.",
+                    &st.oversize,
+                ),
+                (
+                    "connections",
+                    "Syslog TCP connections accepted.",
+                    &st.connections,
+                ),
+                (
+                    "connections_refused",
+                    "Syslog TCP connections refused (too many open).",
+                    &st.connections_refused,
+                ),
+                (
+                    "idle_closed",
+                    "Idle syslog TCP connections closed.",
+                    &st.idle_closed,
+                ),
+            ] {
+                family(
+                    &format!("portcullis_syslog_{what}_total"),
+                    help,
+                    &[(String::new(), load(v))],
+                );
+            }
+        }
+        type TlsField = fn(&TlsStats) -> &AtomicU64;
+        let tls: [(&str, &str, TlsField); 3] = [
+            ("handshakes", "TLS handshakes completed.", |t| &t.handshakes),
+            ("handshake_failures", "TLS handshakes that failed.", |t| {
+                &t.handshake_failures
+            }),
+            (
+                "handshake_timeouts",
+                "TLS handshakes that timed out.",
+                |t| &t.handshake_timeouts,
+            ),
+        ];
+        for (what, help, field) in tls {
+            let rows: Vec<(String, u64)> = a
+                .tls
+                .iter()
+                .map(|(l, st)| (format!("listener=\"{l}\""), load(field(st))))
+                .collect();
+            family(&format!("portcullis_tls_{what}_total"), help, &rows);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn followers_syslog_and_tls_counters_are_exported_once_attached() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.db"), Default::default()).unwrap();
+        let m = Metrics::default();
+        let before = m.render(&store);
+        assert!(!before.contains("portcullis_follow_") && !before.contains("portcullis_syslog_"));
+
+        let f = Arc::new(FollowStats::default());
+        f.lines.fetch_add(7, Ordering::Relaxed);
+        f.rotations.fetch_add(1, Ordering::Relaxed);
+        m.attach_follower("/var/log/\"odd\".log", f.clone());
+        let sy = Arc::new(SyslogStats::default());
+        sy.malformed.fetch_add(3, Ordering::Relaxed);
+        m.attach_syslog(sy);
+        let t = Arc::new(TlsStats::default());
+        t.handshake_timeouts.fetch_add(2, Ordering::Relaxed);
+        m.attach_tls("policy", t);
+        f.lines.fetch_add(1, Ordering::Relaxed);
+
+        let text = m.render(&store);
+        let has = |l: &str| text.lines().any(|x| x == l);
+        assert!(has(r#"portcullis_follow_lines_total{path="/var/log/\"odd\".log"} 8"#), "{text}");
+        assert!(has(r#"portcullis_follow_rotations_total{path="/var/log/\"odd\".log"} 1"#));
+        assert!(has("portcullis_syslog_malformed_total 3"), "{text}");
+        assert!(has("portcullis_syslog_messages_total 0"));
+        assert!(has(r#"portcullis_tls_handshake_timeouts_total{listener="policy"} 2"#));
+        // Every sample line belongs to a family announced with HELP and TYPE.
+        for l in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = l.split(['{', ' ']).next().unwrap();
+            assert!(text.contains(&format!("# TYPE {name} counter")), "{l}");
+        }
     }
 }

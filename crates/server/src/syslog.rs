@@ -437,6 +437,7 @@ pub async fn start_for(
         engine_sink(handle.clone()),
     )
     .map_err(|m| anyhow::anyhow!("[server] syslog_format: {m}"))?;
+    handle.metrics().attach_syslog(receiver.stats().clone());
     Ok(Some(start(listeners, receiver)))
 }
 

@@ -13,9 +13,14 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Admin API base URL (default: http://<admin_listen> from the configuration).
+    /// Admin API base URL (default: http://<admin_listen> from the configuration, https://
+    /// when the admin listener speaks TLS).
     #[arg(long, global = true)]
     pub url: Option<String>,
+    /// PEM certificate(s) to trust for an https URL instead of the public roots: a private CA
+    /// or the server's self-signed certificate (default: $PORTCULLIS_CA_CERT).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Bearer token (default: $PORTCULLIS_ADMIN_TOKEN, then `admin_token` in the configuration).
     #[arg(long, global = true)]
     pub token: Option<String>,
@@ -155,7 +160,10 @@ fn client(args: &Args) -> anyhow::Result<AdminClient> {
     };
     let url = match (&args.url, &server) {
         (Some(u), _) => u.clone(),
-        (None, Some(s)) if !s.admin_listen.is_empty() => format!("http://{}", s.admin_listen),
+        (None, Some(s)) if !s.admin_listen.is_empty() => {
+            let scheme = if s.tls_on().1 { "https" } else { "http" };
+            format!("{scheme}://{}", s.admin_listen)
+        }
         _ => anyhow::bail!("the admin API is disabled in the configuration: give --url"),
     };
     let token = args
@@ -165,7 +173,15 @@ fn client(args: &Args) -> anyhow::Result<AdminClient> {
         .or_else(|| server.as_ref().map(|s| s.admin_token.clone()))
         .filter(|t| !t.is_empty())
         .context("no admin token: give --token, set PORTCULLIS_ADMIN_TOKEN or admin_token")?;
-    Ok(AdminClient::new(&url, &token))
+    let ca = args
+        .ca_cert
+        .clone()
+        .or_else(|| std::env::var_os("PORTCULLIS_CA_CERT").map(PathBuf::from));
+    match ca {
+        Some(ca) => AdminClient::with_ca_file(&url, &token, &ca)
+            .map_err(|e| anyhow::anyhow!("--ca-cert {e}")),
+        None => Ok(AdminClient::new(&url, &token)),
+    }
 }
 
 fn expiry(d: &Option<String>) -> anyhow::Result<Value> {
