@@ -3,7 +3,7 @@
 // that the charts have data, does one action round trip (block → visible → unblock) and checks
 // that a POST without the CSRF token is refused.
 //
-//   node dashboard.mjs BASE_URL USER PASSWORD [--screenshots DIR]
+//   node dashboard.mjs BASE_URL USER PASSWORD [--screenshots DIR]   (writes DIR/dashboard-*.png)
 //
 // Uses Debian's chromium (/usr/bin/chromium, or $CHROMIUM) through playwright-core; no browser
 // is downloaded.
@@ -27,8 +27,10 @@ const fail = (msg) => { problems.push(msg); console.error(`FAIL ${msg}`); };
 const ok = (msg) => console.log(`ok   ${msg}`);
 const check = (cond, msg) => (cond ? ok(msg) : fail(msg));
 
+// launch() runs headless with a fresh temporary profile (its own --user-data-dir), removed on close.
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 const context = await browser.newContext({ viewport: { width: 1366, height: 768 } }); // a laptop
@@ -42,7 +44,7 @@ page.on('dialog', (d) => { fail(`unexpected browser dialog: ${d.message()}`); d.
 const shot = async (name) => {
   if (!shotDir) return;
   fs.mkdirSync(shotDir, { recursive: true });
-  await page.screenshot({ path: `${shotDir}/${name}.png`, fullPage: false });
+  await page.screenshot({ path: `${shotDir}/dashboard-${name}.png`, fullPage: false });
 };
 const blocked = (prefix) => page.locator(`main section:has(#block-form) tbody span.mono:text-is("${prefix}")`);
 const bars = (scope = '') => page.locator(`${scope} svg[data-chart] rect.bar`).count();
@@ -62,6 +64,17 @@ try {
   check((await page.locator('h1').first().textContent()) === 'Overview', 'overview loads after sign-in');
   check((await bars()) > 10, `overview attempts chart has data (${await bars()} bars)`);
   check((await page.locator('svg[data-chart=share] rect.bar').count()) > 0, 'verdict mix has data');
+  // The axis says how wide the server's buckets are (10 s, a minute, an hour, 6 hours, a day).
+  const ov = await (await context.request.get(`${root}/api/overview?hours=48`)).json();
+  const width = ov.timeline.find((b) => b.width_secs > 0)?.width_secs;
+  const yLabel = await page.locator('svg[data-chart=columns] text.y-label').first().textContent();
+  const words = await page.evaluate(async (ws) => {
+    const { widthLabel } = await import('/assets/charts.js');
+    return ws.map((w) => widthLabel(w));
+  }, [width, 10, 60, 3600, 6 * 3600, 86400, 7200]);
+  check(yLabel === `attempts per ${words[0]}`, `overview axis label "${yLabel}" matches the buckets' width_secs ${width}`);
+  check(JSON.stringify(words.slice(1)) === JSON.stringify(['10 s', 'minute', 'hour', '6 hours', 'day', '2 hours']),
+    `bucket widths in words: ${words.slice(1).join(', ')}`);
   await shot('overview');
 
   // Campaigns list → first campaign.

@@ -28,6 +28,9 @@ pub struct Options<'a> {
     pub actions: Vec<ActionTaken>,
     /// Audit-log entries that could not be read, by reason.
     pub actions_rejected: BTreeMap<&'static str, u64>,
+    /// Where `actions` came from (a file, a server's audit log); `None` when no audit log was
+    /// given, so an empty list says "unknown" rather than "nothing was done".
+    pub audit_source: Option<String>,
     /// ASN and country lookup, when a database is configured.
     pub geo: Option<&'a dyn GeoLookup>,
     /// When the report was written (shown in the footer; not used for anything else).
@@ -42,6 +45,7 @@ impl Default for Options<'_> {
             title: None,
             actions: Vec::new(),
             actions_rejected: BTreeMap::new(),
+            audit_source: None,
             geo: None,
             generated_at: None,
             max_rows: 200,
@@ -1062,7 +1066,16 @@ fn section_actions(h: &mut String, opts: &Options<'_>) {
     section_open(h, "actions", 9, "Actions taken");
     let rejected: u64 = opts.actions_rejected.values().sum();
     if opts.actions.is_empty() {
-        h.push_str("<p class=\"muted\">No audit log was given (<code>portcullis report --actions AUDIT.json</code>), so this report cannot say what was done.</p>");
+        match &opts.audit_source {
+            Some(src) => {
+                let _ = write!(
+                    h,
+                    "<p class=\"muted\">The audit log (<code>{}</code>) records no action.</p>",
+                    html(src)
+                );
+            }
+            None => h.push_str("<p class=\"muted\">No audit log was given (<code>portcullis report --actions AUDIT.json</code>), so this report cannot say what was done.</p>"),
+        }
     } else {
         h.push_str("<table><thead><tr><th>When (UTC)</th><th>Action</th><th>Target</th><th>By</th><th>Until (UTC)</th><th>Note</th></tr></thead><tbody>");
         for a in opts.actions.iter().take(opts.max_rows) {

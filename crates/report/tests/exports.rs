@@ -216,6 +216,18 @@ fn without_a_time_series_the_chart_is_an_estimate_and_says_so() {
     assert!(attempts.contains("<rect"));
     let actions = section(&html, "actions");
     assert!(actions.contains("No audit log was given"));
+    // An audit log that was read but holds nothing says so, and where it was.
+    let opts = incident::Options {
+        audit_source: Some("http://127.0.0.1:8301/v1/audit?x=<b>".into()),
+        ..incident::Options::default()
+    };
+    let html = incident::render(&r, &inds, &opts);
+    let actions = section(&html, "actions");
+    assert!(
+        actions.contains("records no action") && !actions.contains("No audit log was given"),
+        "{actions}"
+    );
+    assert!(actions.contains("x=&lt;b&gt;"), "escaped: {actions}");
 }
 
 fn section<'a>(html: &'a str, id: &str) -> &'a str {

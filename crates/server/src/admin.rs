@@ -70,6 +70,8 @@ pub struct AdminState {
     pub normalize: Arc<NormalizeOptions>,
     pub body_limit: usize,
     pub json_max_depth: usize,
+    /// The admin listener itself speaks TLS (the dashboard's cookie is then `Secure`).
+    pub tls: bool,
 }
 
 /// The admin router.
@@ -535,7 +537,8 @@ async fn report(State(st): State<AdminState>, headers: HeaderMap) -> Response {
     if let Err(r) = gate(&st, &headers) {
         return r;
     }
-    let r = st.handle.report();
+    let mut r = st.handle.report();
+    st.handle.timeline().fill_report(&mut r);
     match serde_json::to_value(&r) {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => store_error(e),

@@ -4,8 +4,10 @@
 //! Sign-in uses the admin credentials: any operator name (it becomes the audit actor) with the
 //! admin token as password. A session is a random 128-bit id in an `HttpOnly; SameSite=Strict`
 //! cookie plus a random per-session CSRF token that every `POST` must carry in `X-CSRF-Token`
-//! (compared in constant time). Sessions expire after [`SESSION_SECS`]; failed sign-ins are
-//! rate-limited. Actions go through [`EngineHandle::admin`], the same durable, audited path as
+//! (compared in constant time). Sessions expire after [`SESSION_SECS`]. Sign-in attempts are
+//! rate-limited before the token is even compared (otherwise the answer to a right guess would
+//! escape the limit); `Secure` is added to the cookie behind a TLS-terminating proxy
+//! (`X-Forwarded-Proto: https`). Actions go through [`EngineHandle::admin`], the same durable, audited path as
 //! the bearer-token admin API, which keeps working unchanged.
 //!
 //! The traffic views come from the engine's report, the store, and [`Timeline`]: a bounded
@@ -30,7 +32,7 @@ use portcullis_report::dashboard as ui;
 use portcullis_report::dashboard_api as api;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -103,11 +105,19 @@ struct Recent {
 #[derive(Default)]
 struct TimelineInner {
     fine: BTreeMap<i64, Counts>,
+    /// `fine` holds every attempt from this 10 s bucket on (older ones were evicted).
+    fine_complete_from: i64,
     hourly: BTreeMap<i64, Counts>,
+    /// `hourly` holds every attempt from this hour on.
+    hourly_complete_from: i64,
     sources: HashMap<IpAddr, SourceCounts>,
     accounts: HashMap<Arc<str>, (u64, Timestamp)>,
     recent: VecDeque<Recent>,
     uncounted: u64,
+    /// Every attempt since start-up: how many, by outcome, first and last.
+    total: u64,
+    outcomes: BTreeMap<Outcome, u64>,
+    span: Option<(Timestamp, Timestamp)>,
 }
 
 /// A bounded in-memory record of observed attempts (see the module doc).
@@ -133,16 +143,26 @@ impl Timeline {
         c.verdicts[verdict_index(action)] = 1;
         let secs = ev.ts.unix_secs();
         let mut t = self.inner.lock();
+        t.total += 1;
+        *t.outcomes.entry(ev.outcome).or_default() += 1;
+        t.span = Some(match t.span {
+            Some((a, b)) => (a.min(ev.ts), b.max(ev.ts)),
+            None => (ev.ts, ev.ts),
+        });
         t.fine
             .entry(secs.div_euclid(FINE_SECS))
             .or_default()
             .add(&c);
         while t.fine.len() > FINE_KEEP {
-            t.fine.pop_first();
+            if let Some((k, _)) = t.fine.pop_first() {
+                t.fine_complete_from = t.fine_complete_from.max(k + 1);
+            }
         }
         t.hourly.entry(secs.div_euclid(3600)).or_default().add(&c);
         while t.hourly.len() > HOURLY_KEEP {
-            t.hourly.pop_first();
+            if let Some((k, _)) = t.hourly.pop_first() {
+                t.hourly_complete_from = t.hourly_complete_from.max(k + 1);
+            }
         }
         if let Some(ip) = ev.source {
             let n = t.sources.len();
@@ -196,9 +216,11 @@ impl Timeline {
         });
     }
 
-    /// Buckets over `[start, end]`: 10 s (or 60 s) buckets from the first attempt when the
-    /// data spans at most an hour (six hours), else hourly over the whole window, coarser when
-    /// it would exceed ~1,000 buckets. Also the verdicts in the window.
+    /// Buckets over `[start, end]`. When every attempt in the window came within the last six
+    /// hours (and the fine record still holds them all), 10 s buckets (60 s when they span more
+    /// than an hour) from the first attempt; otherwise the whole window in buckets of
+    /// [`window_width`] (hourly up to 7 days, 6-hourly up to 45 days, daily beyond). Also the
+    /// verdicts given in the window.
     fn buckets(
         &self,
         start: Timestamp,
@@ -215,28 +237,81 @@ impl Timeline {
             .zip(verdicts.verdicts)
             .map(|(k, v)| (k.to_string(), v))
             .collect();
+        let first_hour = t
+            .hourly
+            .range(s.div_euclid(3600)..)
+            .next()
+            .map(|(k, _)| k * 3600);
         let first_fine = t
             .fine
             .range(s.div_euclid(FINE_SECS)..)
             .next()
             .map(|(k, _)| k * FINE_SECS);
-        let earliest = t
-            .hourly
-            .range(s.div_euclid(3600)..)
-            .next()
-            .map(|(k, _)| k * 3600);
-        let buckets = match (first_fine, earliest) {
-            (Some(f), Some(h)) if e - h <= 6 * 3600 && f - h < 3600 => {
+        let buckets = match (first_hour, first_fine) {
+            (Some(h), Some(f))
+                if e - h <= 6 * 3600 && t.fine_complete_from * FINE_SECS <= h.max(s) =>
+            {
                 let width = if e - f <= 3600 { FINE_SECS } else { 60 };
-                dense(&t.fine, FINE_SECS, f.max(s), e, width)
+                dense(&t.fine, FINE_SECS, f, e, width)
             }
-            _ => {
-                let hours = (e - s) / 3600 + 1;
-                let width = 3600 * (hours / 1000 + 1);
-                dense(&t.hourly, 3600, s, e, width)
-            }
+            _ => dense(&t.hourly, 3600, s, e, window_width(e - s)),
         };
         (buckets, verdicts)
+    }
+
+    /// The accounts tried from `sources` in `[from, to]` in the recent record, newest first.
+    fn campaign_accounts(
+        &self,
+        sources: &[Prefix],
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Vec<Arc<str>> {
+        let t = self.inner.lock();
+        let set = PrefixSet::new(sources);
+        let mut seen = HashSet::new();
+        t.recent
+            .iter()
+            .rev()
+            .filter(|r| {
+                r.ts >= from && r.ts <= to && r.source.is_some_and(|ip| set.find(ip).is_some())
+            })
+            .filter(|r| seen.insert(r.account.clone()))
+            .map(|r| r.account.clone())
+            .collect()
+    }
+
+    /// Fills in what the engine's live report does not keep, from the attempts observed since
+    /// start-up: the report's `timeline` from the first attempt to the last (per minute when
+    /// they span up to an hour, per 10 minutes up to six, else hourly, coarser beyond 7 days, as
+    /// far back as the hourly record reaches) and the input summary (the attempts received, by
+    /// outcome, first and last). `portcullis report --server` reads it.
+    pub fn fill_report(&self, r: &mut Report) {
+        let t = self.inner.lock();
+        let fine = t.fine.first_key_value().zip(t.fine.last_key_value());
+        match (t.span, fine) {
+            (Some((a, b)), Some(((&f, _), (&l, _))))
+                if b.secs_since(a) <= 6 * 3600 && t.fine_complete_from <= f =>
+            {
+                let (s, e) = (f * FINE_SECS, l * FINE_SECS + FINE_SECS - 1);
+                let width = if e - s <= 3600 { 60 } else { 600 };
+                r.timeline = dense(&t.fine, FINE_SECS, s, e, width);
+            }
+            _ => {
+                if let (Some((&first, _)), Some((&last, _))) =
+                    (t.hourly.first_key_value(), t.hourly.last_key_value())
+                {
+                    let (s, e) = (first * 3600, last * 3600 + 3599);
+                    r.timeline = dense(&t.hourly, 3600, s, e, window_width(e - s));
+                }
+            }
+        }
+        r.input.lines = t.total;
+        r.input.events = t.total;
+        r.input.events_by_outcome = t.outcomes.clone();
+        if let Some((a, b)) = t.span {
+            r.input.first_event = Some(a);
+            r.input.last_event = Some(b);
+        }
     }
 
     /// The attempts of the recent record that came from `sources` in `[from, to]`, bucketed.
@@ -248,17 +323,17 @@ impl Timeline {
     ) -> Vec<api::Bucket> {
         let t = self.inner.lock();
         let span = to.secs_since(from).max(0);
-        let width = if span <= 3600 {
+        let width = if span <= 600 {
+            FINE_SECS
+        } else if span <= 3600 {
             60
         } else {
-            3600 * (span / 3600 / 1000 + 1)
+            window_width(span)
         };
+        let set = PrefixSet::new(sources);
         let mut m: BTreeMap<i64, Counts> = BTreeMap::new();
         for r in t.recent.iter().filter(|r| {
-            r.ts >= from
-                && r.ts <= to
-                && r.source
-                    .is_some_and(|ip| sources.iter().any(|p| p.contains(ip)))
+            r.ts >= from && r.ts <= to && r.source.is_some_and(|ip| set.find(ip).is_some())
         }) {
             let c = m.entry(r.ts.unix_secs().div_euclid(width)).or_default();
             c.attempts += 1;
@@ -271,6 +346,73 @@ impl Timeline {
             .map(|(k, c)| bucket(k * width, width, &c))
             .collect()
     }
+}
+
+/// The bucket width for a window of `span` seconds: hourly up to 7 days, 6-hourly up to 45
+/// days, daily beyond (the UI offers 24 h to 30 days; the API allows 90).
+fn window_width(span: i64) -> i64 {
+    if span <= 7 * 86_400 {
+        3600
+    } else if span <= 45 * 86_400 {
+        6 * 3600
+    } else {
+        86_400
+    }
+}
+
+/// A set of prefixes (a campaign's sources: addresses and networks) that finds the one holding
+/// an address with one hash lookup per prefix length, not a scan of the set.
+struct PrefixSet {
+    set: HashSet<Prefix>,
+    /// (IPv4?, length) of the members, longest first.
+    lens: Vec<(bool, u8)>,
+}
+
+impl PrefixSet {
+    fn new(prefixes: &[Prefix]) -> Self {
+        let mut lens: Vec<(bool, u8)> = prefixes
+            .iter()
+            .map(|p| (p.addr().is_ipv4(), p.len()))
+            .collect();
+        lens.sort_by_key(|&(v4, len)| (v4, std::cmp::Reverse(len)));
+        lens.dedup();
+        PrefixSet {
+            set: prefixes.iter().copied().collect(),
+            lens,
+        }
+    }
+
+    /// The most specific member that holds `ip`.
+    fn find(&self, ip: IpAddr) -> Option<Prefix> {
+        self.lens
+            .iter()
+            .filter(|(v4, _)| *v4 == ip.is_ipv4())
+            .map(|&(_, len)| Prefix::new(ip, len))
+            .find(|p| self.set.contains(p))
+    }
+}
+
+/// Counts per campaign source: an address its own, a network the sum over the addresses seen
+/// in it (each address counted once, under the most specific source that holds it).
+fn per_source(
+    counted: &HashMap<IpAddr, SourceCounts>,
+    sources: &[Prefix],
+) -> HashMap<Prefix, SourceCounts> {
+    let set = PrefixSet::new(sources);
+    let mut out: HashMap<Prefix, SourceCounts> = HashMap::new();
+    for (ip, c) in counted {
+        if let Some(p) = set.find(*ip) {
+            out.entry(p)
+                .and_modify(|x| {
+                    x.attempts += c.attempts;
+                    x.failures += c.failures;
+                    x.first = x.first.min(c.first);
+                    x.last = x.last.max(c.last);
+                })
+                .or_insert(*c);
+        }
+    }
+    out
 }
 
 fn bucket(start: i64, width: i64, c: &Counts) -> api::Bucket {
@@ -490,6 +632,14 @@ fn same_origin(headers: &HeaderMap) -> bool {
     !host.is_empty() && bare == Some(host)
 }
 
+/// The request reached us through a proxy that terminated TLS (`X-Forwarded-Proto: https`).
+fn behind_tls(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
 async fn login(State(st): State<DashState>, headers: HeaderMap, body: Body) -> Response {
     if !same_origin(&headers) {
         return err(StatusCode::FORBIDDEN, "sign-in from another origin refused");
@@ -536,8 +686,15 @@ async fn login(State(st): State<DashState>, headers: HeaderMap, body: Body) -> R
     }
     tracing::info!(user = %user, "dashboard sign-in");
     let mut r = ok(&session_body(&st, &id));
+    // Behind a TLS-terminating proxy the browser sees https: mark the cookie Secure. (A client
+    // that sends the header itself over plain HTTP only makes its own cookie unusable.)
+    let secure = if st.admin.tls || behind_tls(&headers) {
+        "; Secure"
+    } else {
+        ""
+    };
     let cookie =
-        format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}");
+        format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={SESSION_SECS}{secure}");
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -721,15 +878,34 @@ async fn campaign(
         let blocks = h.store().blocks(t)?;
         let prots = h.store().protections(t)?;
         let tl = h.timeline();
-        let timeline = tl.campaign_buckets(&c.sources, c.first_seen, c.last_seen.max(c.first_seen));
+        // An open campaign's sources are still its own: show their attempts up to now (the
+        // engine moves `last_seen` only when it flags or links something).
+        let until = if is_open(&c, t) {
+            t.max(c.first_seen)
+        } else {
+            c.last_seen.max(c.first_seen)
+        };
+        let timeline = tl.campaign_buckets(&c.sources, c.first_seen, until);
+        // Accounts the engine named, then those tried from the campaign's sources (the engine
+        // names none for some detections, and caps the list).
+        let mut names: Vec<String> = c.accounts.iter().take(5000).cloned().collect();
+        let mut seen: HashSet<String> = names.iter().cloned().collect();
+        for a in tl.campaign_accounts(&c.sources, c.first_seen, until) {
+            if names.len() >= 5000 {
+                break;
+            }
+            if seen.insert(a.to_string()) {
+                names.push(a.to_string());
+            }
+        }
         let (mut sources, accounts) = {
             let inner = tl.inner.lock();
-            let sources: Vec<api::SourceRow> = c
-                .sources
+            let shown = &c.sources[..c.sources.len().min(5000)];
+            let counts = per_source(&inner.sources, shown);
+            let sources: Vec<api::SourceRow> = shown
                 .iter()
-                .take(5000)
                 .map(|p| {
-                    let s = inner.sources.get(&p.addr()).copied();
+                    let s = counts.get(p).copied();
                     api::SourceRow {
                         source: *p,
                         attempts: s.map_or(0, |s| s.attempts),
@@ -743,10 +919,8 @@ async fn campaign(
                     }
                 })
                 .collect();
-            let accounts: Vec<api::AccountRow> = c
-                .accounts
+            let accounts: Vec<api::AccountRow> = names
                 .iter()
-                .take(5000)
                 .map(|a| {
                     let n = inner.accounts.get(a.as_str()).copied();
                     let state = if r.compromised_accounts.iter().any(|x| &x.account == a) {
@@ -883,9 +1057,19 @@ async fn account(
                 familiar: x.familiar,
             })
             .collect();
+        // Campaigns that name the account, or whose sources tried it since they began.
         let campaigns = all_campaigns(&r, h.store())?
             .into_iter()
-            .filter(|c| c.accounts.contains(&name))
+            .filter(|c| {
+                c.accounts.contains(&name) || {
+                    let set = PrefixSet::new(&c.sources);
+                    recent.iter().any(|x| {
+                        x.ts >= c.first_seen
+                            && x.outcome != Outcome::Success
+                            && x.source.is_some_and(|ip| set.find(ip).is_some())
+                    })
+                }
+            })
             .map(|c| c.id)
             .collect();
         Ok(api::AccountDetail {
@@ -1067,5 +1251,227 @@ async fn act(State(st): State<DashState>, headers: HeaderMap, body: Body) -> Res
             },
         }),
         Err(r) => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_core::{NormalizeOptions, Protocol};
+
+    /// An hour boundary, so bucket edges are predictable.
+    const T0: i64 = 1_700_000_000 / 3600 * 3600;
+
+    fn record(tl: &Timeline, secs: i64, outcome: Outcome, familiar: bool) {
+        let ev = AuthEvent::new(
+            Timestamp::from_unix_secs(secs),
+            Protocol::Imap,
+            Account::new("alice@example.org", &NormalizeOptions::default()),
+            Some("198.51.100.7".parse().unwrap()),
+            outcome,
+        );
+        tl.record(&ev, familiar, Action::Allow);
+    }
+
+    /// Totals of (attempts, failures, unfamiliar failures), the common width, and a check that
+    /// the buckets are aligned and follow each other without gaps.
+    fn totals(b: &[api::Bucket]) -> (u64, u64, u64, i64) {
+        assert!(!b.is_empty());
+        let w = b[0].width_secs;
+        for (i, x) in b.iter().enumerate() {
+            assert_eq!(x.width_secs, w);
+            assert_eq!(x.start.unix_secs() % w, 0, "aligned to the width");
+            if i > 0 {
+                assert_eq!(x.start.unix_secs() - b[i - 1].start.unix_secs(), w);
+            }
+        }
+        (
+            b.iter().map(|x| x.attempts).sum(),
+            b.iter().map(|x| x.failures).sum(),
+            b.iter().map(|x| x.unfamiliar_failures).sum(),
+            w,
+        )
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_unix_secs(secs)
+    }
+
+    #[test]
+    fn recent_attempts_come_in_10_s_or_1_min_buckets_from_the_first_one() {
+        let tl = Timeline::new();
+        // 30 minutes of traffic: one success, then a failure from an unfamiliar source a minute.
+        record(&tl, T0 + 5, Outcome::Success, false);
+        for m in 1..=30 {
+            record(&tl, T0 + m * 60, Outcome::BadPassword, m % 3 == 0);
+        }
+        let now = T0 + 31 * 60;
+        let (b, verdicts) = tl.buckets(at(now - 48 * 3600), at(now));
+        let (a, f, u, w) = totals(&b);
+        assert_eq!((a, f, u, w), (31, 30, 20, 10));
+        assert_eq!(b[0].start.unix_secs(), T0, "starts at the first attempt");
+        assert_eq!(verdicts["allow"], 31);
+        assert_eq!(verdicts["deny"], 0);
+        // Two hours of traffic: minutes.
+        record(&tl, T0 + 2 * 3600, Outcome::BadPassword, false);
+        let (b, _) = tl.buckets(at(now - 48 * 3600), at(T0 + 2 * 3600 + 60));
+        assert_eq!(totals(&b), (32, 31, 21, 60));
+    }
+
+    #[test]
+    fn longer_windows_are_hourly_six_hourly_or_daily_and_count_everything() {
+        let tl = Timeline::new();
+        // Ten days, one attempt every 20 minutes, every fourth a success.
+        let mut n = 0u64;
+        let mut fails = 0u64;
+        for i in 0..(10 * 24 * 3) {
+            let ok = i % 4 == 0;
+            record(
+                &tl,
+                T0 + i * 1200 + 7,
+                if ok {
+                    Outcome::Success
+                } else {
+                    Outcome::BadPassword
+                },
+                false,
+            );
+            n += 1;
+            fails += (!ok) as u64;
+        }
+        let now = T0 + 10 * 86_400;
+        for (hours, width) in [(24, 3600), (168, 3600), (720, 6 * 3600), (2160, 86_400)] {
+            let (b, verdicts) = tl.buckets(at(now - hours * 3600), at(now));
+            let (a, f, u, w) = totals(&b);
+            assert_eq!(w, width, "{hours} h");
+            assert!(b.len() <= 1000, "{hours} h: {} buckets", b.len());
+            if hours >= 240 {
+                assert_eq!((a, f, u), (n, fails, fails), "{hours} h");
+                assert_eq!(verdicts.values().sum::<u64>(), n);
+            } else {
+                // Only the window's share: 3 attempts an hour.
+                assert!(
+                    a >= 3 * hours as u64 && a <= 3 * (hours as u64 + 1),
+                    "{hours} h: {a}"
+                );
+            }
+        }
+    }
+
+    /// When the fine record has dropped attempts the window still needs, the chart falls back
+    /// to hours instead of silently under-counting.
+    #[test]
+    fn an_incomplete_fine_record_is_not_used() {
+        let tl = Timeline::new();
+        // One attempt in each 10 s bucket for six hours and ten seconds: one more bucket than
+        // the fine record keeps.
+        let n = FINE_KEEP as i64 + 1;
+        for i in 0..n {
+            record(&tl, T0 + i * FINE_SECS, Outcome::BadPassword, false);
+        }
+        let now = T0 + 6 * 3600;
+        let (b, _) = tl.buckets(at(now - 24 * 3600), at(now));
+        let (a, _, _, w) = totals(&b);
+        assert_eq!(w, 3600);
+        assert_eq!(a, n as u64, "every attempt counted");
+    }
+
+    #[test]
+    fn the_live_report_gets_the_timeline_and_the_input_summary() {
+        let tl = Timeline::new();
+        record(&tl, T0 + 100, Outcome::Success, false);
+        record(&tl, T0 + 3 * 3600 + 5, Outcome::BadPassword, false);
+        record(&tl, T0 + 3 * 3600 + 6, Outcome::BadPassword, true);
+        record(&tl, T0 + 5 * 3600 + 7, Outcome::UnknownAccount, false);
+        let mut r = Report::new(Default::default());
+        tl.fill_report(&mut r);
+        let (a, f, u, w) = totals(&r.timeline);
+        assert_eq!((a, f, u, w), (4, 3, 2, 600), "5 hours: per 10 minutes");
+        assert_eq!(
+            r.timeline.len(),
+            31,
+            "10-minute steps over 5 hours, empty ones included"
+        );
+        assert_eq!(r.timeline[18].attempts, 2);
+        // A day later: hourly.
+        record(&tl, T0 + 30 * 3600, Outcome::Success, true);
+        let mut r = Report::new(Default::default());
+        tl.fill_report(&mut r);
+        let (a, _, _, w) = totals(&r.timeline);
+        assert_eq!((a, w), (5, 3600));
+        assert_eq!(r.timeline.len(), 31, "hours 0 to 30");
+        assert_eq!(r.timeline[3].attempts, 2);
+        assert_eq!((r.input.events, r.input.lines), (5, 5));
+        assert_eq!(r.input.events_by_outcome[&Outcome::BadPassword], 2);
+        assert_eq!(r.input.events_by_outcome[&Outcome::UnknownAccount], 1);
+        assert_eq!(r.input.events_by_outcome[&Outcome::Success], 2);
+        assert_eq!(r.input.first_event, Some(at(T0 + 100)));
+        assert_eq!(r.input.last_event, Some(at(T0 + 30 * 3600)));
+        // Nothing observed: nothing claimed.
+        let mut r = Report::new(Default::default());
+        Timeline::new().fill_report(&mut r);
+        assert!(r.timeline.is_empty());
+        assert_eq!((r.input.events, r.input.first_event), (0, None));
+    }
+
+    #[test]
+    fn networks_among_a_campaigns_sources_sum_the_addresses_in_them() {
+        let tl = Timeline::new();
+        let ev = |ip: &str, secs: i64| {
+            AuthEvent::new(
+                at(secs),
+                Protocol::Imap,
+                Account::new("bob", &NormalizeOptions::default()),
+                Some(ip.parse().unwrap()),
+                Outcome::BadPassword,
+            )
+        };
+        for (i, ip) in [
+            "198.51.100.1",
+            "198.51.100.2",
+            "198.51.100.2",
+            "203.0.113.9",
+            "2001:db8:1::5",
+            "192.0.2.1",
+        ]
+        .iter()
+        .enumerate()
+        {
+            tl.record(&ev(ip, T0 + i as i64), false, Action::Allow);
+        }
+        let net: Prefix = "198.51.100.0/24".parse().unwrap();
+        let host: Prefix = "203.0.113.9".parse().unwrap();
+        let net6: Prefix = "2001:db8::/32".parse().unwrap();
+        let nested: Prefix = "198.51.100.2".parse().unwrap();
+        let inner = tl.inner.lock();
+        let c = per_source(&inner.sources, &[net, host, net6]);
+        assert_eq!(c[&net].attempts, 3);
+        assert_eq!((c[&net].first, c[&net].last), (at(T0), at(T0 + 2)));
+        assert_eq!(c[&host].attempts, 1);
+        assert_eq!(c[&net6].attempts, 1);
+        assert_eq!(c.len(), 3, "192.0.2.1 is no source of this campaign");
+        // An address listed on its own and inside a listed network counts once, as itself.
+        let c = per_source(&inner.sources, &[net, nested]);
+        assert_eq!((c[&net].attempts, c[&nested].attempts), (1, 2));
+    }
+
+    #[test]
+    fn campaign_buckets_fit_the_campaign_and_only_count_its_sources() {
+        let tl = Timeline::new();
+        let ours: Prefix = "198.51.100.0/24".parse().unwrap();
+        let theirs: Prefix = "203.0.113.0/24".parse().unwrap();
+        for i in 0..20 {
+            record(&tl, T0 + i * 20, Outcome::BadPassword, false);
+        }
+        let b = tl.campaign_buckets(&[ours], at(T0), at(T0 + 400));
+        assert_eq!(b[0].width_secs, FINE_SECS);
+        assert_eq!(b.iter().map(|x| x.attempts).sum::<u64>(), 20);
+        assert!(
+            tl.campaign_buckets(&[theirs], at(T0), at(T0 + 400))
+                .is_empty()
+        );
+        let b = tl.campaign_buckets(&[ours], at(T0), at(T0 + 3 * 86_400));
+        assert_eq!(b[0].width_secs, 3600);
+        assert_eq!(b.iter().map(|x| x.attempts).sum::<u64>(), 20);
     }
 }

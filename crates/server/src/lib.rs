@@ -216,6 +216,7 @@ pub async fn serve(
                 normalize: normalize.clone(),
                 body_limit: cfg.body_limit_bytes,
                 json_max_depth: cfg.json_max_depth,
+                tls: l.tls.is_some(),
             });
             Some(spawn_http("admin", l, app, &metrics, wait(rx.clone()))?)
         }

@@ -179,6 +179,30 @@ fn policy_and_admin_over_tls_with_no_plaintext_fallback() {
             .is_err()
     );
 
+    // The dashboard's session cookie is Secure on a TLS admin listener.
+    let mut r = https
+        .post(&format!("{admin_url}/api/login"))
+        .header("Content-Type", "application/json")
+        .send(format!(r#"{{"username":"operator","password":"{TOKEN}"}}"#))
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "{}",
+        r.body_mut().read_to_string().unwrap()
+    );
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+
     // Handshake counters: the refused plaintext and the untrusting client failed; the good
     // clients (Dovecot-shaped, admin) completed.
     let text = admin.metrics().unwrap();

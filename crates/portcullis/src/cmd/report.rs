@@ -1,10 +1,12 @@
-//! `portcullis report`: turns an `analyze --format json` result into a self-contained HTML
-//! incident report plus indicator exports (CSV and a STIX 2.1 bundle) for a national CERT.
+//! `portcullis report`: turns an `analyze --format json` result, or the live view of a running
+//! `portcullis serve` (`--server`, through its admin API), into a self-contained HTML incident
+//! report plus indicator exports (CSV and a STIX 2.1 bundle) for a national CERT.
 
 use anyhow::{Context, bail};
-use portcullis_core::report::{Report, SCHEMA_V1};
+use portcullis_core::report::{Campaign, Report, SCHEMA_V1};
 use portcullis_report::{actions, geo, incident, sample, stix};
-use std::path::PathBuf;
+use portcullis_server::client::AdminClient;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
@@ -13,11 +15,29 @@ use std::process::ExitCode;
   portcullis report --input report.json --out incident/ --title 'Example Ltd: June spray'
   portcullis report --input report.json --actions audit.json --org 'Example Ltd' --out incident/
   portcullis report --input report.json --geoip GeoLite2-Country.mmdb --geoip GeoLite2-ASN.mmdb --out incident/
+  portcullis report --server http://127.0.0.1:8301 --out incident/     from the live service
   portcullis report --demo --out /tmp/demo     a realistic synthetic incident")]
 pub struct Args {
     /// The report: output of `portcullis analyze --format json` (`-` for standard input).
-    #[arg(long, short, required_unless_present = "demo")]
+    #[arg(long, short, required_unless_present_any = ["demo", "server"])]
     pub input: Option<PathBuf>,
+    /// Read the live view of a running `portcullis serve` from its admin API instead
+    /// (e.g. http://127.0.0.1:8301): campaigns, findings, attempts since its start, and its
+    /// audit log as the actions taken (unless --actions is given).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["input", "demo"])]
+    pub server: Option<String>,
+    /// Admin token for --server (default: $PORTCULLIS_ADMIN_TOKEN, then the one `serve`
+    /// generated in <data-dir>/credentials.toml).
+    #[arg(long, requires = "server")]
+    pub token: Option<String>,
+    /// The server's data directory, where `serve` keeps credentials.toml (for --server).
+    #[arg(
+        long,
+        value_name = "DIR",
+        requires = "server",
+        default_value = "/var/lib/portcullis"
+    )]
+    pub data_dir: PathBuf,
     /// Directory to write incident-report.html, indicators.csv and indicators.stix.json into.
     #[arg(long, short)]
     pub out: PathBuf,
@@ -54,6 +74,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ..incident::Options::default()
         };
         (sample::parliament_like(), opts)
+    } else if let Some(url) = &args.server {
+        let token = admin_token(args.token.clone(), &args.data_dir)?;
+        let live = from_server(url, &token)?;
+        let opts = incident::Options {
+            actions: live.actions.actions,
+            actions_rejected: live.actions.rejected,
+            audit_source: Some(format!("{}/v1/audit", url.trim_end_matches('/'))),
+            // A live view is a snapshot: say when it was taken.
+            generated_at: Some(portcullis_server::now()),
+            ..incident::Options::default()
+        };
+        (live.report, opts)
     } else {
         let path = args.input.as_ref().context("--input is required")?;
         let text = if path.as_os_str() == "-" {
@@ -95,6 +127,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         opts.actions = log.actions;
         opts.actions_rejected = log.rejected;
+        opts.audit_source = Some(path.display().to_string());
     }
     opts.geo = geoip.as_ref().map(|g| g as &dyn geo::GeoLookup);
     let producer = stix::Producer {
@@ -110,4 +143,67 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!("wrote {}", written.stix.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The admin token for `--server`: `--token`, else `PORTCULLIS_ADMIN_TOKEN`, else the token
+/// `serve` generated on its first run in `<data_dir>/credentials.toml`.
+fn admin_token(given: Option<String>, data_dir: &Path) -> anyhow::Result<String> {
+    if let Some(t) = given
+        .or_else(|| std::env::var("PORTCULLIS_ADMIN_TOKEN").ok())
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Ok(t);
+    }
+    let mut cfg = portcullis_server::ServerConfig {
+        data_dir: data_dir.to_path_buf(),
+        admin_token: String::new(),
+        ..portcullis_server::ServerConfig::default()
+    };
+    crate::credentials::fill_admin_token(&mut cfg);
+    if cfg.admin_token.is_empty() {
+        bail!(
+            "no admin token: give --token, set PORTCULLIS_ADMIN_TOKEN, or --data-dir where \
+             `portcullis serve` keeps credentials.toml (cannot read {})",
+            data_dir.join(crate::credentials::FILE).display()
+        );
+    }
+    Ok(cfg.admin_token)
+}
+
+/// What the live service says: its report and its audit log.
+struct Live {
+    report: Report,
+    actions: actions::AuditLog,
+}
+
+/// Reads the live view from a running server's admin API: `GET /v1/report` (the engine's
+/// report with the attempts observed since start-up), the stored campaigns the engine no
+/// longer holds (`GET /v1/campaigns`, e.g. from before a restart), and the audit log.
+fn from_server(url: &str, token: &str) -> anyhow::Result<Live> {
+    let client = AdminClient::new(url, token);
+    let value = client
+        .get("/v1/report")
+        .with_context(|| format!("reading the live report from {url}"))?;
+    let schema = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+    if schema != SCHEMA_V1 {
+        bail!("{url} answered a report with schema {schema:?}; this version reads {SCHEMA_V1:?}");
+    }
+    let mut report: Report = serde_json::from_value(value)
+        .with_context(|| format!("{url} answered an invalid report v1"))?;
+    let stored: Vec<Campaign> = serde_json::from_value(
+        client
+            .get("/v1/campaigns?limit=10000")
+            .with_context(|| format!("reading the stored campaigns from {url}"))?,
+    )
+    .with_context(|| format!("{url} answered an invalid campaign list"))?;
+    for c in stored {
+        if !report.campaigns.iter().any(|x| x.id == c.id) {
+            report.campaigns.push(c);
+        }
+    }
+    let audit = client
+        .get("/v1/audit?limit=10000")
+        .with_context(|| format!("reading the audit log from {url}"))?;
+    let actions = actions::parse_audit_log(&audit.to_string()).map_err(anyhow::Error::msg)?;
+    Ok(Live { report, actions })
 }

@@ -2,21 +2,32 @@
 
 import * as api from './api.js';
 import { h, num, time, figure, section, table, campaignLink } from './dom.js';
-import { stackedColumns, TRAFFIC_LAYERS } from './charts.js';
+import { stackedColumns, widthLabel, TRAFFIC_LAYERS } from './charts.js';
 import { runAction, actions } from './confirm.js';
 
-/** Recent attempts bucketed per hour for the chart. */
-function hourly(attempts) {
+/**
+ * Recent attempts bucketed for the chart: hourly when they span up to 3 days, 6-hourly up to
+ * 3 weeks, daily beyond. Returns the buckets, their width, and the time axis to draw: at least
+ * the last 24 hours, so a few attempts show as the bars they are rather than fill the chart.
+ */
+function bucketed(attempts) {
+  const now = Date.now();
+  const times = attempts.map((a) => new Date(a.ts).getTime()).filter((t) => t > 0);
+  const first = times.length ? Math.min(...times) : now;
+  const spanH = (now - first) / 3600000;
+  const width = spanH <= 72 ? 3600 : spanH <= 21 * 24 ? 6 * 3600 : 86400;
+  const ms = width * 1000;
   const by = new Map();
   for (const a of attempts) {
-    const t = Math.floor(new Date(a.ts).getTime() / 3600000) * 3600000;
-    const b = by.get(t) || { start: new Date(t).toISOString(), width_secs: 3600, successes: 0, familiar_failures: 0, unfamiliar_failures: 0 };
+    const t = Math.floor(new Date(a.ts).getTime() / ms) * ms;
+    const b = by.get(t) || { start: new Date(t).toISOString(), width_secs: width, successes: 0, familiar_failures: 0, unfamiliar_failures: 0 };
     if (a.outcome === 'success') b.successes += 1;
     else if (a.familiar) b.familiar_failures += 1;
     else b.unfamiliar_failures += 1;
     by.set(t, b);
   }
-  return [...by.values()];
+  const end = (Math.floor(now / ms) + 1) * width;
+  return { buckets: [...by.values()], width, span: [Math.min(Math.floor(first / ms) * width, end - 86400), end] };
 }
 
 const MODES = {
@@ -35,6 +46,7 @@ export async function accountPage(main, params, name, rerender) {
     actions.protect(r.account, mode), rerender);
   const unprotect = () => runAction(`Lift protection of ${r.account}`, `${r.account} will log in as usual again.`, actions.unprotect(r.account), rerender);
   const failures = attempts.filter((a) => a.outcome !== 'success');
+  const chart = bucketed(attempts);
   return [
     h('header', { class: 'page-head' },
       h('div', {}, h('div', { class: 'eyebrow' }, 'account'), h('h1', { class: 'acct-name' }, r.account)),
@@ -50,7 +62,7 @@ export async function accountPage(main, params, name, rerender) {
       figure(num(failures.filter((a) => !a.familiar).length), 'failures from unfamiliar sources', failures.some((a) => !a.familiar) ? 'warn' : ''),
       figure(num((r.familiar_sources || []).length), 'familiar sources')),
     (r.campaigns || []).length ? h('p', {}, 'Targeted by ', (r.campaigns || []).flatMap((id, i) => [i ? ', ' : '', campaignLink(id)]), '.') : null,
-    section('Recent attempts per hour', stackedColumns(hourly(attempts), TRAFFIC_LAYERS, { yLabel: 'attempts per hour', title: `Recent attempts for ${r.account}` })),
+    section(`Recent attempts per ${widthLabel(chart.width)}`, stackedColumns(chart.buckets, TRAFFIC_LAYERS, { yLabel: `attempts per ${widthLabel(chart.width)}`, title: `Recent attempts for ${r.account}`, span: chart.span })),
     section('Recent attempts',
       table([
         { label: 'When', cell: (a) => time(a.ts), class: 't' },

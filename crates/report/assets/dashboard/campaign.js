@@ -1,9 +1,9 @@
-// Campaign page: timeline from the first probe, attempts per hour, sources, accounts targeted,
+// Campaign page: timeline from the first probe, attempts over time, sources, accounts targeted,
 // compromised accounts, actions taken; block / protect / shields up from here.
 
 import * as api from './api.js';
 import { h, num, time, span, figure, section, table, kindPill, accountLink } from './dom.js';
-import { stackedColumns, normalizeBuckets, TRAFFIC_LAYERS } from './charts.js';
+import { stackedColumns, normalizeBuckets, widthLabel, bucketWidth, TRAFFIC_LAYERS } from './charts.js';
 import { runAction, actions } from './confirm.js';
 import { actionsTable } from './actions.js';
 
@@ -14,6 +14,7 @@ export async function campaignPage(main, params, id, rerender) {
   const compromised = r.compromised || [];
   const unblocked = sources.filter((x) => !x.blocked);
   const geo = sources.some((x) => x.asn || x.country);
+  const per = widthLabel(bucketWidth(r.timeline) || 3600);
   const block = (src) => runAction(
     `Block ${src}`,
     `Deny every login attempt from ${src} for 24 hours. Users behind that address (it may be a shared or residential network) will be refused too.`,
@@ -42,11 +43,11 @@ export async function campaignPage(main, params, id, rerender) {
       figure(num(c.accounts_targeted), 'accounts targeted'),
       figure(num(sources.length), 'sources'),
       figure(num(compromised.length), 'accounts compromised', compromised.length ? 'bad' : 'good')),
-    section('Attempts per hour, from the first probe',
+    section(`Attempts per ${per}, from the first probe`,
       stackedColumns(normalizeBuckets(r.timeline), TRAFFIC_LAYERS, {
-        yLabel: 'attempts per hour',
+        yLabel: `attempts per ${per}`,
         markers: [{ at: c.detected_at, label: 'detected' }],
-        title: `Attempts per hour in campaign ${c.id}`,
+        title: `Attempts per ${per} in campaign ${c.id}`,
       })),
     section(`Sources (${num(sources.length)})`,
       unblocked.length ? h('p', { class: 'muted' }, `${num(unblocked.length)} not blocked. Block the busiest; many spray sources are innocent residential addresses, so blocks expire.`) : null,
@@ -70,7 +71,7 @@ export async function campaignPage(main, params, id, rerender) {
         { label: 'Evidence', cell: (x) => h('span', { class: 'why' }, x.evidence) },
         { label: '', cell: (x) => h('button', { type: 'button', class: 'small', onclick: () => protect(x.account), 'data-action': 'protect' }, 'Protect') },
       ], compromised, { empty: 'No account fell in this campaign.' })),
-    section(`Accounts targeted (${num(c.accounts_targeted)})`,
+    section(`Accounts targeted (${num(Math.max(c.accounts_targeted || 0, (r.accounts || []).length))})`,
       table([
         { label: 'Account', cell: (x) => accountLink(x.account) },
         { label: 'Attempts', cell: (x) => num(x.attempts), class: 'n' },

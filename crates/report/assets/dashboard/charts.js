@@ -33,14 +33,35 @@ function niceStep(max, n) {
   return Math.max(1, (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag);
 }
 
+/**
+ * A bucket width in words for axis labels: 10 → "10 s", 60 → "minute", 3600 → "hour",
+ * 21600 → "6 hours", 86400 → "day". The server picks the width (docs/dashboard-api.md), so the
+ * label always comes from the data, never from an assumption.
+ */
+export function widthLabel(secs) {
+  const w = Number(secs);
+  if (!(w > 0)) return 'bucket';
+  for (const [unit, name] of [[86400, 'day'], [3600, 'hour'], [60, 'minute']]) {
+    if (w % unit === 0) return w === unit ? name : `${w / unit} ${name}s`;
+  }
+  return `${w} s`;
+}
+
+/** The width of the first bucket that says it (buckets of one answer share a width). */
+export function bucketWidth(buckets) {
+  const b = (buckets || []).find((x) => x.width_secs > 0);
+  return b ? b.width_secs : null;
+}
+
 const short = (v) => (v >= 1e6 ? `${+(v / 1e6).toFixed(1)}M` : v >= 1e4 ? `${+(v / 1e3).toFixed(1)}k` : num(Math.round(v)));
 
 /**
  * Stacked columns over time.
  * buckets: [{start: RFC3339, width_secs?, ...values}]; layers: [{key, label, colour}] bottom first.
- * markers: [{at, label}].
+ * markers: [{at, label}]. span: [fromSecs, toSecs] widens the time axis to at least that range
+ * (so a lone bucket does not fill the whole chart).
  */
-export function stackedColumns(buckets, layers, { height = 240, yLabel = 'attempts', markers = [], title = 'Attempts over time' } = {}) {
+export function stackedColumns(buckets, layers, { height = 240, yLabel = 'attempts', markers = [], title = 'Attempts over time', span = null } = {}) {
   const w = 960, left = 56, right = 14, top = 12, bottom = height - 28;
   const svg = s('svg', { class: 'chart', viewBox: `0 0 ${w} ${height}`, role: 'img', 'data-chart': 'columns', 'data-points': String(buckets.length) },
     s('title', {}, title));
@@ -53,13 +74,17 @@ export function stackedColumns(buckets, layers, { height = 240, yLabel = 'attemp
   const sorted = [...buckets].sort((a, b) => secs(a.start) - secs(b.start));
   const widths = sorted.map((b, i) => b.width_secs || (sorted[i + 1] ? secs(sorted[i + 1].start) - secs(b.start) : null));
   const fallback = widths.find((x) => x) || 3600;
-  const start = secs(sorted[0].start);
-  const end = secs(sorted[sorted.length - 1].start) + (widths[widths.length - 1] || fallback);
+  let start = secs(sorted[0].start);
+  let end = secs(sorted[sorted.length - 1].start) + (widths[widths.length - 1] || fallback);
+  if (span) {
+    start = Math.min(start, span[0]);
+    end = Math.max(end, span[1]);
+  }
   const x = (t) => left + ((w - left - right) * (t - start)) / Math.max(60, end - start);
   const totals = sorted.map((b) => layers.reduce((acc, l) => acc + (b[l.key] || 0), 0));
   const max = Math.max(0, ...totals);
   const step = niceStep(max, 4);
-  const topV = Math.max(1, Math.ceil(max / step)) * step;
+  const topV = Math.max(1, Math.ceil((max * 1.04) / step)) * step; // headroom above the tallest bar
   const y = (v) => bottom - ((bottom - top) * v) / topV;
   for (let v = 0; v <= topV + 1e-9; v += step) {
     svg.appendChild(s('line', { x1: left, x2: w - right, y1: y(v), y2: y(v), class: 'grid' }));
@@ -67,7 +92,9 @@ export function stackedColumns(buckets, layers, { height = 240, yLabel = 'attemp
   }
   for (const [t, label] of ticks(start, end)) {
     svg.appendChild(s('line', { x1: x(t), x2: x(t), y1: top, y2: bottom, class: 'grid' }));
-    svg.appendChild(s('text', { x: x(t), y: bottom + 16, 'text-anchor': 'middle', class: 'axis' }, label));
+    // Labels at the edges are anchored inwards so they are not cut off.
+    const anchor = x(t) > w - right - 24 ? 'end' : x(t) < left + 24 ? 'start' : 'middle';
+    svg.appendChild(s('text', { x: x(t), y: bottom + 16, 'text-anchor': anchor, class: 'axis' }, label));
   }
   sorted.forEach((b, i) => {
     const t0 = secs(b.start);
@@ -89,7 +116,7 @@ export function stackedColumns(buckets, layers, { height = 240, yLabel = 'attemp
     svg.appendChild(s('text', { x: x(t) + 4, y: top + 10, class: 'marker-text' }, m.label));
   }
   svg.appendChild(s('line', { x1: left, x2: w - right, y1: bottom, y2: bottom, class: 'axis-line' }));
-  svg.appendChild(s('text', { transform: `translate(14 ${(top + bottom) / 2}) rotate(-90)`, 'text-anchor': 'middle', class: 'axis' }, yLabel));
+  svg.appendChild(s('text', { transform: `translate(14 ${(top + bottom) / 2}) rotate(-90)`, 'text-anchor': 'middle', class: 'axis y-label' }, yLabel));
   return h('figure', { class: 'chart-box' }, svg, legend);
 }
 
@@ -97,7 +124,7 @@ export function stackedColumns(buckets, layers, { height = 240, yLabel = 'attemp
 export function shareBar(parts, { title = 'Shares' } = {}) {
   const total = parts.reduce((a, p) => a + (p.value || 0), 0);
   const w = 960;
-  const svg = s('svg', { class: 'chart share', viewBox: `0 0 ${w} 26`, role: 'img', 'data-chart': 'share', 'data-points': String(parts.filter((p) => p.value > 0).length) }, s('title', {}, title));
+  const svg = s('svg', { class: 'chart share', viewBox: `0 0 ${w} 26`, preserveAspectRatio: 'none', role: 'img', 'data-chart': 'share', 'data-points': String(parts.filter((p) => p.value > 0).length) }, s('title', {}, title));
   let x = 0;
   for (const p of parts) {
     if (!(p.value > 0) || total === 0) continue;

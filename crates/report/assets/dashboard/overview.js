@@ -3,7 +3,7 @@
 
 import * as api from './api.js';
 import { h, num, time, span, figure, section, table, kindPill, campaignLink } from './dom.js';
-import { stackedColumns, shareBar, normalizeBuckets, TRAFFIC_LAYERS, VERDICT_COLOURS } from './charts.js';
+import { stackedColumns, shareBar, normalizeBuckets, widthLabel, bucketWidth, TRAFFIC_LAYERS, VERDICT_COLOURS } from './charts.js';
 
 export function campaignTable(list, empty) {
   return table([
@@ -42,7 +42,7 @@ export async function overviewPage(main, params) {
       figure(shields.up ? 'UP' : 'down', shields.up ? `shields up${shields.until ? ` until ${time(shields.until)}` : ''}` : 'shields', shields.up ? 'bad' : '')),
     section('Attempts over time',
       stackedColumns(buckets, TRAFFIC_LAYERS, {
-        yLabel: `attempts per ${buckets[0]?.width_secs === 300 ? '5 min' : 'hour'}`,
+        yLabel: `attempts per ${widthLabel(bucketWidth(buckets))}`,
         markers: open.map((c) => ({ at: c.detected_at, label: `${c.id} detected` })),
       })),
     section('Verdicts', shareBar(verdicts, { title: 'Verdict mix' })),
