@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load test of `portcullis serve` with wrk over keep-alive (docs/bench/server.md).
-# Usage: tests/e2e/bench.sh [DURATION] [CONNECTIONS]   (PORTCULLIS_BIN=... to skip the build)
+# Usage: tests/e2e/bench.sh [DURATION] [CONNECTIONS]   (PORTCULLIS_BIN=... to skip the build;
+#        PC_WORKERS=N for the server's worker_threads, default one per CPU)
 # Runs: (1) allow+report mix over IPv4 sources from 198.18.0.0/15; (2) the same with a fresh
 # random IPv6 source on nearly every request (a flood of distinct addresses), then prints the
 # server's RSS. Loopback only; stops everything it started.
@@ -28,6 +29,7 @@ data_dir = "$DIR/state"
 policy_password = "bench"
 admin_token = "bench-admin-token-0123456789"
 log_format = "text"
+worker_threads = ${PC_WORKERS:-0}
 EOT
 RUST_LOG=warn "$BIN" serve --config "$DIR/p.toml" 2>"$DIR/log" &
 PID=$!

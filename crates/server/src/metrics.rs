@@ -381,11 +381,18 @@ mod tests {
 
         let text = m.render(&store);
         let has = |l: &str| text.lines().any(|x| x == l);
-        assert!(has(r#"portcullis_follow_lines_total{path="/var/log/\"odd\".log"} 8"#), "{text}");
-        assert!(has(r#"portcullis_follow_rotations_total{path="/var/log/\"odd\".log"} 1"#));
+        assert!(
+            has(r#"portcullis_follow_lines_total{path="/var/log/\"odd\".log"} 8"#),
+            "{text}"
+        );
+        assert!(has(
+            r#"portcullis_follow_rotations_total{path="/var/log/\"odd\".log"} 1"#
+        ));
         assert!(has("portcullis_syslog_malformed_total 3"), "{text}");
         assert!(has("portcullis_syslog_messages_total 0"));
-        assert!(has(r#"portcullis_tls_handshake_timeouts_total{listener="policy"} 2"#));
+        assert!(has(
+            r#"portcullis_tls_handshake_timeouts_total{listener="policy"} 2"#
+        ));
         // Every sample line belongs to a family announced with HELP and TYPE.
         for l in text.lines().filter(|l| !l.starts_with('#')) {
             let name = l.split(['{', ' ']).next().unwrap();
