@@ -29,6 +29,8 @@ pub struct CampaignState {
     /// Sources flagged in an earlier campaign (probing) that later took part in this one, with
     /// that campaign's name: at most [`MAX_LINKED`].
     pub linked: Vec<(Prefix, String)>,
+    /// Workstations flagged in it (sources known only by name: no address to list).
+    pub clients: Vec<String>,
 }
 
 /// Earlier-campaign sources a campaign links (named in its sources and summary).
@@ -52,6 +54,7 @@ impl CampaignState {
             dirty: false,
             last_update: crate::keys::secs(now),
             linked: Vec::new(),
+            clients: Vec::new(),
         }
     }
 
@@ -85,6 +88,17 @@ impl CampaignState {
                 }
             }
         }
+        if !self.clients.is_empty() {
+            linked = format!(
+                "{linked}; from {} (no usable address): {}",
+                if self.clients.len() == 1 {
+                    "one workstation"
+                } else {
+                    "workstations"
+                },
+                self.clients.join(", ")
+            );
+        }
         let what = match self.kind {
             CampaignKind::PasswordSpray => "password spray",
             CampaignKind::BruteForce => "brute force",
@@ -117,6 +131,8 @@ pub struct Flagged {
     /// Campaign index (0-based) of each entry, and when it was flagged.
     pub campaign: Vec<u32>,
     pub at: Vec<Secs>,
+    /// The entry is a workstation (a client key with no address): not reported as a source.
+    pub client: Vec<bool>,
     hosts: FixedMap<u128, u32>,
     nets: FixedMap<u128, u32>,
     cap: usize,
@@ -130,6 +146,7 @@ impl Flagged {
             list: Vec::new(),
             campaign: Vec::new(),
             at: Vec::new(),
+            client: Vec::new(),
             hosts: fixed_map(),
             nets: fixed_map(),
             cap,
@@ -179,6 +196,7 @@ impl Flagged {
         });
         self.campaign.push(campaign);
         self.at.push(crate::keys::secs(now));
+        self.client.push(false);
         Some(idx)
     }
     pub fn heap_bytes(&self) -> usize {

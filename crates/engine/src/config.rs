@@ -40,6 +40,9 @@ pub struct EngineConfig {
     pub source_memory_secs: u32,
     pub enumeration_unknown_share: f64,
     pub stuffing_password_share: f64,
+    /// The same for a source known only by its client (workstation) name: events without a
+    /// usable address (Windows 4625 of an interactive logon, 4776 on a domain controller).
+    pub client_spray_accounts: u32,
 
     /// Gateways: a source with successes for this many distinct accounts, and at least this
     /// share of successful to failing accounts, is a shared gateway (NAT, CGNAT) and is never
@@ -63,9 +66,12 @@ pub struct EngineConfig {
     /// Distinct failing /24s or /64s in 15 minutes below which nothing is a distributed spray.
     pub spray_min_networks: u32,
     /// Membership: an unfamiliar host failing on this many distinct accounts (no successes);
-    /// a /24 or /64 with this many failing hosts (a /48 with this many failing /64s).
+    /// a /48 with `spray_net_min_hosts` failing /64s (also the failing hosts a /24 or /64
+    /// needs before single-source detectors judge it).
     pub spray_member_min_accounts: u32,
     pub spray_net_min_hosts: u32,
+    /// Membership of a /24 or /64 in a live spray: failing hosts (and accounts) needed.
+    pub spray_member_net_hosts: u32,
     /// How far back membership is searched when a spray opens.
     pub spray_lookback_secs: u32,
     /// A spray without signal for this long is over; a new one within `spray_merge_secs`
@@ -119,6 +125,7 @@ impl Default for EngineConfig {
             source_memory_secs: 86_400,
             enumeration_unknown_share: 0.8,
             stuffing_password_share: 0.8,
+            client_spray_accounts: 5,
             gateway_min_accounts: 3,
             gateway_success_share: 0.2,
             spray_floor_accounts_15m: 40,
@@ -131,6 +138,7 @@ impl Default for EngineConfig {
             spray_min_networks: 5,
             spray_member_min_accounts: 2,
             spray_net_min_hosts: 3,
+            spray_member_net_hosts: 2,
             spray_lookback_secs: 3600,
             spray_idle_secs: 3 * 3600,
             spray_merge_secs: 7 * 86_400,
@@ -195,6 +203,11 @@ source_spray_accounts = 10
 source_memory_secs = 86400
 enumeration_unknown_share = 0.8
 stuffing_password_share = 0.8
+# Windows events without a usable address (none, or loopback) are keyed on the client
+# workstation's name. One machine is not a NAT: its failures come from the few people who sit
+# at it, so 5 distinct accounts failing at one workstation within `source_memory_secs` flag it
+# (a shared machine where several users log in successfully is a gateway and exempt).
+client_spray_accounts = 5
 
 # Shared gateways (office NAT, mobile CGNAT): a source with successes for at least
 # `gateway_min_accounts` distinct accounts, and successful accounts at least
@@ -223,10 +236,16 @@ spray_unknown_share = 0.5
 # already flagged by a single-source detector are not counted.
 spray_min_networks = 5
 # Membership of a live spray: an unfamiliar address that failed on this many distinct accounts
-# and never succeeded; a /24 or /64 with `spray_net_min_hosts` failing addresses and no
-# success (and a /48 with that many failing /64s).
+# and never succeeded; a /48 with `spray_net_min_hosts` failing /64s and no success (also the
+# failing addresses a /24 or /64 needs before single-source detectors judge it as one source).
 spray_member_min_accounts = 2
 spray_net_min_hosts = 3
+# While a distributed spray is live, a /24 or /64 where this many addresses failed on as many
+# accounts, and nobody ever logged in (so no familiar source of any user is inside), is a
+# member too: rotation that reuses a provider's /24. Two, because one benign household failing
+# is one address; two unrelated failing addresses in a /24 no user ever logged in from, during
+# a spray, are the spray's.
+spray_member_net_hosts = 2
 # When a spray opens, sources that failed this far back are examined for membership.
 spray_lookback_secs = 3600
 # A spray quiet this long is over; a spray raised within `spray_merge_secs` of the end of the

@@ -99,6 +99,69 @@ fn kind_index(k: CampaignKind) -> usize {
     }
 }
 
+/// Sources known only by their client's name (a Windows workstation, when the event has no
+/// usable address) are keyed inside 100::/64, the IPv6 discard-only prefix (RFC 6666), which
+/// no real client uses; the low 64 bits hash the upper-cased name.
+const CLIENT_KEY_HIGH: u64 = 0x0100_0000_0000_0000;
+
+/// Workstation names remembered (for reports), and failing accounts remembered per name.
+const MAX_CLIENTS: usize = 16_384;
+const CLIENT_ACCOUNTS: usize = 16;
+
+fn is_client_key(bits: u128) -> bool {
+    (bits >> 64) as u64 == CLIENT_KEY_HIGH
+}
+
+/// The workstation a Windows event names, if any (`-` and empty are none).
+fn workstation(ev: &AuthEvent) -> Option<&str> {
+    if !matches!(
+        ev.protocol,
+        Protocol::Windows | Protocol::Ntlm | Protocol::Kerberos
+    ) {
+        return None;
+    }
+    let name = ev.client.as_deref()?.trim().trim_start_matches('\\');
+    (!name.is_empty() && name != "-").then_some(name)
+}
+
+fn client_key(name: &str) -> u128 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b.to_ascii_uppercase())).wrapping_mul(0x0100_0000_01b3);
+    }
+    (u128::from(CLIENT_KEY_HIGH) << 64) | u128::from(crate::keys::mix64(h))
+}
+
+/// The key of an event's source: its address when usable; with no address, or loopback (a
+/// logon at the machine itself), the Windows workstation it names; else the address as given.
+fn source_key(ev: &AuthEvent) -> Option<u128> {
+    match ev.source {
+        Some(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip_bits(ip)),
+        ip => workstation(ev).map(client_key).or(ip.map(ip_bits)),
+    }
+}
+
+/// The networks a source key belongs to: its /24 or /64, and its /48 (IPv6). A workstation
+/// is its own network.
+fn nets_of(bits: u128) -> (u128, Option<u128>) {
+    if is_client_key(bits) {
+        (bits, None)
+    } else {
+        (
+            net_key(bits, NetLevel::Subnet).expect("every family has a subnet"),
+            net_key(bits, NetLevel::Site),
+        )
+    }
+}
+
+/// A workstation seen failing: its name, and the first accounts that failed from it in its
+/// current failure epoch (to name them when it is flagged).
+#[derive(Debug)]
+struct ClientInfo {
+    name: Box<str>,
+    failed: Vec<Box<str>>,
+}
+
 /// A failure followed within this many seconds by a success from the same network was a typo.
 const TYPO_SECS: u32 = 900;
 
@@ -108,8 +171,8 @@ const TYPO_SECS: u32 = 900;
 /// later: about 100 bytes each, so at most ~10 MB.
 const MAX_PROVISIONAL: usize = 100_000;
 
-/// A success that may be an attacker's: new address and network for the account, during a
-/// live spray that targets it.
+/// A success that may be an attacker's: new address and network for the account (held during
+/// a live spray, or remembered outside one until its address is flagged).
 #[derive(Debug, Clone)]
 struct Provisional {
     at: Timestamp,
@@ -144,6 +207,9 @@ pub struct Engine {
     flagged: Flagged,
     compromised: Vec<CompromisedAccount>,
     provisional: std::collections::VecDeque<Provisional>,
+    /// Successes new to their account (address and network) outside a live spray, for
+    /// `spray_idle_secs`: resolved when their address is flagged.
+    recent_new: std::collections::VecDeque<Provisional>,
     at_risk: Vec<AccountAtRisk>,
     admin: Admin,
     findings: Vec<Finding>,
@@ -152,6 +218,10 @@ pub struct Engine {
     next_expiry: Secs,
     max_findings: usize,
     dropped_findings: u64,
+    /// Workstations named by sourceless Windows events (client keys), at most [`MAX_CLIENTS`].
+    clients: FixedMap<u128, ClientInfo>,
+    /// The first campaign id is `c{id_base + 1}` (see [`Engine::resume_campaign_ids`]).
+    id_base: u32,
 }
 
 impl Default for Engine {
@@ -179,6 +249,7 @@ impl Engine {
             flagged: Flagged::new(config.max_flagged),
             compromised: Vec::new(),
             provisional: std::collections::VecDeque::new(),
+            recent_new: std::collections::VecDeque::new(),
             at_risk: Vec::new(),
             admin: Admin::default(),
             findings: Vec::new(),
@@ -187,12 +258,33 @@ impl Engine {
             next_expiry: 0,
             max_findings: 1_000_000,
             dropped_findings: 0,
+            clients: crate::keys::fixed_map(),
+            id_base: 0,
             cfg: config,
         }
     }
 
     pub fn config(&self) -> &EngineConfig {
         &self.cfg
+    }
+
+    /// Continues campaign ids after a restart: the next campaign opened is `c{next}` (then
+    /// `c{next + 1}`, …), so ids stay unique across restarts of `serve` when the caller passes
+    /// one more than the highest id its store holds. Ids already given out keep their
+    /// numbers; `next` below the next id the engine would give anyway is ignored (ids never
+    /// go back). Campaigns are not restored: a spray that was live before the restart opens
+    /// a new campaign when it is raised again.
+    pub fn resume_campaign_ids(&mut self, next: u64) {
+        let current = u64::from(self.id_base) + self.campaigns.len() as u64 + 1;
+        if next > current {
+            let next = next.min(u64::from(u32::MAX));
+            self.id_base = (next - 1 - self.campaigns.len() as u64) as u32;
+        }
+    }
+
+    /// The id the next campaign opened will get (`c{n}`).
+    pub fn next_campaign_id(&self) -> u64 {
+        u64::from(self.id_base) + self.campaigns.len() as u64 + 1
     }
 
     /// The latest event time seen.
@@ -237,7 +329,7 @@ impl Engine {
     pub fn observe(&mut self, ev: &AuthEvent) -> Verdict {
         self.tick(ev.ts);
         let akey = account_key(&ev.account.name);
-        let src = ev.source.map(ip_bits);
+        let src = source_key(ev);
         let verdict = self.decide(src, akey, ev.protocol);
         self.verdicts[match verdict.action {
             Action::Allow => 0,
@@ -328,8 +420,16 @@ impl Engine {
             }
         }
         let mut by_campaign: BTreeMap<u32, Vec<Prefix>> = BTreeMap::new();
-        for (f, c) in self.flagged.list.iter().zip(&self.flagged.campaign) {
-            by_campaign.entry(*c).or_default().push(f.source);
+        for ((f, c), client) in self
+            .flagged
+            .list
+            .iter()
+            .zip(&self.flagged.campaign)
+            .zip(&self.flagged.client)
+        {
+            if !client {
+                by_campaign.entry(*c).or_default().push(f.source);
+            }
         }
         r.campaigns = self
             .campaigns
@@ -337,7 +437,14 @@ impl Engine {
             .enumerate()
             .map(|(i, c)| c.to_report(by_campaign.remove(&(i as u32)).unwrap_or_default()))
             .collect();
-        r.flagged_sources = self.flagged.list.clone();
+        r.flagged_sources = self
+            .flagged
+            .list
+            .iter()
+            .zip(&self.flagged.client)
+            .filter(|(_, client)| !**client)
+            .map(|(f, _)| f.clone())
+            .collect();
         r.compromised_accounts = self.compromised.clone();
         r.accounts_at_risk = self.at_risk.clone();
         r
@@ -399,13 +506,15 @@ impl Engine {
 
     fn familiar(&self, acct: Option<&AccountState>, bits: u128) -> bool {
         acct.is_some_and(|a| {
-            a.familiar_host(fp32(mix128(bits)))
-                || net_key(bits, NetLevel::Subnet).is_some_and(|k| a.familiar_net(fp32(mix128(k))))
+            a.familiar_host(fp32(mix128(bits))) || a.familiar_net(fp32(mix128(nets_of(bits).0)))
         })
     }
 
     /// The flag that covers a host: the host itself, its /24 or /64, or its /48.
     fn flag_of(&self, bits: u128) -> Option<u32> {
+        if is_client_key(bits) {
+            return self.flagged.host(bits);
+        }
         self.flagged
             .host(bits)
             .or_else(|| net_key(bits, NetLevel::Subnet).and_then(|k| self.flagged.net(k)))
@@ -489,6 +598,11 @@ impl Engine {
             if !gateway && self.now_s.saturating_sub(at) < self.cfg.flag_ttl_secs {
                 let c = &self.campaigns[self.flagged.campaign[idx as usize] as usize];
                 let f = &self.flagged.list[idx as usize];
+                let what = if self.flagged.client[idx as usize] {
+                    self.label(bits)
+                } else {
+                    f.source.to_string()
+                };
                 let early = c.kind == CampaignKind::PasswordSpray
                     && c.live
                     && now.secs_since(c.detected_at) < i64::from(self.cfg.spray_uncertain_secs);
@@ -502,12 +616,7 @@ impl Engine {
                 return verdict(
                     action,
                     c.kind.as_str(),
-                    format!(
-                        "{} is flagged in campaign {}: {}",
-                        f.source,
-                        c.name(),
-                        f.reason
-                    ),
+                    format!("{} is flagged in campaign {}: {}", what, c.name(), f.reason),
                 );
             }
         }
@@ -579,8 +688,10 @@ impl Engine {
         };
         let trusted = self.is_trusted(bits);
         let host_fp = fp32(mix128(bits));
-        let subnet = net_key(bits, NetLevel::Subnet).expect("every family has a subnet");
-        let site = net_key(bits, NetLevel::Site);
+        let (subnet, site) = nets_of(bits);
+        if is_client_key(bits) {
+            self.remember_client(bits, ev, false);
+        }
         let net_fp = fp32(mix128(subnet));
         match class {
             Class::Success => {
@@ -595,6 +706,9 @@ impl Engine {
                     && acct.is_some_and(|a| a.familiar_host(host_fp) || a.familiar_net(net_fp))
                 {
                     return; // a familiar source's typo: judged apart, never counted
+                }
+                if is_client_key(bits) {
+                    self.remember_client(bits, ev, true);
                 }
                 self.learn_failure(ev, akey, has_account, unknown, bits, subnet, site, net_fp);
             }
@@ -633,22 +747,30 @@ impl Engine {
                 // before: this may be its first, lucky guess): held as
                 // provisional. If the address or its network is later enrolled in the spray,
                 // it becomes a compromise (and the familiarity it gave is withdrawn).
-                if self.spray.is_some()
-                    && !acct.familiar_net(net_fp)
+                // Outside a live spray such a success is learned as usual, and remembered for
+                // `spray_idle_secs`: if its address is flagged within that time (it goes on to
+                // fail on other accounts), it was a lucky guess too — often in the minutes
+                // before a spray is raised.
+                if !acct.familiar_net(net_fp)
                     && !self
                         .hosts
                         .get(&bits)
                         .is_some_and(|h| h.is_gateway(&self.cfg))
                 {
-                    provisional = true;
-                    self.hold_provisional(Provisional {
+                    let p = Provisional {
                         at: ev.ts,
                         bits,
                         akey,
                         account: ev.account.name.clone(),
                         host_fp,
                         net_fp,
-                    });
+                    };
+                    if self.spray.is_some() {
+                        provisional = true;
+                        Self::hold(&mut self.provisional, p, self.cfg.spray_idle_secs);
+                    } else {
+                        Self::hold(&mut self.recent_new, p, self.cfg.spray_idle_secs);
+                    }
                 }
             }
         }
@@ -676,14 +798,56 @@ impl Engine {
         }
     }
 
-    fn hold_provisional(&mut self, p: Provisional) {
-        let horizon = p.at.plus_secs(-i64::from(self.cfg.spray_idle_secs));
-        while self.provisional.front().is_some_and(|q| q.at < horizon)
-            || self.provisional.len() >= MAX_PROVISIONAL
-        {
-            self.provisional.pop_front();
+    fn hold(queue: &mut std::collections::VecDeque<Provisional>, p: Provisional, secs: u32) {
+        let horizon = p.at.plus_secs(-i64::from(secs));
+        while queue.front().is_some_and(|q| q.at < horizon) || queue.len() >= MAX_PROVISIONAL {
+            queue.pop_front();
         }
-        self.provisional.push_back(p);
+        queue.push_back(p);
+    }
+
+    /// Address `key` was just flagged in campaign `i`: its successes in the last
+    /// `spray_idle_secs` that were new to their account (address and network), outside a live
+    /// spray, were lucky guesses from it.
+    fn resolve_recent(&mut self, i: usize, key: u128) {
+        let floor = self.now.plus_secs(-i64::from(self.cfg.spray_idle_secs));
+        if !self
+            .recent_new
+            .iter()
+            .any(|p| p.bits == key && p.at >= floor)
+        {
+            return;
+        }
+        let (found, kept): (Vec<Provisional>, Vec<Provisional>) = self
+            .recent_new
+            .drain(..)
+            .partition(|p| p.bits == key && p.at >= floor);
+        self.recent_new = kept.into();
+        for p in found {
+            self.withdraw_familiarity(&p);
+            let evidence = format!(
+                "success from {} (new to the account) {} s before the address was flagged in {}",
+                self.label(p.bits),
+                self.now.secs_since(p.at),
+                self.campaigns[i].name()
+            );
+            self.record_compromise(&p.account, p.at, p.akey, p.bits, Some(i as u32), evidence);
+        }
+    }
+
+    fn withdraw_familiarity(&mut self, p: &Provisional) {
+        if let Some(a) = self.accounts.get_mut(&p.akey) {
+            for slot in a.familiar_hosts.iter_mut() {
+                if *slot == p.host_fp {
+                    *slot = 0;
+                }
+            }
+            for slot in a.familiar_nets.iter_mut() {
+                if *slot == p.net_fp {
+                    *slot = 0;
+                }
+            }
+        }
     }
 
     /// A source was just enrolled in campaign `i`: provisional successes from it become
@@ -707,21 +871,10 @@ impl Engine {
             self.provisional.drain(..).partition(|p| hit(p));
         self.provisional = kept.into();
         for p in found {
-            if let Some(a) = self.accounts.get_mut(&p.akey) {
-                for slot in a.familiar_hosts.iter_mut() {
-                    if *slot == p.host_fp {
-                        *slot = 0;
-                    }
-                }
-                for slot in a.familiar_nets.iter_mut() {
-                    if *slot == p.net_fp {
-                        *slot = 0;
-                    }
-                }
-            }
+            self.withdraw_familiarity(&p);
             let evidence = format!(
                 "success from {} (new to the account) during {}; the {} was enrolled in it afterwards",
-                host_prefix(p.bits),
+                self.label(p.bits),
                 self.campaigns[i].name(),
                 if is_net { "network" } else { "address" }
             );
@@ -745,7 +898,7 @@ impl Engine {
         if let Some(idx) = self.flagged.host(bits) {
             return Some((
                 Some(self.flagged.campaign[idx as usize]),
-                format!("success from {} flagged in the campaign", host_prefix(bits)),
+                format!("success from {} flagged in the campaign", self.label(bits)),
             ));
         }
         let net_familiar = acct.familiar_net(net_fp);
@@ -756,7 +909,7 @@ impl Engine {
                         Some(self.flagged.campaign[idx as usize]),
                         format!(
                             "success from {} inside {} flagged in the campaign",
-                            host_prefix(bits),
+                            self.label(bits),
                             net_prefix(k)
                         ),
                     ));
@@ -781,7 +934,7 @@ impl Engine {
                         Some(acct.campaign - 1),
                         format!(
                             "success from {} after it failed for {} other accounts, during {}",
-                            host_prefix(bits),
+                            self.label(bits),
                             h.accounts_failed.estimate_without(akey),
                             c.name()
                         ),
@@ -796,7 +949,7 @@ impl Engine {
                         Some(acct.campaign - 1),
                         format!(
                             "success from {} whose network {} failed from {} addresses, during {}",
-                            host_prefix(bits),
+                            self.label(bits),
                             net_prefix(subnet),
                             n.spread.estimate(),
                             c.name()
@@ -805,15 +958,25 @@ impl Engine {
                 }
             }
         }
-        // The account was being guessed, and this source took part in the guessing.
+        // The account was being guessed, and this source took part in the guessing. Without
+        // password fingerprints "guessed" only means "failed often": a device left with an old
+        // password retrying from the user's home every few minutes looks the same, and the
+        // user's next login from home is then no compromise. So the source must have guessed
+        // provably: distinct wrong passwords (fingerprints) on this account, or failures on
+        // other accounts too.
+        let distinct_passwords = acct.recent_passwords.iter().filter(|&&p| p != 0).count() >= 2;
         if acct.has(AT_RISK)
-            && host.is_some_and(|h| h.accounts_failed.contains(akey) && h.accounts_ok.is_empty())
+            && host.is_some_and(|h| {
+                h.accounts_failed.contains(akey)
+                    && h.accounts_ok.is_empty()
+                    && (distinct_passwords || h.accounts_failed.estimate_without(akey) >= 1)
+            })
         {
             return Some((
                 self.by_kind[kind_index(CampaignKind::AccountGuessing)].map(|i| i as u32),
                 format!(
                     "success from {} after guessing the account's password",
-                    host_prefix(bits)
+                    self.label(bits)
                 ),
             ));
         }
@@ -845,7 +1008,7 @@ impl Engine {
         let ca = CompromisedAccount {
             account: account.to_string(),
             at,
-            source: Some(host_prefix(bits)),
+            source: (!is_client_key(bits)).then(|| host_prefix(bits)),
             campaign: campaign.map(|c| self.campaigns[c as usize].name()),
             evidence,
         };
@@ -874,8 +1037,9 @@ impl Engine {
         let host = *h;
         // Failures from a source a single-source detector already flagged are that
         // detector's; they do not feed the population signal.
+        let prior_flag = self.flag_of(bits);
         let counted = !host.is_gateway(cfg)
-            && self.flag_of(bits).is_none_or(|i| {
+            && prior_flag.is_none_or(|i| {
                 self.campaigns[self.flagged.campaign[i as usize] as usize].kind
                     == CampaignKind::PasswordSpray
                     && self.campaigns[self.flagged.campaign[i as usize] as usize].live
@@ -917,7 +1081,13 @@ impl Engine {
             };
             a.last_fail_net = net_fp;
             a.last_fail = now;
-            if counted {
+            // An account that exists but has never been seen logging in has no familiar
+            // sources yet, so "unfamiliar" means nothing for it: at the start of a log (or of
+            // a deployment) its failure is as likely its own device with an old or expired
+            // password as a guess. It feeds the population signal once its familiar sources
+            // are known; accounts that do not exist always do.
+            let judged = unknown || a.familiar_hosts.iter().any(|&h| h != 0);
+            if counted && judged {
                 self.population
                     .count_failure(&mut a.population_minute, unknown, new_guess);
             }
@@ -966,6 +1136,34 @@ impl Engine {
                 self.single_source(subnet, &sub, true);
             }
         }
+
+        // A source flagged earlier by a single-source detector keeps failing: its campaign
+        // goes on. While a distributed spray is live, a spray-like source's failures are the
+        // spray's (counted above; the earlier campaign is linked to it, not extended).
+        if let Some(f) = prior_flag {
+            let i = self.flagged.campaign[f as usize] as usize;
+            let spray_live = self.spray.is_some();
+            if self.spray != Some(i)
+                && !(spray_live && self.campaigns[i].kind == CampaignKind::PasswordSpray)
+            {
+                let cap = self.cfg.report_max_accounts;
+                let client = self.flagged.client[f as usize];
+                let c = &mut self.campaigns[i];
+                c.attempts += 1;
+                c.last_seen = self.now;
+                c.dirty = true;
+                // A workstation's campaign names the accounts tried from it.
+                let name = ev.account.name.as_str();
+                if client
+                    && has_account
+                    && c.accounts.len() < cap
+                    && !c.accounts.iter().any(|a| a == name)
+                {
+                    c.accounts.push(name.to_string());
+                    c.accounts_targeted += 1;
+                }
+            }
+        }
     }
 
     fn account_at_risk(&mut self, ev: &AuthEvent, guesses: u32, since: Timestamp) {
@@ -1010,7 +1208,12 @@ impl Engine {
         }
         let accounts = s.accounts_failed.estimate();
         let recent = s.recent_failures(now, cfg);
-        let (kind, reason) = if accounts >= cfg.source_spray_accounts {
+        let min_accounts = if !is_net && is_client_key(key) {
+            cfg.client_spray_accounts
+        } else {
+            cfg.source_spray_accounts
+        };
+        let (kind, reason) = if accounts >= min_accounts {
             let unknown_share = f64::from(s.unknown) / f64::from(s.failures.max(1));
             let kind = if unknown_share >= cfg.enumeration_unknown_share {
                 CampaignKind::UserEnumeration
@@ -1077,7 +1280,7 @@ impl Engine {
     }
 
     fn new_campaign(&mut self, kind: CampaignKind, why: String) -> usize {
-        let id = self.campaigns.len() as u32 + 1;
+        let id = self.id_base + self.campaigns.len() as u32 + 1;
         self.campaigns
             .push(CampaignState::new(id, kind, self.now, why));
         let c = self.campaigns.last().expect("just pushed");
@@ -1147,7 +1350,7 @@ impl Engine {
         let mut nets: Vec<(u128, SourceState)> = self
             .nets
             .iter()
-            .filter(|(_, n)| n.last_fail >= since && self.spray_member_net(n))
+            .filter(|(k, n)| n.last_fail >= since && self.spray_member_net(**k, n))
             .map(|(k, n)| (*k, *n))
             .collect();
         nets.sort_unstable_by_key(|(k, _)| *k);
@@ -1168,10 +1371,21 @@ impl Engine {
             && h.accounts_failed.estimate() >= self.cfg.spray_member_min_accounts
     }
 
-    fn spray_member_net(&self, n: &SourceState) -> bool {
+    /// A /24 or /64 (`spray_member_net_hosts` failing addresses), or a /48
+    /// (`spray_net_min_hosts` failing /64s), failing on as many accounts, where nobody ever
+    /// logged in: a network that holds a familiar source of any account has successes.
+    fn spray_member_net(&self, key: u128, n: &SourceState) -> bool {
+        if is_client_key(key) {
+            return false;
+        }
+        let min = if key & 0xff == 48 {
+            self.cfg.spray_net_min_hosts
+        } else {
+            self.cfg.spray_member_net_hosts
+        };
         n.accounts_ok.is_empty()
-            && n.spread.estimate() >= self.cfg.spray_net_min_hosts
-            && n.accounts_failed.estimate() >= self.cfg.spray_net_min_hosts
+            && n.spread.estimate() >= min
+            && n.accounts_failed.estimate() >= min
     }
 
     /// Grows a live spray's membership from the source of this failure.
@@ -1196,7 +1410,7 @@ impl Engine {
                 "failed on {} distinct accounts, never succeeded",
             );
         }
-        if self.flagged.net(subnet).is_none() && self.spray_member_net(sub) {
+        if self.flagged.net(subnet).is_none() && self.spray_member_net(subnet, sub) {
             self.enrol(
                 i,
                 true,
@@ -1207,7 +1421,7 @@ impl Engine {
         }
         if let (Some(k), Some(s)) = (site, site_state)
             && self.flagged.net(k).is_none()
-            && self.spray_member_net(s)
+            && self.spray_member_net(k, s)
         {
             self.enrol(
                 i,
@@ -1266,7 +1480,7 @@ impl Engine {
             self.campaigns[i].link_first_seen(ts(s.first_fail));
         }
         // The long horizon: earlier probes from the address's /24 or /48 with no success.
-        if !is_net {
+        if !is_net && !is_client_key(key) {
             let wider = if is_v4(key) {
                 net_key(key, NetLevel::Subnet)
             } else {
@@ -1325,8 +1539,76 @@ impl Engine {
         {
             self.campaigns[i].sources += 1;
             self.campaigns[i].dirty = true;
-            let f = self.flagged.list[idx].clone();
-            self.push(Finding::SourceFlagged(f));
+            if !is_net && is_client_key(key) {
+                // A workstation has no address to report or block by: the campaign names it
+                // and the accounts that failed from it.
+                self.flagged.client[idx] = true;
+                let label = self.label(key);
+                let cap = self.cfg.report_max_accounts;
+                let failed = self.clients.get(&key).map(|c| c.failed.clone());
+                let c = &mut self.campaigns[i];
+                if c.clients.len() < crate::campaign::MAX_LINKED {
+                    c.clients.push(label);
+                }
+                for a in failed.unwrap_or_default() {
+                    if c.accounts.len() < cap && !c.accounts.iter().any(|x| **x == *a) {
+                        c.accounts.push(a.into());
+                    }
+                }
+            } else {
+                let f = self.flagged.list[idx].clone();
+                self.push(Finding::SourceFlagged(f));
+            }
+            if !is_net {
+                self.resolve_recent(i, key);
+            }
+        }
+    }
+
+    /// Remembers a workstation's name (and, for a failure, the account) for reports.
+    fn remember_client(&mut self, key: u128, ev: &AuthEvent, failed: bool) {
+        let Some(name) = workstation(ev) else {
+            return;
+        };
+        if !self.clients.contains_key(&key) {
+            if self.clients.len() >= MAX_CLIENTS {
+                return;
+            }
+            let info = ClientInfo {
+                name: name.into(),
+                failed: Vec::new(),
+            };
+            self.clients.insert(key, info);
+        }
+        if !failed || ev.account.name.is_empty() {
+            return;
+        }
+        if let Some(c) = self.clients.get_mut(&key) {
+            // The failure is counted after this; like the source's sketches, the list starts
+            // again when the last failure is older than `source_memory_secs`.
+            let fresh = self.hosts.get(&key).is_some_and(|h| {
+                h.last_fail != 0
+                    && self.now_s.saturating_sub(h.last_fail) > self.cfg.source_memory_secs
+            });
+            if fresh {
+                c.failed.clear();
+            }
+            if c.failed.len() < CLIENT_ACCOUNTS && !c.failed.iter().any(|a| **a == *ev.account.name)
+            {
+                c.failed.push(ev.account.name.as_str().into());
+            }
+        }
+    }
+
+    /// How a source key reads in reasons and evidence: the address, or the workstation name.
+    fn label(&self, bits: u128) -> String {
+        if is_client_key(bits) {
+            match self.clients.get(&bits) {
+                Some(c) => format!("workstation {}", c.name),
+                None => "a workstation".to_string(),
+            }
+        } else {
+            host_prefix(bits).to_string()
         }
     }
 
@@ -1341,10 +1623,11 @@ impl Engine {
             .list
             .iter()
             .zip(&self.flagged.campaign)
+            .zip(&self.flagged.client)
             .rev()
-            .filter(|(_, k)| **k == i as u32)
+            .filter(|((_, k), client)| **k == i as u32 && !**client)
             .take(FINDING_MAX_SOURCES)
-            .map(|(f, _)| f.source)
+            .map(|((f, _), _)| f.source)
             .collect();
         sources.reverse();
         let mut rep = c.to_report(sources);

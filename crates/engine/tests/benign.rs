@@ -128,3 +128,65 @@ fn a_log_that_starts_in_the_evening_rush_raises_no_spray() {
         report.campaigns
     );
 }
+
+#[test]
+fn a_log_that_starts_in_an_expiry_wave_raises_no_spray_and_names_no_compromise() {
+    // Cold start on a Monday at 00:00, when 15 % of passwords expire: each expired user's
+    // phone fails every poll (the same old password, hourly) from the user's home Wi-Fi
+    // until the user changes the password in the morning, then succeeds from home. Nothing
+    // is familiar yet, so every one of those failures is on a distinct account from an
+    // address never seen succeeding; with a passwd-file backend they read `Password
+    // mismatch`, like guesses.
+    let mut rng = Rng::new(31);
+    let org = Org::new(3000, &mut rng);
+    let mut stream = org.traffic(0, 14, &mut rng);
+    let mut expired = std::collections::HashMap::new();
+    for u in 0..org.users {
+        if !rng.chance(0.15) {
+            continue;
+        }
+        let name = account_name(u);
+        let home = org.homes[u].clone();
+        let first = rng.below(3600) as i64;
+        let change = 7 * 3600 + rng.below(4 * 3600) as i64;
+        let mut t = first;
+        while t < change {
+            let fp = Some(pwfp(&name, "expired password"));
+            stream.push((ev(t, &name, &home, Outcome::BadPassword, fp), Label::Benign));
+            t += 2700 + rng.below(1800) as i64;
+        }
+        let fp = Some(pwfp(&name, "new password"));
+        stream.push((
+            ev(change, &name, &home, Outcome::Success, fp),
+            Label::Benign,
+        ));
+        expired.insert(name, change);
+    }
+    assert!(expired.len() > 350, "{} expired accounts", expired.len());
+    // Until the change, none of an expired user's devices logs in.
+    stream.retain(|(e, _)| {
+        e.outcome != Outcome::Success
+            || expired
+                .get(&e.account.name)
+                .is_none_or(|&change| e.ts.unix_secs() >= T0 + change)
+    });
+    sort(&mut stream);
+    let mut engine = Engine::new(EngineConfig::default());
+    for (e, _) in &stream {
+        engine.observe(e);
+    }
+    let report = engine.report(InputSummary::default());
+    assert!(
+        !report
+            .campaigns
+            .iter()
+            .any(|c| c.kind == CampaignKind::PasswordSpray),
+        "{:#?}",
+        report.campaigns
+    );
+    assert!(
+        report.compromised_accounts.is_empty(),
+        "{} accounts called compromised",
+        report.compromised_accounts.len()
+    );
+}

@@ -237,3 +237,82 @@ fn brute_force_from_a_rotating_prefix_is_flagged() {
         report.flagged_sources
     );
 }
+
+/// A device forgotten at the user's home (an old phone or NAS still configured with a
+/// long-changed password) retries every five minutes for days, from the user's home
+/// address; the log carries no password fingerprints, so every retry counts as a wrong
+/// password. Whether or not the home was already familiar, the user's own login from home
+/// is not a compromise, the home address is never flagged or denied; and once the user has
+/// logged in from home, the device's failures are judged apart.
+#[test]
+fn a_forgotten_device_at_home_makes_no_compromise_and_no_flag() {
+    let mut engine = Engine::new(EngineConfig::default());
+    let office = "198.51.100.7";
+    // Dora's home was already familiar; Fred's had never been seen succeeding (the log starts
+    // while his device is already failing).
+    let homes = [
+        ("dora", "81.2.69.160"),
+        ("fred", "2001:db8:7c74:4611::67fb"),
+    ];
+    engine.observe(&ev(0, "dora", homes[0].1, Outcome::Success, None));
+    let mut denied_at_home = 0;
+    for k in 0..(2 * 24 * 12) {
+        let t = 60 + k * 300;
+        for (user, home) in homes {
+            let v = engine.observe(&ev(t, user, home, Outcome::BadPassword, None));
+            if v.action != Action::Allow && user == "dora" {
+                denied_at_home += 1;
+            }
+        }
+        // Their desktops at the office, every working hour.
+        if k % 12 == 0 {
+            for (user, _) in homes {
+                engine.observe(&ev(t + 30, user, office, Outcome::Success, None));
+            }
+        }
+    }
+    // Then each logs in from home.
+    let t = 2 * 86_400 + 1_000;
+    for (user, home) in homes {
+        let v = engine.observe(&ev(t, user, home, Outcome::Success, None));
+        if user == "dora" {
+            assert_eq!(v.action, Action::Allow, "a familiar home is allowed");
+        }
+    }
+    let report = engine.report(InputSummary::default());
+    assert!(
+        report.compromised_accounts.is_empty(),
+        "{:#?}",
+        report.compromised_accounts
+    );
+    for (_, home) in homes {
+        let ip: std::net::IpAddr = home.parse().unwrap();
+        assert!(
+            !report.flagged_sources.iter().any(|f| f.source.contains(ip)),
+            "home {home} flagged: {:#?}",
+            report.flagged_sources
+        );
+    }
+    assert_eq!(denied_at_home, 0, "the familiar home was held off");
+    // Fred's home is familiar now: his device's next failure is judged apart.
+    let v = engine.observe(&ev(t + 300, "fred", homes[1].1, Outcome::BadPassword, None));
+    assert_eq!(v.action, Action::Allow);
+
+    // A guesser without fingerprints that also failed on other accounts still is one.
+    let mut engine = Engine::new(EngineConfig::default());
+    engine.observe(&ev(0, "carol", "81.2.3.6", Outcome::Success, None));
+    for i in 0..12i64 {
+        for who in ["carol", "dave"] {
+            engine.observe(&ev(
+                100 + i * 200,
+                who,
+                "198.18.0.9",
+                Outcome::BadPassword,
+                None,
+            ));
+        }
+    }
+    engine.observe(&ev(3000, "carol", "198.18.0.9", Outcome::Success, None));
+    let report = engine.report(InputSummary::default());
+    assert_eq!(report.compromised_accounts.len(), 1, "{report:#?}");
+}

@@ -87,3 +87,55 @@ fn an_early_lucky_guess_is_a_compromise_once_its_address_is_flagged_by_a_later_s
         "benign successes from new addresses during the spray stay benign"
     );
 }
+
+#[test]
+fn a_lucky_guess_in_the_minutes_before_the_spray_is_raised_is_found_too() {
+    let mut rng = Rng::new(32);
+    let (mut stream, _, start) = spray_night(&mut rng, 500);
+    // Five seconds into the spray — minutes before the population signal can fire — a fresh
+    // address guesses account 7's password at its first try (a credential-stuffing bot's
+    // reused password). It then fails on a dozen other accounts over the next hour and is
+    // flagged by the single-source detector: its earlier success is the compromise.
+    let x = "45.77.12.34";
+    let lucky = account_name(7);
+    stream.push((
+        ev(start + 5, &lucky, x, Outcome::Success, None),
+        Label::Attack,
+    ));
+    for k in 0..12i64 {
+        let victim = account_name(100 + k as usize);
+        stream.push((
+            ev(
+                start + 300 + 300 * k,
+                &victim,
+                x,
+                Outcome::BadPassword,
+                Some(pwfp(&victim, "leaked")),
+            ),
+            Label::Attack,
+        ));
+    }
+    sort(&mut stream);
+    let mut engine = Engine::new(EngineConfig::default());
+    for (e, _) in &stream {
+        engine.observe(e);
+    }
+    let report = engine.report(InputSummary::default());
+    let spray = report
+        .campaigns
+        .iter()
+        .find(|c| c.kind == portcullis_core::report::CampaignKind::PasswordSpray)
+        .expect("the spray is raised");
+    assert!(
+        spray.detected_at.unix_secs() > T0 + start + 5,
+        "raised after the lucky guess"
+    );
+    let ip: std::net::IpAddr = x.parse().unwrap();
+    assert!(report.flagged_sources.iter().any(|f| f.source.contains(ip)));
+    let compromised: Vec<&str> = report
+        .compromised_accounts
+        .iter()
+        .map(|c| c.account.as_str())
+        .collect();
+    assert_eq!(compromised, [lucky.as_str()], "{report:#?}");
+}

@@ -126,3 +126,59 @@ fn ipv6_rotation_inside_three_48s_flags_the_48s() {
             .collect::<Vec<_>>()
     );
 }
+
+/// Rotation through a residential-proxy pool spread thinly over 500 provider /24s: every
+/// attempt from a new address, three per /24 on average over the night (many with one or two). Twenty of those
+/// /24s also hold the home of a real user, who logged in from there before: they must never be
+/// flagged. The others are flagged once two of their addresses failed on two accounts.
+#[test]
+fn thin_rotation_flags_the_24s_that_no_user_logs_in_from() {
+    let mut rng = Rng::new(9);
+    let mut org = Org::new(600, &mut rng);
+    let nets: Vec<(u64, u64, u64)> = (0..500)
+        .map(|_| (public_octet(&mut rng), rng.below(256), rng.below(256)))
+        .collect();
+    // Users 0..20 live inside the first twenty of those /24s.
+    for (u, n) in nets.iter().take(20).enumerate() {
+        org.homes[u] = format!("{}.{}.{}.250", n.0, n.1, n.2);
+        org.evening_home[u] = true;
+    }
+    let mut stream = org.traffic(0, 30, &mut rng);
+    let start = 26 * 3600;
+    let mut addrs: Vec<IpAddr> = Vec::new();
+    for i in 0..1500i64 {
+        let secs = start + (i * 3 * 3600) / 1500 + rng.below(5) as i64;
+        let n = nets[rng.below(500) as usize];
+        let src = loop {
+            let ip: IpAddr = format!("{}.{}.{}.{}", n.0, n.1, n.2, 1 + rng.below(240))
+                .parse()
+                .unwrap();
+            if !addrs.contains(&ip) {
+                break ip;
+            }
+        };
+        addrs.push(src);
+        let account = account_name(rng.below(600) as usize);
+        let fp = Some(pwfp(&account, &format!("Spring{}", i / 500)));
+        stream.push((
+            ev(secs, &account, &src.to_string(), Outcome::BadPassword, fp),
+            Label::Attack,
+        ));
+    }
+    sort(&mut stream);
+    let report = run(&stream);
+    check(&report, &addrs, start, 30 * 60);
+    for (u, n) in nets.iter().take(20).enumerate() {
+        let home: IpAddr = org.homes[u].parse().unwrap();
+        assert!(
+            !report
+                .flagged_sources
+                .iter()
+                .any(|f| f.source.contains(home)),
+            "/24 of user {u}'s home {}.{}.{}.0 flagged",
+            n.0,
+            n.1,
+            n.2
+        );
+    }
+}

@@ -141,7 +141,10 @@ fn purplesharp_spray_is_read_and_its_trusted_source_never_flagged() {
     assert_eq!(by["bad_password"], 14, "{by}");
     assert_eq!(by["success"], 19, "{by}");
     assert_eq!(r["flagged_sources"].as_array().unwrap().len(), 0);
-    assert_eq!(r["verdicts"]["allow"], 33);
+    // The spray is keyed on WORKSTATION5 (see the next test): once flagged at its fifth
+    // account, the workstation's remaining 2 + 7 failures are denied; everything else allowed.
+    assert_eq!(r["verdicts"]["allow"], 24);
+    assert_eq!(r["verdicts"]["deny"], 9);
 }
 
 #[test]
@@ -201,4 +204,48 @@ fn a_truncated_gzip_keeps_what_it_read_and_says_where_it_stopped() {
     let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let lines = r["input"]["lines"].as_u64().unwrap();
     assert!(lines > 500 && lines < 2000, "read {lines} lines");
+}
+
+#[test]
+fn purplesharp_spray_without_addresses_is_named_by_its_workstation() {
+    // The same spray: 4625 from 127.0.0.1 (an interactive logon at the machine) and 4776 on
+    // the DC with no address. No address is usable, so the engine keys the attempts on the
+    // client workstation both events name, and the spray is a campaign with its 7 accounts.
+    let r = analyze_json(&[real(
+        "otrf-purplesharp/purplesharp_ad_playbook_I_security_auth_only.jsonl",
+    )
+    .to_str()
+    .unwrap()]);
+    let campaigns = r["campaigns"].as_array().unwrap();
+    assert_eq!(campaigns.len(), 1, "{campaigns:#?}");
+    let c = &campaigns[0];
+    assert_eq!(c["kind"], "password_spray", "{c:#}");
+    let mut accounts: Vec<&str> = c["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    accounts.sort_unstable();
+    assert_eq!(
+        accounts,
+        [
+            "lrodriguez",
+            "mscott",
+            "nxlogsvc",
+            "pbeesly",
+            "pgustavo",
+            "sbeavers",
+            "sysmonsvc"
+        ]
+    );
+    assert_eq!(c["accounts_targeted"], 7);
+    assert_eq!(c["attempts"], 14);
+    assert_eq!(c["detected_at"], "2020-10-22T08:29:55.217Z");
+    assert!(
+        c["summary"].as_str().unwrap().contains("WORKSTATION5"),
+        "{c:#}"
+    );
+    // No account is called compromised: pgustavo's successes come from elsewhere.
+    assert_eq!(r["compromised_accounts"].as_array().unwrap().len(), 0);
 }

@@ -35,7 +35,9 @@ pub struct Detection {
     /// `detected_at − attack_start` in seconds (negative: raised during the probing).
     pub delay_secs: Option<i64>,
     pub target_secs: i64,
-    /// The campaign's `first_seen` reaches back to the first probe.
+    /// The campaign's `first_seen` reaches back (within an hour) to the first probe that
+    /// shares a source or prefix with the main phase (`attack.first_linked_probe`); `None`
+    /// when no probe does.
     pub links_probing: Option<bool>,
 }
 
@@ -269,7 +271,7 @@ pub fn evaluate(labels: &Labels, report: &Report) -> Evaluation {
             detected_at: best.map(|c| c.detected_at),
             delay_secs: best.map(|c| c.detected_at.secs_since(start)),
             target_secs: a.detect_within_secs,
-            links_probing: match (best, a.first_probe) {
+            links_probing: match (best, a.first_linked_probe) {
                 (Some(c), Some(p)) => Some(c.first_seen <= p.plus_secs(3600)),
                 _ => None,
             },
@@ -327,6 +329,19 @@ pub fn evaluate(labels: &Labels, report: &Report) -> Evaluation {
             },
             d.delay_secs.is_some_and(|x| x <= d.target_secs),
         );
+        if let Some(linked) = d.links_probing {
+            check(
+                "probing_linked",
+                "first_seen ≤ 1 h after the first probe sharing a source or prefix with the attack"
+                    .into(),
+                if linked {
+                    "linked".into()
+                } else {
+                    "not linked".into()
+                },
+                linked,
+            );
+        }
         check(
             "attack_coverage",
             format!(

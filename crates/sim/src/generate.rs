@@ -335,6 +335,8 @@ pub struct Generator {
     unknown_targeted: BTreeSet<u32>,
     secrets_tried: BTreeSet<u32>,
     first_probe: Option<i64>,
+    /// First probing attempt of each probe address.
+    probe_first: BTreeMap<IpAddr, i64>,
     main_span: Option<(i64, i64)>,
     attack_span: Option<(i64, i64)>,
     counts: Counts,
@@ -451,6 +453,7 @@ impl Generator {
             unknown_targeted: BTreeSet::new(),
             secrets_tried: BTreeSet::new(),
             first_probe: None,
+            probe_first: BTreeMap::new(),
             main_span: None,
             attack_span: None,
             counts: Counts::default(),
@@ -761,8 +764,11 @@ impl Generator {
                 e.1 += 1;
                 let span = self.attack_span.get_or_insert((t, t));
                 span.1 = t;
-                if role == Role::Probe && self.first_probe.is_none() {
-                    self.first_probe = Some(t);
+                if role == Role::Probe {
+                    if self.first_probe.is_none() {
+                        self.first_probe = Some(t);
+                    }
+                    self.probe_first.entry(source).or_insert(t);
                 }
                 if role.is_main() {
                     let m = self.main_span.get_or_insert((t, t));
@@ -1545,6 +1551,33 @@ impl Generator {
         Ok((labels, self.stats))
     }
 
+    /// The first probe from an address that also took part in the main phase, or that shares
+    /// an IPv4 /24 or IPv6 /48 with one: the earliest probing a detector can link to the
+    /// main phase by shared sources or prefixes (issue 3's long horizon).
+    fn first_linked_probe(&self) -> Option<i64> {
+        let main = self.main_role() as u8;
+        let wide = |ip: &IpAddr| match ip {
+            IpAddr::V4(_) => portcullis_core::Prefix::new(*ip, 24),
+            IpAddr::V6(_) => portcullis_core::Prefix::new(*ip, 48),
+        };
+        let main_nets: BTreeSet<portcullis_core::Prefix> = self
+            .attack_src
+            .iter()
+            .filter(|(_, (roles, _, _))| roles & main != 0)
+            .map(|(ip, _)| wide(ip))
+            .collect();
+        self.probe_first
+            .iter()
+            .filter(|(ip, _)| {
+                self.attack_src
+                    .get(ip)
+                    .is_some_and(|(roles, _, _)| roles & main != 0)
+                    || main_nets.contains(&wide(ip))
+            })
+            .map(|(_, t)| *t)
+            .min()
+    }
+
     fn labels(&mut self) -> Labels {
         let cfg = &self.cfg;
         let ts = |x: Option<i64>| x.map(Timestamp);
@@ -1569,6 +1602,7 @@ impl Generator {
                 every_attempt_new_address: at.mode == SprayMode::Fresh,
                 main_role: self.main_role().as_str().to_string(),
                 first_probe: ts(self.first_probe),
+                first_linked_probe: ts(self.first_linked_probe()),
                 main_start: ts(self.main_span.map(|s| s.0)),
                 main_end: ts(self.main_span.map(|s| s.1)),
                 first_attempt: ts(self.attack_span.map(|s| s.0)),

@@ -49,6 +49,12 @@ pub struct AttackLabels {
     pub main_role: String,
     /// First attempt of the sparse probing phase, if any.
     pub first_probe: Option<Timestamp>,
+    /// First probing attempt from an address that also took part in the main phase, or that
+    /// shares an IPv4 /24 or IPv6 /48 with one: how far back a detector can link the probing
+    /// by shared sources or prefixes. Probes from addresses that never reappear cannot be
+    /// linked by anything in the log.
+    #[serde(default)]
+    pub first_linked_probe: Option<Timestamp>,
     /// First attempt of the main phase (the spray, the stuffing run, the first brute force).
     pub main_start: Option<Timestamp>,
     /// Last attempt of the main phase.

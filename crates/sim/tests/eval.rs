@@ -85,7 +85,8 @@ fn spray_labels() -> Labels {
         detect_within_secs: 900,
         every_attempt_new_address: false,
         main_role: "spray".into(),
-        first_probe: Some(t("2017-06-22T03:00:00Z")),
+        first_probe: Some(t("2017-06-21T23:00:00Z")),
+        first_linked_probe: Some(t("2017-06-22T03:00:00Z")),
         main_start: Some(t("2017-06-23T22:00:00Z")),
         main_end: Some(t("2017-06-23T23:00:00Z")),
         first_attempt: Some(t("2017-06-22T03:00:00Z")),
@@ -309,4 +310,46 @@ fn evaluation_round_trips_as_json() {
     assert!(j.contains(r#""schema":"portcullis.sim-eval/v1""#));
     let back: portcullis_sim::eval::Evaluation = serde_json::from_str(&j).unwrap();
     assert_eq!(back, e);
+}
+
+#[test]
+fn probing_counts_as_linked_only_from_the_first_probe_that_shares_a_source() {
+    let mut l = spray_labels();
+    let mut r = Report::new(InputSummary::default());
+    r.campaigns.push(campaign(
+        "c1",
+        CampaignKind::PasswordSpray,
+        "2017-06-23T22:05:00Z",
+        &[
+            "203.0.113.1",
+            "203.0.113.2",
+            "203.0.113.3",
+            "203.0.113.4",
+            "203.0.113.5",
+            "2001:db8:8000::/48",
+        ],
+    ));
+    r.compromised_accounts
+        .push(compromised("alice@example.org"));
+    // first_seen (06-22 03:00) is the first shared probe, 4 h after the very first probe
+    // (from an address that never came back): linked.
+    let e = evaluate(&l, &r);
+    assert_eq!(e.detection.as_ref().unwrap().links_probing, Some(true));
+    assert!(e.pass, "{}", render(&e));
+    // A campaign that starts two hours after the first shared probe does not reach back.
+    r.campaigns[0].first_seen = t("2017-06-22T05:00:00Z");
+    let e = evaluate(&l, &r);
+    assert_eq!(e.detection.as_ref().unwrap().links_probing, Some(false));
+    let failed: Vec<&str> = e
+        .checks
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(failed, ["probing_linked"]);
+    // No probe shares anything with the attack: nothing to link, no check.
+    l.attack.as_mut().unwrap().first_linked_probe = None;
+    let e = evaluate(&l, &r);
+    assert_eq!(e.detection.as_ref().unwrap().links_probing, None);
+    assert!(e.checks.iter().all(|c| c.name != "probing_linked"));
 }

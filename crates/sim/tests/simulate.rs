@@ -296,6 +296,20 @@ fn parliament_labels_match_the_log() {
     let probe = a.first_probe.unwrap();
     let spray = a.main_start.unwrap();
     assert!(spray.secs_since(probe) > 3 * 86_400, "probing weeks before");
+    // The first probe from an address that joins the spray, read back from the log.
+    let joining: BTreeSet<IpAddr> = a
+        .sources
+        .iter()
+        .filter(|s| s.roles == ["probe", "spray"])
+        .map(|s| s.address)
+        .collect();
+    let first_joining = read(dir.path(), "mail.log")
+        .lines()
+        .filter(|l| l.contains("auth: passwd-file("))
+        .find(|l| joining.iter().any(|ip| l.contains(&format!(",{ip},<"))))
+        .and_then(|l| Timestamp::parse_rfc3339(l.split(' ').next().unwrap()));
+    assert_eq!(a.first_linked_probe, first_joining);
+    assert!(a.first_linked_probe.unwrap() >= probe);
     assert_eq!(a.targeted_accounts.len(), 300, "every account sprayed");
     assert_eq!(a.compromised.len(), a.weak_accounts.len());
     assert!(!a.attacker_logins.is_empty());
