@@ -118,7 +118,10 @@ impl EngineHandle {
         let actions = self.inner.store.replay_actions(now)?;
         let since = now.plus_secs(-(retention_days as i64) * 86_400);
         let familiar = self.inner.store.familiar_sources(since)?;
+        let next_id = self.inner.store.next_campaign_number()?;
         let mut engine = self.inner.engine.lock();
+        // Campaign ids continue where the store left off: `c1` never names two attacks.
+        engine.resume_campaign_ids(next_id);
         for ev in familiar.iter().map(|f| {
             let mut ev = AuthEvent::new(
                 f.last_success,

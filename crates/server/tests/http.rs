@@ -524,6 +524,34 @@ fn findings_reach_the_store_and_survive_a_restart() {
         let one = a.get(&format!("/v1/campaigns/{id}")).unwrap();
         assert_eq!(one["campaign"]["id"], id);
     }
+    // A new attack after the restart gets a new campaign id, not a stored one again.
+    for i in 0..60 {
+        let body = format!(
+            r#"{{"login":"user{i}@example.org","pwhash":"{:03x}","remote":"198.51.100.77","protocol":"imap","success":false,"policy_reject":false}}"#,
+            i * 7
+        );
+        assert_eq!(
+            s.post("/?command=report", &[("X-API-Key", KEY)], &body).0,
+            200
+        );
+    }
+    let mut after = Vec::new();
+    for _ in 0..100 {
+        after = a.get("/v1/campaigns").unwrap().as_array().unwrap().clone();
+        if after.len() > n_campaigns {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut ids: Vec<&str> = after.iter().filter_map(|c| c["id"].as_str()).collect();
+    assert!(ids.len() > n_campaigns, "no new campaign stored: {ids:?}");
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(
+        ids.len(),
+        after.len(),
+        "a campaign id was reused: {after:#?}"
+    );
     let m = a.metrics().unwrap();
     assert!(m.contains("portcullis_store_errors_total 0"), "{m}");
     s.stop();

@@ -563,6 +563,20 @@ impl Store {
     }
 
     /// Campaigns, latest state of each, most recently active first.
+    /// One more than the highest campaign number (`c<N>`) stored, 1 for none: where the
+    /// engine continues its ids after a restart (campaign rows are never pruned).
+    pub fn next_campaign_number(&self) -> Result<u64> {
+        self.read(|c| {
+            let max: Option<i64> = c.query_row(
+                "SELECT MAX(CAST(SUBSTR(id, 2) AS INTEGER)) FROM campaigns
+                 WHERE id GLOB 'c[0-9]*'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(max.map_or(1, |m| m.max(0) as u64 + 1))
+        })
+    }
+
     pub fn campaigns(&self, limit: usize) -> Result<Vec<portcullis_core::report::Campaign>> {
         self.read(|c| {
             let mut st =
