@@ -16,6 +16,7 @@ use crate::keys::{
     net_prefix, secs, ts,
 };
 use crate::population::{LONG, Population, Signal};
+use crate::provisional::{Held, Provisional};
 use crate::state::{AT_RISK, AccountState, COMPROMISED, KNOWN, NAMED, SourceState, UNKNOWN, fp32};
 use crate::store::Table;
 use portcullis_core::report::{
@@ -165,24 +166,6 @@ struct ClientInfo {
 /// A failure followed within this many seconds by a success from the same network was a typo.
 const TYPO_SECS: u32 = 900;
 
-/// Provisional successes held (oldest dropped first). A night of a 9,000-account spray holds
-/// tens of thousands of benign successes from new addresses (phones on rotating carrier
-/// addresses), and an early lucky guess must survive until its address is enrolled, hours
-/// later: about 100 bytes each, so at most ~10 MB.
-const MAX_PROVISIONAL: usize = 100_000;
-
-/// A success that may be an attacker's: new address and network for the account (held during
-/// a live spray, or remembered outside one until its address is flagged).
-#[derive(Debug, Clone)]
-struct Provisional {
-    at: Timestamp,
-    bits: u128,
-    akey: u64,
-    account: String,
-    host_fp: u32,
-    net_fp: u32,
-}
-
 /// Sources (and accounts) named in one `campaign_opened` / `campaign_updated` finding.
 pub const FINDING_MAX_SOURCES: usize = 100;
 
@@ -206,10 +189,10 @@ pub struct Engine {
     by_kind: [Option<usize>; 5],
     flagged: Flagged,
     compromised: Vec<CompromisedAccount>,
-    provisional: std::collections::VecDeque<Provisional>,
+    provisional: Held,
     /// Successes new to their account (address and network) outside a live spray, for
     /// `spray_idle_secs`: resolved when their address is flagged.
-    recent_new: std::collections::VecDeque<Provisional>,
+    recent_new: Held,
     at_risk: Vec<AccountAtRisk>,
     admin: Admin,
     findings: Vec<Finding>,
@@ -248,8 +231,8 @@ impl Engine {
             by_kind: [None; 5],
             flagged: Flagged::new(config.max_flagged),
             compromised: Vec::new(),
-            provisional: std::collections::VecDeque::new(),
-            recent_new: std::collections::VecDeque::new(),
+            provisional: Held::default(),
+            recent_new: Held::default(),
             at_risk: Vec::new(),
             admin: Admin::default(),
             findings: Vec::new(),
@@ -767,9 +750,9 @@ impl Engine {
                     };
                     if self.spray.is_some() {
                         provisional = true;
-                        Self::hold(&mut self.provisional, p, self.cfg.spray_idle_secs);
+                        self.provisional.hold(p, self.cfg.spray_idle_secs);
                     } else {
-                        Self::hold(&mut self.recent_new, p, self.cfg.spray_idle_secs);
+                        self.recent_new.hold(p, self.cfg.spray_idle_secs);
                     }
                 }
             }
@@ -798,31 +781,12 @@ impl Engine {
         }
     }
 
-    fn hold(queue: &mut std::collections::VecDeque<Provisional>, p: Provisional, secs: u32) {
-        let horizon = p.at.plus_secs(-i64::from(secs));
-        while queue.front().is_some_and(|q| q.at < horizon) || queue.len() >= MAX_PROVISIONAL {
-            queue.pop_front();
-        }
-        queue.push_back(p);
-    }
-
     /// Address `key` was just flagged in campaign `i`: its successes in the last
     /// `spray_idle_secs` that were new to their account (address and network), outside a live
     /// spray, were lucky guesses from it.
     fn resolve_recent(&mut self, i: usize, key: u128) {
         let floor = self.now.plus_secs(-i64::from(self.cfg.spray_idle_secs));
-        if !self
-            .recent_new
-            .iter()
-            .any(|p| p.bits == key && p.at >= floor)
-        {
-            return;
-        }
-        let (found, kept): (Vec<Provisional>, Vec<Provisional>) = self
-            .recent_new
-            .drain(..)
-            .partition(|p| p.bits == key && p.at >= floor);
-        self.recent_new = kept.into();
+        let found = self.recent_new.take(key, false, |p| p.at >= floor);
         for p in found {
             self.withdraw_familiarity(&p);
             let evidence = format!(
@@ -853,23 +817,7 @@ impl Engine {
     /// A source was just enrolled in campaign `i`: provisional successes from it become
     /// compromises.
     fn resolve_provisional(&mut self, i: usize, is_net: bool, key: u128) {
-        if self.provisional.is_empty() {
-            return;
-        }
-        let hit = |p: &Provisional| {
-            if is_net {
-                net_key(p.bits, NetLevel::Subnet) == Some(key)
-                    || net_key(p.bits, NetLevel::Site) == Some(key)
-            } else {
-                p.bits == key
-            }
-        };
-        if !self.provisional.iter().any(hit) {
-            return;
-        }
-        let (found, kept): (Vec<Provisional>, Vec<Provisional>) =
-            self.provisional.drain(..).partition(|p| hit(p));
-        self.provisional = kept.into();
+        let found = self.provisional.take(key, is_net, |_| true);
         for p in found {
             self.withdraw_familiarity(&p);
             let evidence = format!(

@@ -19,6 +19,7 @@ pub mod config;
 mod engine;
 mod keys;
 mod population;
+mod provisional;
 mod sketch;
 mod state;
 mod store;
