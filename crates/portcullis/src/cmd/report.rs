@@ -38,6 +38,10 @@ pub struct Args {
         default_value = "/var/lib/portcullis"
     )]
     pub data_dir: PathBuf,
+    /// PEM certificate(s) to trust for an https --server instead of the public roots (a
+    /// private CA or the server's self-signed certificate; default: $PORTCULLIS_CA_CERT).
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub ca_cert: Option<PathBuf>,
     /// Directory to write incident-report.html, indicators.csv and indicators.stix.json into.
     #[arg(long, short)]
     pub out: PathBuf,
@@ -76,7 +80,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (sample::parliament_like(), opts)
     } else if let Some(url) = &args.server {
         let token = admin_token(args.token.clone(), &args.data_dir)?;
-        let live = from_server(url, &token)?;
+        let ca = args
+            .ca_cert
+            .clone()
+            .or_else(|| std::env::var_os("PORTCULLIS_CA_CERT").map(PathBuf::from));
+        let live = from_server(url, &token, ca.as_deref())?;
         let opts = incident::Options {
             actions: live.actions.actions,
             actions_rejected: live.actions.rejected,
@@ -179,8 +187,12 @@ struct Live {
 /// Reads the live view from a running server's admin API: `GET /v1/report` (the engine's
 /// report with the attempts observed since start-up), the stored campaigns the engine no
 /// longer holds (`GET /v1/campaigns`, e.g. from before a restart), and the audit log.
-fn from_server(url: &str, token: &str) -> anyhow::Result<Live> {
-    let client = AdminClient::new(url, token);
+fn from_server(url: &str, token: &str, ca: Option<&Path>) -> anyhow::Result<Live> {
+    let client = match ca {
+        Some(ca) => AdminClient::with_ca_file(url, token, ca)
+            .map_err(|e| anyhow::anyhow!("--ca-cert {e}"))?,
+        None => AdminClient::new(url, token),
+    };
     let value = client
         .get("/v1/report")
         .with_context(|| format!("reading the live report from {url}"))?;
