@@ -10,9 +10,10 @@
 #  5. portcullis is killed with SIGKILL and restarted: the block still holds, the audit log
 #     still names who made it and why.
 #
-# With E2E_TLS=1 the policy listener speaks TLS (a certificate made with openssl for this run)
-# and Dovecot reaches it at https://…, verifying the certificate (ssl_client_ca_file); the
-# run then also checks that the policy listener completed TLS handshakes.
+# With E2E_TLS=1 both listeners speak TLS (a certificate made with openssl for this run):
+# Dovecot reaches the policy listener at https://…, verifying the certificate
+# (ssl_client_ca_file), `portcullis admin` uses https with --ca-cert, and the run also checks
+# that the policy listener completed TLS handshakes.
 #
 # Everything lives in a scratch directory; nothing under /etc is touched. Bounded in time
 # (each step has a timeout); exits non-zero on failure; cleans up its processes.
@@ -75,14 +76,16 @@ DOVECOT_TLS=""
 if [ "${E2E_TLS:-0}" = 1 ]; then
     log "TLS: a certificate for 127.0.0.1 (openssl), policy listener over https"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+        -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -addext basicConstraints=critical,CA:FALSE \
         -keyout "$DIR/key.pem" -out "$DIR/cert.pem" >/dev/null 2>&1 || fail "openssl req failed"
     cat >> "$DIR/portcullis.toml" <<EOF
 tls_cert = "$DIR/cert.pem"
 tls_key = "$DIR/key.pem"
-tls_listeners = "policy"
+tls_listeners = "both"
 EOF
     SCHEME=https
+    # The admin CLI over https too, trusting the run's certificate.
+    ADMIN=(timeout 20 "$BIN" admin --url "https://127.0.0.1:$APORT" --ca-cert "$DIR/cert.pem" --actor e2e-operator)
     DOVECOT_TLS="ssl_client_ca_file = $DIR/cert.pem"
 fi
 
@@ -90,9 +93,11 @@ start_portcullis() {
     "$BIN" serve --config "$DIR/portcullis.toml" >>"$DIR/portcullis.log" 2>&1 &
     PC_PID=$!
     for _ in $(seq 1 100); do
-        if python3 - "$APORT" <<'PY' 2>/dev/null; then return 0; fi
-import sys, urllib.request
-urllib.request.urlopen("http://127.0.0.1:%s/readyz" % sys.argv[1], timeout=1)
+        if python3 - "$APORT" "$SCHEME" "$DIR/cert.pem" <<'PY' 2>/dev/null; then return 0; fi
+import ssl, sys, urllib.request
+port, scheme, cert = sys.argv[1:4]
+ctx = ssl.create_default_context(cafile=cert) if scheme == "https" else None
+urllib.request.urlopen("%s://127.0.0.1:%s/readyz" % (scheme, port), timeout=1, context=ctx)
 PY
         kill -0 "$PC_PID" 2>/dev/null || { cat "$DIR/portcullis.log"; fail "portcullis exited"; }
         sleep 0.1
