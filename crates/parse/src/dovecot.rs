@@ -374,6 +374,26 @@ fn times_suffix(text: &str) -> u32 {
     1
 }
 
+/// The truncated SHA-1 Dovecot logs with `auth_verbose_passwords = sha1[:N]`:
+/// `Password mismatch (SHA1 of given password: cb96b1)`. A fingerprint of the password tried,
+/// never the password: the same value again for one account is the same wrong password again.
+///
+/// Only the FIRST `given password: ` of the text counts, and only when it is the SHA-1 form:
+/// with `auth_verbose_passwords = plain` Dovecot writes `(given password: <the password>)`, and
+/// nothing of a plaintext password is ever read, even one that spells a SHA-1 suffix.
+fn given_password_sha1(text: &str) -> Option<u64> {
+    let p = find_lit!(text, "given password: ")?;
+    if !text[..p].ends_with("(SHA1 of ") {
+        return None;
+    }
+    let hex = tail(text, p + 16);
+    let hex = &hex[..memchr::memchr(b')', hex.as_bytes())?];
+    if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(hex, 16).ok()
+}
+
 /// Splits `user,ip[,<session>|,extra]` from the right.
 fn split_args(args: &str) -> (&str, Option<IpAddr>, Option<&str>) {
     let mut a = args;
@@ -561,6 +581,7 @@ impl Dovecot {
         let n = times_suffix(text);
         let acct = Account::new(user, &ctx.normalize);
         let n = self.dedup.record(ip, &acct.name, Kind::Backend, n, h.ts);
+        let first = out.len();
         push_events(
             out,
             n,
@@ -572,6 +593,11 @@ impl Dovecot {
             outcome,
             session,
         );
+        if let Some(fp) = given_password_sha1(text) {
+            for ev in &mut out[first..] {
+                ev.password_fingerprint = Some(fp);
+            }
+        }
         LineResult::Events(n as usize)
     }
 
@@ -677,6 +703,19 @@ mod tests {
                 "{}", s
             );
         }
+    }
+
+    #[test]
+    fn the_logged_sha1_of_a_wrong_password_is_its_fingerprint() {
+        let evs = run(&[
+            "2017-05-29T08:48:56.761508+00:00 mail1 dovecot: auth: passwd-file(aaron@example.org,51.48.87.52,<UAZ9xiJZccb1IDma>): Password mismatch (SHA1 of given password: cb96b1)",
+            "2017-05-29T08:49:56.761508+00:00 mail1 dovecot: auth: passwd-file(aaron@example.org,51.48.87.52,<VAZ9xiJZccb1IDma>): Password mismatch",
+            "2017-05-29T08:50:56.761508+00:00 mail1 dovecot: auth: passwd-file(karen@co.uk,192.0.2.1): unknown user (SHA1 of given password: 21bd1x)",
+            // Plaintext mode: nothing of the password is read, even when it spells a hash.
+            "2017-05-29T08:51:56.761508+00:00 mail1 dovecot: auth: passwd-file(bob@co.uk,192.0.2.2): Password mismatch (given password: x(SHA1 of given password: abcdef)",
+        ]);
+        let fps: Vec<Option<u64>> = evs.iter().map(|e| e.password_fingerprint).collect();
+        assert_eq!(fps, [Some(0xcb96b1), None, None, None]);
     }
 
     #[test]
