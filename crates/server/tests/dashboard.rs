@@ -4,24 +4,22 @@
 //! the overview's counts against the attempts actually sent, and sign-out.
 
 use portcullis_core::Prefix;
-use portcullis_engine::{Engine, EngineConfig};
+use portcullis_server::ServerConfig;
 use portcullis_server::client::AdminClient;
-use portcullis_server::{Listeners, ServerConfig, serve, start_engine};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 const TOKEN: &str = "dash-admin-token-0123456789";
 const KEY: &str = "dash-api-key-xyz";
 
+mod common;
+
 struct TestServer {
-    rt: tokio::runtime::Runtime,
+    srv: common::Running,
     policy: SocketAddr,
     admin: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     agent: ureq::Agent,
 }
 
@@ -58,45 +56,17 @@ impl TestServer {
     }
 
     fn start_trusting(cfg: ServerConfig, trusted: Vec<Prefix>) -> TestServer {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = start_engine(&cfg, Engine::new(EngineConfig::default()), trusted).unwrap();
-        let listeners = rt.block_on(Listeners::bind(&cfg)).unwrap();
-        let policy = listeners.policy_addr();
-        let admin = listeners.admin_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let done = rt.spawn(serve(
-            listeners,
-            Arc::new(cfg),
-            handle,
-            Arc::new(Default::default()),
-            None,
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(20)))
-            .build()
-            .into();
+        let srv = common::Running::start(cfg, trusted, None);
         TestServer {
-            rt,
-            policy,
-            admin,
-            stop: Some(tx),
-            done: Some(done),
-            agent,
+            policy: srv.policy,
+            admin: srv.admin(),
+            srv,
+            agent: common::agent(),
         }
     }
 
-    fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let done = self.done.take().unwrap();
-        self.rt.block_on(done).unwrap().unwrap();
+    fn stop(self) {
+        self.srv.stop();
     }
 
     fn admin_api(&self) -> AdminClient {

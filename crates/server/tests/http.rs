@@ -3,13 +3,11 @@
 //! the admin state.
 
 use base64::Engine as _;
-use portcullis_engine::{Engine, EngineConfig};
+use portcullis_server::ServerConfig;
 use portcullis_server::client::{AdminClient, ClientError};
-use portcullis_server::{Listeners, ServerConfig, serve, start_engine};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 const TOKEN: &str = "test-admin-token-0123456789";
@@ -17,12 +15,12 @@ const USER: &str = "dovecot";
 const PASS: &str = "policy-secret";
 const KEY: &str = "api-key-xyz";
 
+mod common;
+
 struct TestServer {
-    rt: tokio::runtime::Runtime,
+    srv: common::Running,
     policy: SocketAddr,
     admin: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     agent: ureq::Agent,
 }
 
@@ -44,46 +42,17 @@ fn config(dir: &Path) -> ServerConfig {
 
 impl TestServer {
     fn start(cfg: ServerConfig) -> TestServer {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let ecfg = EngineConfig::default();
-        let handle = start_engine(&cfg, Engine::new(ecfg), Vec::new()).unwrap();
-        let listeners = rt.block_on(Listeners::bind(&cfg)).unwrap();
-        let policy = listeners.policy_addr();
-        let admin = listeners.admin_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let done = rt.spawn(serve(
-            listeners,
-            Arc::new(cfg),
-            handle,
-            Arc::new(Default::default()),
-            None,
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(20)))
-            .build()
-            .into();
+        let srv = common::Running::start(cfg, Vec::new(), None);
         TestServer {
-            rt,
-            policy,
-            admin,
-            stop: Some(tx),
-            done: Some(done),
-            agent,
+            policy: srv.policy,
+            admin: srv.admin(),
+            srv,
+            agent: common::agent(),
         }
     }
 
-    fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let done = self.done.take().unwrap();
-        self.rt.block_on(done).unwrap().unwrap();
+    fn stop(self) {
+        self.srv.stop();
     }
 
     fn admin(&self) -> AdminClient {

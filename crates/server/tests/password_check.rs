@@ -2,12 +2,12 @@
 //! policy API, answers NIST SP 800-63B verdicts with zxcvbn feedback, never echoes the password,
 //! and says clearly when password checking is not configured.
 
-use portcullis_engine::{Engine, EngineConfig};
 use portcullis_passwords::PasswordChecker;
-use portcullis_server::{Listeners, ServerConfig, serve, start_engine};
+use portcullis_server::ServerConfig;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
+
+mod common;
 
 const USER: &str = "keycloak";
 const PASS: &str = "policy-secret";
@@ -23,33 +23,10 @@ fn with_server(checker: Option<PasswordChecker>, f: impl FnOnce(&str, &ureq::Age
         policy_password: PASS.into(),
         ..ServerConfig::default()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let handle = start_engine(&cfg, Engine::new(EngineConfig::default()), Vec::new()).unwrap();
-    let listeners = rt.block_on(Listeners::bind(&cfg)).unwrap();
-    let url = format!("http://{}/v1/password/check", listeners.policy_addr());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let done = rt.spawn(serve(
-        listeners,
-        Arc::new(cfg),
-        handle,
-        Arc::new(Default::default()),
-        checker.map(Arc::new),
-        async move {
-            let _ = rx.await;
-        },
-    ));
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into();
-    f(&url, &agent);
-    let _ = tx.send(());
-    rt.block_on(done).unwrap().unwrap();
+    let srv = common::Running::start(cfg, Vec::new(), checker.map(Arc::new));
+    let url = format!("http://{}/v1/password/check", srv.policy);
+    f(&url, &common::agent());
+    srv.stop();
 }
 
 fn post(agent: &ureq::Agent, url: &str, auth: bool, body: &Value) -> (u16, String) {

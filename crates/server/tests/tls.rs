@@ -3,61 +3,38 @@
 //! client that never finishes its handshake does not hold up others, and the handshake
 //! counters on /metrics.
 
-use portcullis_engine::{Engine, EngineConfig};
 use portcullis_server::client::AdminClient;
-use portcullis_server::{Listeners, ServerConfig, serve, start_engine};
+use portcullis_server::{Listeners, ServerConfig};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
 const TOKEN: &str = "test-admin-token-0123456789";
 const KEY: &str = "api-key-xyz";
 
+mod common;
+
+/// The server under test, with its two addresses.
 struct Server {
-    rt: tokio::runtime::Runtime,
+    srv: common::Running,
     policy: SocketAddr,
     admin: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Server {
     fn start(cfg: ServerConfig) -> Server {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let handle = start_engine(&cfg, Engine::new(EngineConfig::default()), Vec::new()).unwrap();
-        let listeners = rt.block_on(Listeners::bind(&cfg)).unwrap();
-        let (policy, admin) = (listeners.policy_addr(), listeners.admin_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let done = rt.spawn(serve(
-            listeners,
-            Arc::new(cfg),
-            handle,
-            Arc::new(Default::default()),
-            None,
-            async move {
-                let _ = rx.await;
-            },
-        ));
+        let srv = common::Running::start(cfg, Vec::new(), None);
         Server {
-            rt,
-            policy,
-            admin,
-            stop: Some(tx),
-            done: Some(done),
+            policy: srv.policy,
+            admin: srv.admin(),
+            srv,
         }
     }
 
-    fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let done = self.done.take().unwrap();
-        self.rt.block_on(done).unwrap().unwrap();
+    fn stop(self) {
+        self.srv.stop();
     }
 }
 
