@@ -1,10 +1,24 @@
 -- wrk script for `portcullis serve`: Dovecot-shaped allow + report requests over keep-alive,
--- alternating, with sources drawn from a large space so the engine's tables see many
--- distinct addresses. Usage (see docs/bench/server.md):
---   PC_AUTH="Basic ..." PC_SPACE=ipv6 wrk -t2 -c64 -d30s --latency -s tests/e2e/bench.lua http://127.0.0.1:8300
+-- alternating. Usage (see docs/bench/server.md):
+--   PC_AUTH="Basic ..." PC_SPACE=ipv4 PC_MIX=worst wrk -t1 -c64 -d30s --latency \
+--     -s tests/e2e/bench.lua http://127.0.0.1:8300
+--
+-- PC_MIX=worst (default, the worst case for the server): every request draws a random account
+--   (10,000) and a random source, allows and reports are independent, 90 % of reports are
+--   successes. Nearly every success is a new account x address pair, i.e. a new familiar
+--   source the store has to write.
+-- PC_MIX=realistic (a mail server's ordinary day, NOT the worst case): each account has 2 or 3
+--   stable addresses derived from its number (its phone, its desktop, its office); 97 % of
+--   logins come from one of them and 3 % from a random address; 8 % of logins fail. Each login
+--   is an `allow` followed by a `report` of the same account, source and password hash.
+-- PC_SPACE=ipv4: sources in 198.18.0.0/15 (131,072 addresses). PC_SPACE=ipv6: a fresh random
+--   address in 2001:db8::/32 on practically every request (a flood of distinct sources).
 local auth = os.getenv("PC_AUTH") or ""
 local space = os.getenv("PC_SPACE") or "ipv4"
+local mix = os.getenv("PC_MIX") or "worst"
 local n = 0
+-- The login in flight (realistic mix): allow sends it, the following report finishes it.
+local cur_login, cur_src, cur_hash
 
 function setup(thread)
   thread:set("seed", math.random(1, 1000000))
@@ -14,7 +28,7 @@ function init(args)
   math.randomseed(seed or os.time())
 end
 
-local function source()
+local function random_source()
   if space == "ipv6" then
     -- 2001:db8::/32 with 64 random low bits: practically every request a new address.
     return string.format("2001:db8:%x:%x::%x:%x", math.random(0, 65535), math.random(0, 65535),
@@ -24,22 +38,50 @@ local function source()
   return string.format("198.%d.%d.%d", math.random(18, 19), math.random(0, 255), math.random(1, 254))
 end
 
-function request()
-  n = n + 1
-  local login = string.format("user%05d@example.org", math.random(0, 9999))
-  local src = source()
-  local body, cmd
-  if n % 2 == 1 then
-    cmd = "allow"
-    body = string.format('{"login":"%s","pwhash":"%03x","remote":"%s","device_id":"","protocol":"imap","session_id":"s%d","tls":true}',
-      login, math.random(0, 4095), src, n)
-  else
-    cmd = "report"
-    body = string.format('{"login":"%s","pwhash":"%03x","remote":"%s","device_id":"","protocol":"imap","session_id":"s%d","tls":true,"success":%s,"policy_reject":false}',
-      login, math.random(0, 4095), src, n, (math.random() < 0.9) and "true" or "false")
-  end
+-- Stable address k (0-based) of account a, the same on every run and in every wrk thread.
+local function stable_source(a, k)
+  local h = (a * 2654435761 + (k + 1) * 40503) % 131072
+  local b3 = h % 254 + 1
+  local b2 = math.floor(h / 254) % 256
+  return string.format("198.%d.%d.%d", 18 + math.floor(h / 65024) % 2, b2, b3)
+end
+
+local function body_of(login, src, hash, extra)
+  return string.format('{"login":"%s","pwhash":"%03x","remote":"%s","device_id":"","protocol":"imap","session_id":"s%d","tls":true%s}',
+    login, hash, src, n, extra)
+end
+
+local function post(cmd, body)
   return wrk.format("POST", "/?command=" .. cmd,
     { ["Content-Type"] = "application/json", ["Authorization"] = auth }, body)
+end
+
+function request()
+  n = n + 1
+  if mix == "realistic" then
+    if n % 2 == 1 then
+      local a = math.random(0, 9999)
+      cur_login = string.format("user%05d@example.org", a)
+      if math.random() < 0.97 then
+        cur_src = stable_source(a, math.random(0, 1 + a % 2))
+      else
+        cur_src = random_source()
+      end
+      cur_hash = math.random(0, 4095)
+      return post("allow", body_of(cur_login, cur_src, cur_hash, ""))
+    end
+    local ok = (math.random() < 0.92) and "true" or "false"
+    return post("report", body_of(cur_login, cur_src, cur_hash,
+      ',"success":' .. ok .. ',"policy_reject":false'))
+  end
+  local login = string.format("user%05d@example.org", math.random(0, 9999))
+  local src = random_source()
+  if n % 2 == 1 then
+    return post("allow", body_of(login, src, math.random(0, 4095), ""))
+  end
+  local ok = (math.random() < 0.9) and "true" or "false"
+  return post("report", body_of(login, src, math.random(0, 4095),
+    ',"success":' .. ok .. ',"policy_reject":false'))
 end
 
 local non200 = 0

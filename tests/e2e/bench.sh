@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Load test of `portcullis serve` with wrk over keep-alive (docs/bench/server.md).
-# Usage: tests/e2e/bench.sh [DURATION] [CONNECTIONS]   (PORTCULLIS_BIN=... to skip the build;
-#        PC_WORKERS=N for the server's worker_threads, default one per CPU)
-# Runs: (1) allow+report mix over IPv4 sources from 198.18.0.0/15; (2) the same with a fresh
-# random IPv6 source on nearly every request (a flood of distinct addresses), then prints the
-# server's RSS. Loopback only; stops everything it started.
+# Usage: tests/e2e/bench.sh [DURATION] [CONNECTIONS]   (PORTCULLIS_BIN=... to skip the build)
+# Knobs (environment):
+#   PC_WORKERS=N   the server's worker_threads (default 0: one per CPU)
+#   PC_MIX=worst|realistic   the mix of run 1 (default worst; see tests/e2e/bench.lua)
+#   PC_FLOOD=0     skip run 2
+#   PC_PIN=1       pin the server to CPU 1 and wrk to CPU 0 (taskset), instead of sharing both
+# Runs: (1) allow+report over IPv4 sources from 198.18.0.0/15 in the chosen mix; (2) the worst
+# mix with a fresh random IPv6 source on nearly every request (a flood of distinct addresses),
+# then prints the server's RSS. Loopback only; stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${1:-20s}
@@ -31,7 +35,14 @@ admin_token = "bench-admin-token-0123456789"
 log_format = "text"
 worker_threads = ${PC_WORKERS:-0}
 EOT
-RUST_LOG=warn "$BIN" serve --config "$DIR/p.toml" 2>"$DIR/log" &
+MIX=${PC_MIX:-worst}
+SRV_PIN=()
+WRK_PIN=()
+if [ "${PC_PIN:-0}" = 1 ]; then
+    SRV_PIN=(taskset -c 1)
+    WRK_PIN=(taskset -c 0)
+fi
+RUST_LOG=warn "${SRV_PIN[@]}" "$BIN" serve --config "$DIR/p.toml" 2>"$DIR/log" &
 PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$APORT/readyz" >/dev/null && break; sleep 0.1; done
 export PC_AUTH="Basic $(printf 'dovecot:bench' | base64)"
@@ -45,14 +56,16 @@ per_req() { # per_req CPU0 REQ0
     awk -v c="$((c - $1))" -v r="$((r - $2))" 'BEGIN { if (r > 0) printf "   server CPU: %.1f us per request (%d requests, %d ms CPU) => %.0f requests per CPU-second\n", c * 1000 / r, r, c, r * 1000 / (c > 0 ? c : 1) }'
 }
 echo "== start: $(rss)"
-echo "== IPv4 sources, allow+report, $CONNS connections, $DUR (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "== IPv4 sources, allow+report, mix $MIX, $CONNS connections, $DUR, pinned ${PC_PIN:-0}, workers ${PC_WORKERS:-0} (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 C0=$(cpu_ms); R0=$(reqs)
-PC_SPACE=ipv4 wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
+PC_SPACE=ipv4 PC_MIX=$MIX "${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
 per_req "$C0" "$R0"
 echo "== after IPv4: $(rss)"
+if [ "${PC_FLOOD:-1}" != 0 ]; then
 echo "== distinct IPv6 sources (flood), allow+report, $CONNS connections, $DUR (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 C0=$(cpu_ms); R0=$(reqs)
-PC_SPACE=ipv6 wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
+PC_SPACE=ipv6 PC_MIX=worst "${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
 per_req "$C0" "$R0"
 echo "== after IPv6 flood: $(rss)"
-curl -s "http://127.0.0.1:$APORT/metrics" | grep -E "^portcullis_(requests_total\{endpoint=\"(allow|report)\"|verdicts|store_(commits|items|dropped|errors))"
+fi
+curl -s "http://127.0.0.1:$APORT/metrics" | grep -E "^portcullis_(requests_total\{endpoint=\"(allow|report)\"|verdicts|findings|store_(commits|relaxed_commits|items|dropped|errors|commit_micro))"

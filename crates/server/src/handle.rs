@@ -175,37 +175,34 @@ impl EngineHandle {
             (v, e.take_findings())
         };
         self.persist_findings(findings);
-        let familiar = ev.source.is_some_and(|ip| {
-            self.inner
-                .familiar_written
-                .lock()
-                .contains_key(&(ev.account.name.clone(), Prefix::host(ip)))
-        });
+        // One look-up in the written-pairs map answers both "was this pair familiar?" (for
+        // the timeline) and "does the store need this success?" (new pair, or last written
+        // over an hour ago); the store is written outside the lock.
+        let learn = ev.outcome == Outcome::Success && !ev.account.is_empty();
+        let (familiar, write) = match ev.source {
+            Some(ip) => {
+                let key = (ev.account.name.clone(), Prefix::host(ip));
+                let mut seen = self.inner.familiar_written.lock();
+                let prev = seen.get(&key).copied();
+                let write =
+                    learn && prev.is_none_or(|p| ev.ts.secs_since(p) >= FAMILIAR_REWRITE_SECS);
+                if write {
+                    if seen.len() >= FAMILIAR_DEDUP_CAP {
+                        seen.clear();
+                    }
+                    seen.insert(key, ev.ts);
+                }
+                (prev.is_some(), write.then_some(ip))
+            }
+            None => (false, None),
+        };
         self.inner.timeline.record(ev, familiar, verdict.action);
-        if ev.outcome == Outcome::Success
-            && let Some(ip) = ev.source
-            && !ev.account.is_empty()
-        {
-            self.remember_familiar(&ev.account.name, Prefix::host(ip), ev.ts);
+        if let Some(ip) = write {
+            self.inner
+                .store
+                .record_familiar(&ev.account.name, Prefix::host(ip), ev.ts);
         }
         verdict
-    }
-
-    fn remember_familiar(&self, account: &str, prefix: Prefix, ts: Timestamp) {
-        {
-            let mut seen = self.inner.familiar_written.lock();
-            let key = (account.to_string(), prefix);
-            if let Some(prev) = seen.get(&key)
-                && ts.secs_since(*prev) < FAMILIAR_REWRITE_SECS
-            {
-                return;
-            }
-            if seen.len() >= FAMILIAR_DEDUP_CAP {
-                seen.clear();
-            }
-            seen.insert(key, ts);
-        }
-        self.inner.store.record_familiar(account, prefix, ts);
     }
 
     /// An admin action: written and fsynced with its audit entry first, then applied to the

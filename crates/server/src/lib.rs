@@ -35,6 +35,7 @@ pub use config::{ServerConfig, defaults_toml};
 pub use handle::{EngineHandle, now};
 pub use metrics::Metrics;
 
+use axum::serve::ListenerExt;
 use portcullis_core::{NormalizeOptions, Prefix};
 use portcullis_engine::Engine;
 use portcullis_store::{Store, StoreOptions};
@@ -152,8 +153,13 @@ fn spawn_http(
     Ok(match bound.tls {
         None => {
             tracing::info!(%addr, "{name} listener up (http)");
+            // Answers go out at once: a small response must not wait for the client's ACK of
+            // the previous one (Nagle), which delayed ACKs can stretch to tens of ms.
+            let tcp = bound.tcp.tap_io(|s| {
+                let _ = s.set_nodelay(true);
+            });
             tokio::spawn(
-                axum::serve(bound.tcp, app)
+                axum::serve(tcp, app)
                     .with_graceful_shutdown(stop)
                     .into_future(),
             )

@@ -222,6 +222,11 @@ impl Metrics {
                 st.errors.load(Ordering::Relaxed),
             ),
             (
+                "portcullis_store_relaxed_commits_total",
+                "Store transactions of familiar sources only, committed without fsync.",
+                st.relaxed_commits.load(Ordering::Relaxed),
+            ),
+            (
                 "portcullis_store_commit_microseconds_total",
                 "Time spent committing.",
                 st.commit_micros.load(Ordering::Relaxed),

@@ -16,7 +16,7 @@ use crate::config::ServerConfig;
 use crate::handle::{Effective, EngineHandle, now, resolve};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
@@ -111,12 +111,29 @@ pub fn policy_authorized(cfg: &ServerConfig, headers: &HeaderMap) -> bool {
             s.strip_prefix("Basic ")
                 .or_else(|| s.strip_prefix("basic "))
         })
-        && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(b64.trim())
     {
-        let expected = format!("{}:{}", cfg.policy_user, cfg.policy_password);
-        return bool::from(decoded.ct_eq(expected.as_bytes()));
+        // Decoded on the stack (no allocation per request) unless it is unusually long.
+        let mut buf = [0u8; 256];
+        let engine = &base64::engine::general_purpose::STANDARD;
+        return match engine.decode_slice(b64.trim(), &mut buf) {
+            Ok(n) => basic_matches(cfg, &buf[..n]),
+            Err(_) => engine
+                .decode(b64.trim())
+                .is_ok_and(|d| basic_matches(cfg, &d)),
+        };
     }
     false
+}
+
+/// True when `decoded` is `user:password` of the configuration (the contents compared in
+/// constant time; only the length can differ early, as with any comparison of secrets).
+fn basic_matches(cfg: &ServerConfig, decoded: &[u8]) -> bool {
+    let (user, pass) = (cfg.policy_user.as_bytes(), cfg.policy_password.as_bytes());
+    if decoded.len() != user.len() + 1 + pass.len() {
+        return false;
+    }
+    let (u, rest) = decoded.split_at(user.len());
+    bool::from(u.ct_eq(user) & rest[..1].ct_eq(b":") & rest[1..].ct_eq(pass))
 }
 
 /// Checks that `body` nests JSON no deeper than `max` (strings are skipped correctly).
@@ -307,15 +324,28 @@ fn dovecot_allow(st: &PolicyState, bytes: &[u8]) -> Response {
     let eff = resolve(verdict.action, source, st.handle.trusted());
     count_effective(&st.handle, eff);
     // Field order matters: old Dovecot parsers stop at the first unknown key.
-    let (status, msg) = match eff {
-        Effective::Allow => (0i64, ""),
-        Effective::Tarpit(s) => (s as i64, ""),
-        Effective::Deny => (-1, st.cfg.reject_message.as_str()),
+    let body = match eff {
+        // The common answer is a constant: no formatting, no allocation.
+        Effective::Allow => Bytes::from_static(ALLOW_BODY.as_bytes()),
+        Effective::Tarpit(s) => {
+            Bytes::from(format!("{{\"status\":{s},\"msg\":\"\",\"r_attrs\":{{}}}}"))
+        }
+        Effective::Deny => Bytes::from(format!(
+            "{{\"status\":-1,\"msg\":{},\"r_attrs\":{{}}}}",
+            serde_json::Value::from(st.cfg.reject_message.as_str())
+        )),
     };
-    let body = format!(
-        "{{\"status\":{status},\"msg\":{},\"r_attrs\":{{}}}}",
-        serde_json::Value::from(msg)
-    );
+    json_bytes(body)
+}
+
+/// Dovecot's answer to an allowed attempt (field order matters: old Dovecot parsers stop at
+/// the first unknown key).
+const ALLOW_BODY: &str = r#"{"status":0,"msg":"","r_attrs":{}}"#;
+/// The answer to a report.
+const REPORT_OK_BODY: &str = r#"{"status":"ok"}"#;
+
+/// A 200 response with a JSON body already serialised.
+fn json_bytes(body: Bytes) -> Response {
     let mut r = (StatusCode::OK, body).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -344,7 +374,7 @@ fn dovecot_report(st: &PolicyState, bytes: &[u8]) -> Response {
     ev.session = nonempty(&t.session_id).map(str::to_string);
     st.handle.observe(&ev);
     st.handle.metrics().observed();
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
+    json_bytes(Bytes::from_static(REPORT_OK_BODY.as_bytes()))
 }
 
 /// The command named by the query string (`command=X` anywhere in it).
@@ -354,18 +384,12 @@ fn command_from_query(q: Option<&str>) -> Option<&str> {
         .filter(|c| !c.is_empty())
 }
 
-async fn command_query(
-    State(st): State<PolicyState>,
-    RawQuery(q): RawQuery,
-    method: Method,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    match command_from_query(q.as_deref()) {
-        Some(cmd) => {
-            let cmd = cmd.to_string();
-            dispatch(st, &cmd, method, headers, body).await
-        }
+async fn command_query(State(st): State<PolicyState>, req: Request) -> Response {
+    // The whole request, taken apart here: the query, method and headers are borrowed, not
+    // copied as the separate extractors would.
+    let (parts, body) = req.into_parts();
+    match command_from_query(parts.uri.query()) {
+        Some(cmd) => dispatch(st, cmd, &parts.method, &parts.headers, body).await,
         None => refuse(
             &st.handle,
             StatusCode::NOT_FOUND,
@@ -378,18 +402,17 @@ async fn command_query(
 async fn command_path(
     State(st): State<PolicyState>,
     Path(cmd): Path<String>,
-    method: Method,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
-    dispatch(st, &cmd, method, headers, body).await
+    let (parts, body) = req.into_parts();
+    dispatch(st, &cmd, &parts.method, &parts.headers, body).await
 }
 
 async fn dispatch(
     st: PolicyState,
     cmd: &str,
-    method: Method,
-    headers: HeaderMap,
+    method: &Method,
+    headers: &HeaderMap,
     body: Body,
 ) -> Response {
     let known = [
@@ -410,7 +433,7 @@ async fn dispatch(
             &format!("unknown command {cmd:?}"),
         );
     }
-    let bytes = match admit(&st, &headers, body).await {
+    let bytes = match admit(&st, headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
     };

@@ -9,16 +9,26 @@
 //! - **the admin audit log**: who did what, when and why ([`AuditEntry`]).
 //!
 //! Durability contract. All writes go through one writer thread that commits in groups
-//! ("group commit"): it takes everything queued, up to [`StoreOptions::batch_max`] items or
-//! until [`StoreOptions::batch_interval`] has passed since the first, and commits them in one
-//! transaction with `synchronous=FULL` (the WAL is fsynced at every commit).
+//! ("group commit"): woken by the first item of a batch, it sleeps through
+//! [`StoreOptions::batch_interval`] (asynchronous items never wake it; a synchronous call does),
+//! then takes everything queued, up to [`StoreOptions::batch_max`] items, and commits it in one
+//! transaction.
 //! - An admin action ([`Store::record_admin`]) is *synchronous*: the call returns only after the
-//!   transaction that holds it (and everything queued before it) is committed and fsynced, so an
-//!   acknowledged block survives `kill -9` and power loss.
-//! - Findings and familiar sources ([`Store::record_finding`], [`Store::record_familiar`]) are
-//!   *asynchronous*: queued without waiting, durable within one batch interval (default 5 ms)
-//!   plus the commit time. The queue is bounded ([`StoreOptions::queue_capacity`]); when it is
-//!   full an item is dropped and counted ([`StoreStats::dropped`]) rather than slowing requests.
+//!   transaction that holds it (and everything queued before it) is committed and fsynced
+//!   (`synchronous=FULL`), so an acknowledged block survives `kill -9` and power loss.
+//! - Findings ([`Store::record_finding`]) are *asynchronous*: queued without waiting, committed
+//!   with `synchronous=FULL` within one batch interval (default 5 ms) plus the commit time.
+//! - Familiar sources ([`Store::record_familiar`]) are asynchronous too, and a batch that holds
+//!   nothing else is committed with `synchronous=NORMAL` (WAL mode: no fsync at that commit; the
+//!   WAL is fsynced by the next `FULL` commit or checkpoint). Such a batch survives a crash of
+//!   the process (`kill -9`) like any other, but the last ones may be lost on power loss or an
+//!   OS crash. That is acceptable for this memory only: a familiar source is relearned at the
+//!   account's next successful login, and on a busy server it is the one write per login that
+//!   an fsync would make expensive. Blocks, protections, shields, audit entries and findings
+//!   are never written without `FULL`: a batch that holds any of them is committed with it.
+//!
+//! The queue is bounded ([`StoreOptions::queue_capacity`]); when it is full an asynchronous
+//! item is dropped and counted ([`StoreStats::dropped`]) rather than slowing requests.
 //!
 //! Reads use a second connection (WAL readers never block the writer).
 
@@ -27,8 +37,8 @@ use portcullis_engine::{AdminAction, Finding, ProtectionMode};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -146,6 +156,8 @@ pub struct StoreStats {
     pub errors: AtomicU64,
     /// Total microseconds spent committing (for the mean).
     pub commit_micros: AtomicU64,
+    /// Transactions committed with `synchronous=NORMAL` (familiar sources only).
+    pub relaxed_commits: AtomicU64,
 }
 
 enum Item {
@@ -167,6 +179,11 @@ pub struct Store {
     path: PathBuf,
     tx: Mutex<Option<SyncSender<Msg>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// The writer thread, to wake it early when a synchronous call waits.
+    writer_thread: std::thread::Thread,
+    /// Synchronous messages sent and not yet taken by the writer (counted after the send, so
+    /// a positive count means one is in the queue): the writer stops sleeping.
+    pending_sync: Arc<AtomicI64>,
     reader: Mutex<Connection>,
     stats: Arc<StoreStats>,
 }
@@ -198,6 +215,9 @@ CREATE INDEX IF NOT EXISTS familiar_by_time ON familiar (last_success);
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '1');
 "#;
 
+/// Page cache of each connection, in KiB (a cap, allocated as pages are used).
+const CACHE_KIB: i64 = 16 * 1024;
+
 fn open_conn(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path).map_err(|e| StoreError::Open {
         path: path.to_path_buf(),
@@ -207,6 +227,9 @@ fn open_conn(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Room for the hot part of the familiar table's B-trees (the default is 2 MiB): random
+    // account × address inserts otherwise read most of their pages back from the OS.
+    conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
     Ok(conn)
 }
 
@@ -259,9 +282,11 @@ impl Store {
         let stats = Arc::new(StoreStats::default());
         let (tx, rx) = sync_channel(opts.queue_capacity.max(16));
         let st = stats.clone();
+        let pending_sync = Arc::new(AtomicI64::new(0));
+        let u = pending_sync.clone();
         let writer = std::thread::Builder::new()
             .name("portcullis-store".into())
-            .spawn(move || writer_loop(wconn, rx, opts, st))
+            .spawn(move || writer_loop(wconn, rx, opts, st, u))
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
                 msg: format!("cannot start writer thread: {e}"),
@@ -269,7 +294,9 @@ impl Store {
         Ok(Store {
             path,
             tx: Mutex::new(Some(tx)),
+            writer_thread: writer.thread().clone(),
             writer: Mutex::new(Some(writer)),
+            pending_sync,
             reader: Mutex::new(reader),
             stats,
         })
@@ -296,6 +323,9 @@ impl Store {
         self.sender()?
             .send(make(rtx))
             .map_err(|_| StoreError::WriterGone)?;
+        // The writer may be sleeping through a batch interval: someone is waiting, commit now.
+        self.pending_sync.fetch_add(1, Ordering::AcqRel);
+        self.writer_thread.unpark();
         rrx.recv().map_err(|_| StoreError::WriterGone)?
     }
 
@@ -695,17 +725,20 @@ fn writer_loop(
     rx: Receiver<Msg>,
     opts: StoreOptions,
     stats: Arc<StoreStats>,
+    pending_sync: Arc<AtomicI64>,
 ) {
     let mut items: Vec<Item> = Vec::with_capacity(256);
     let mut waiters: Vec<(std::sync::mpsc::Sender<Result<i64>>, usize)> = Vec::new();
+    // `synchronous` of the connection: true = FULL (as opened).
+    let mut full_sync = true;
+    // The last batch stopped at `batch_max`: more is waiting, do not sleep.
+    let mut backlog = false;
     loop {
         // Block for the first message of a batch.
         let first = match rx.recv() {
             Ok(m) => m,
             Err(_) => return,
         };
-        let deadline = Instant::now() + opts.batch_interval;
-        let mut urgent = false;
         let push = |m: Msg,
                     items: &mut Vec<Item>,
                     waiters: &mut Vec<(std::sync::mpsc::Sender<Result<i64>>, usize)>|
@@ -716,45 +749,74 @@ fn writer_loop(
                     false
                 }
                 Msg::Sync(i, r) => {
+                    pending_sync.fetch_sub(1, Ordering::AcqRel);
                     items.push(i);
                     waiters.push((r, items.len() - 1));
                     true
                 }
                 Msg::Flush(r) => {
+                    pending_sync.fetch_sub(1, Ordering::AcqRel);
                     waiters.push((r, usize::MAX));
                     true
                 }
             }
         };
-        urgent |= push(first, &mut items, &mut waiters);
-        let mut disconnected = false;
-        // Gather more: without waiting when something synchronous is pending, else until the
-        // batch deadline or the size cap.
-        while items.len() < opts.batch_max {
-            let next = if urgent {
-                match rx.try_recv() {
-                    Ok(m) => Some(m),
-                    Err(std::sync::mpsc::TryRecvError::Empty) => None,
-                    Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                        disconnected = true;
-                        None
-                    }
+        let urgent = push(first, &mut items, &mut waiters);
+        // Sleep through the batch interval, unless someone waits for this commit. Sleeping
+        // (rather than waiting on the channel) means that queueing an asynchronous item never
+        // wakes this thread: one wake-up per batch instead of one per item.
+        if !urgent && !backlog {
+            let deadline = Instant::now() + opts.batch_interval;
+            loop {
+                if pending_sync.load(Ordering::Acquire) > 0 {
+                    break;
                 }
-            } else {
                 let left = deadline.saturating_duration_since(Instant::now());
-                match rx.recv_timeout(left) {
-                    Ok(m) => Some(m),
-                    Err(RecvTimeoutError::Timeout) => None,
-                    Err(RecvTimeoutError::Disconnected) => {
-                        disconnected = true;
-                        None
-                    }
+                if left.is_zero() {
+                    break;
                 }
-            };
-            match next {
-                Some(m) => urgent |= push(m, &mut items, &mut waiters),
-                None => break,
+                std::thread::park_timeout(left);
             }
+        }
+        // Take what is queued, without waiting.
+        let mut disconnected = false;
+        while items.len() < opts.batch_max {
+            match rx.try_recv() {
+                Ok(m) => {
+                    push(m, &mut items, &mut waiters);
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    disconnected = true;
+                    break;
+                }
+            }
+        }
+        backlog = items.len() >= opts.batch_max;
+        // Familiar sources alone are committed without fsync (see the module's durability
+        // contract); anything else in the batch makes the whole transaction FULL.
+        let want_full = items.iter().any(|i| !matches!(i, Item::Familiar(_)));
+        if want_full != full_sync {
+            let mode = if want_full { "FULL" } else { "NORMAL" };
+            match conn.pragma_update(None, "synchronous", mode) {
+                Ok(()) => full_sync = want_full,
+                Err(e) => tracing::error!(error = %e, mode, "store: cannot set synchronous"),
+            }
+        }
+        if want_full && !full_sync {
+            // Never commit durable state without FULL: fail the batch instead.
+            stats.errors.fetch_add(1, Ordering::Relaxed);
+            for (w, _) in waiters.drain(..) {
+                let _ = w.send(Err(StoreError::Open {
+                    path: PathBuf::new(),
+                    msg: "cannot switch the store to synchronous=FULL".into(),
+                }));
+            }
+            items.clear();
+            if disconnected {
+                return;
+            }
+            continue;
         }
         let t0 = Instant::now();
         let res = commit(&mut conn, &items);
@@ -764,6 +826,9 @@ fn writer_loop(
         match &res {
             Ok(_) => {
                 stats.commits.fetch_add(1, Ordering::Relaxed);
+                if !full_sync {
+                    stats.relaxed_commits.fetch_add(1, Ordering::Relaxed);
+                }
                 stats.items.fetch_add(items.len() as u64, Ordering::Relaxed);
             }
             Err(e) => {

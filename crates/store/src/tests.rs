@@ -221,6 +221,50 @@ fn familiar_sources_keep_the_latest_success_and_prune() {
 }
 
 #[test]
+fn only_familiar_batches_skip_the_fsync_and_waiters_cut_the_batch_short() {
+    let dir = tempfile::tempdir().unwrap();
+    // An hour-long batch interval: flush and record_admin must wake the sleeping writer (the
+    // test would hang otherwise).
+    let s = Store::open(
+        dir.path().join("sync.db"),
+        StoreOptions {
+            batch_interval: Duration::from_secs(3600),
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let p: Prefix = "192.0.2.0/24".parse().unwrap();
+    let relaxed = |s: &Store| s.stats().relaxed_commits.load(Ordering::Relaxed);
+    let commits = |s: &Store| s.stats().commits.load(Ordering::Relaxed);
+    s.record_familiar("erin", p, t(1));
+    s.flush().unwrap();
+    assert_eq!((commits(&s), relaxed(&s)), (1, 1), "familiar only: NORMAL");
+    // Familiar sources queued with an admin action share its FULL transaction.
+    s.record_familiar("frank", p, t(2));
+    s.record_admin(entry(
+        AdminAction::Block {
+            prefix: "203.0.113.0/24".parse().unwrap(),
+            at: t(2),
+            until: None,
+            reason: "x".into(),
+        },
+        "x",
+    ))
+    .unwrap();
+    assert_eq!(
+        (commits(&s), relaxed(&s)),
+        (2, 1),
+        "with an admin action: FULL"
+    );
+    // A finding makes its batch FULL too.
+    s.record_familiar("gina", p, t(3));
+    s.record_finding(t(3), &Finding::CampaignOpened(campaign("c1", 5)));
+    s.flush().unwrap();
+    assert_eq!((commits(&s), relaxed(&s)), (3, 1), "with a finding: FULL");
+    assert_eq!(s.familiar_sources(t(0)).unwrap().len(), 3);
+}
+
+#[test]
 fn a_full_queue_drops_and_counts_instead_of_blocking() {
     let dir = tempfile::tempdir().unwrap();
     let s = Store::open(
