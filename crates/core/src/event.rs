@@ -146,6 +146,13 @@ pub struct AuthEvent {
     /// A short fingerprint of the password tried (e.g. Dovecot's truncated `pwhash`), never the
     /// password. Equal fingerprints for one account mean "probably the same password again".
     pub password_fingerprint: Option<u64>,
+    /// True when the fingerprint depends on the password alone — the same password gives the
+    /// same fingerprint on every account, as the `SHA1 of given password` Dovecot logs with
+    /// `auth_verbose_passwords=sha1` (at least 6 hex digits, so that unrelated passwords
+    /// rarely collide). False for per-account fingerprints such as auth_policy's `pwhash`
+    /// (salted with the login) and when unknown. Only unsalted fingerprints can show one
+    /// password being tried on many accounts.
+    pub fingerprint_unsalted: bool,
     /// Client software / user agent / device id, when known.
     pub client: Option<String>,
     /// The server's session id, when known (joins lines of one connection).
@@ -171,6 +178,7 @@ impl AuthEvent {
             source: source.map(crate::addr::normalize_ip),
             outcome,
             password_fingerprint: None,
+            fingerprint_unsalted: false,
             client: None,
             session: None,
             server: None,
@@ -214,6 +222,10 @@ pub struct EventRecord {
     /// Hex password fingerprint (never a password).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_fingerprint: Option<String>,
+    /// The fingerprint is of the password alone, the same on every account
+    /// ([`AuthEvent::fingerprint_unsalted`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub password_fingerprint_unsalted: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,6 +235,10 @@ pub struct EventRecord {
     /// `file:line` the event was read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn default_protocol() -> Protocol {
@@ -252,6 +268,8 @@ impl EventRecord {
             source: ev.source.map(|s| s.to_string()),
             outcome: ev.outcome,
             password_fingerprint: ev.password_fingerprint.map(|f| format!("{f:x}")),
+            password_fingerprint_unsalted: ev.fingerprint_unsalted
+                && ev.password_fingerprint.is_some(),
             client: ev.client.clone(),
             session: ev.session.clone(),
             server: ev.server.clone(),
@@ -282,6 +300,8 @@ impl EventRecord {
             source,
             self.outcome,
         );
+        ev.fingerprint_unsalted =
+            self.password_fingerprint_unsalted && password_fingerprint.is_some();
         ev.password_fingerprint = password_fingerprint;
         ev.client = self.client;
         ev.session = self.session;

@@ -74,6 +74,11 @@ pub struct EngineConfig {
     pub spray_member_net_hosts: u32,
     /// How far back membership is searched when a spray opens.
     pub spray_lookback_secs: u32,
+    /// A password (unsalted fingerprint) that failed on this many distinct accounts from
+    /// unfamiliar sources, with no gap of `spray_password_window_secs` between its failures,
+    /// is being sprayed.
+    pub spray_password_accounts: u32,
+    pub spray_password_window_secs: u32,
     /// A spray without signal for this long is over; a new one within `spray_merge_secs`
     /// of its end reopens it.
     pub spray_idle_secs: u32,
@@ -140,6 +145,8 @@ impl Default for EngineConfig {
             spray_net_min_hosts: 3,
             spray_member_net_hosts: 2,
             spray_lookback_secs: 3600,
+            spray_password_accounts: 10,
+            spray_password_window_secs: 3600,
             spray_idle_secs: 3 * 3600,
             spray_merge_secs: 7 * 86_400,
             spray_uncertain_secs: 600,
@@ -248,6 +255,15 @@ spray_net_min_hosts = 3
 spray_member_net_hosts = 2
 # When a spray opens, sources that failed this far back are examined for membership.
 spray_lookback_secs = 3600
+# One password tried on many accounts (only with unsalted fingerprints, such as the
+# `SHA1 of given password` Dovecot logs): a password that failed on this many distinct accounts
+# from unfamiliar sources, without a pause of `spray_password_window_secs` between its
+# failures, is being sprayed. It raises a `password_spray`, every address failing with it is a
+# member, and an account that the password's round skipped while its user logged in from a
+# new network is compromised (docs/detection.md). Users' own wrong passwords differ from one
+# account to the next; ten accounts failing with the same one within the hour is a spray.
+spray_password_accounts = 10
+spray_password_window_secs = 3600
 # A spray quiet this long is over; a spray raised within `spray_merge_secs` of the end of the
 # last one continues it (same campaign id).
 spray_idle_secs = 10800

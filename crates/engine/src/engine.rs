@@ -5,8 +5,8 @@
 //! (as [`Engine::check`] does), then learn from the outcome — familiarity on success, failure
 //! counts on the source, its networks and the account — and run the detectors whose inputs
 //! changed. The detectors themselves are small functions over the per-key state in
-//! [`crate::state`], the population signal in [`crate::population`], and the campaign tracker
-//! in [`crate::campaign`].
+//! [`crate::state`], the population signal in [`crate::population`], the passwords tried on
+//! many accounts in [`crate::passwords`], and the campaign tracker in [`crate::campaign`].
 
 use crate::api::{Action, AdminAction, Attempt, Finding, ProtectionMode, Reason, Verdict};
 use crate::campaign::{CampaignState, Flagged};
@@ -15,6 +15,7 @@ use crate::keys::{
     FixedMap, NetLevel, Secs, account_key, host_prefix, ip_bits, is_v4, mix128, net_key,
     net_prefix, secs, ts,
 };
+use crate::passwords::SprayedPasswords;
 use crate::population::{LONG, Population, Signal};
 use crate::provisional::{Held, Provisional};
 use crate::state::{AT_RISK, AccountState, COMPROMISED, KNOWN, NAMED, SourceState, UNKNOWN, fp32};
@@ -181,6 +182,8 @@ pub struct Engine {
     accounts: Table<u64, AccountState>,
     known_accounts: u64,
     population: Population,
+    /// Passwords (unsalted fingerprints) tried on many accounts.
+    passwords: SprayedPasswords,
     campaigns: Vec<CampaignState>,
     /// The live distributed spray (campaign index), and the latest one (for merging).
     spray: Option<usize>,
@@ -225,6 +228,7 @@ impl Engine {
             accounts: Table::new(config.max_accounts),
             known_accounts: 0,
             population: Population::default(),
+            passwords: SprayedPasswords::default(),
             campaigns: Vec::new(),
             spray: None,
             last_spray: None,
@@ -297,6 +301,7 @@ impl Engine {
                 + self.nets.heap_bytes()
                 + self.accounts.heap_bytes()
                 + self.flagged.heap_bytes()
+                + self.passwords.heap_bytes()
                 + self.admin.protections.capacity() * 40,
             source_slot_bytes: std::mem::size_of::<(u128, SourceState)>() + 1,
             account_slot_bytes: std::mem::size_of::<(u64, AccountState)>() + 1,
@@ -463,6 +468,7 @@ impl Engine {
             self.campaigns[i].dirty = true;
             self.spray = None;
         }
+        self.settle_rounds();
         for i in 0..self.campaigns.len() {
             let c = &self.campaigns[i];
             if c.dirty && now.saturating_sub(c.last_update) >= self.cfg.campaign_update_secs {
@@ -830,6 +836,58 @@ impl Engine {
         }
     }
 
+    /// The round of a sprayed password is over — quiet for a quarter of its span and at least
+    /// 15 minutes: a spray tries one password on every account, then the next. A success held
+    /// during the round (from an address and network new to the account), for an account the
+    /// round skipped, is the attacker's: the password tried on everyone else was this
+    /// account's, so the attempt that would have failed succeeded. A user who logs in from a
+    /// new network during the round has the sprayed password fail on the account too (before
+    /// or after). The account must have been targeted by a spray before, unless the round
+    /// reached at least half the accounts known to exist (a spray on everyone: the account's
+    /// turn may have been its first).
+    fn settle_rounds(&mut self) {
+        if self.passwords.open_len() == 0 {
+            return;
+        }
+        let now = self.now_s;
+        let done = self.passwords.take_done(|e| {
+            now.saturating_sub(e.last) >= (e.last.saturating_sub(e.first) / 4).max(900)
+        });
+        for (fp, e) in done {
+            let wide = u64::from(e.failures) * 2 >= self.known_accounts;
+            let (first, last) = (ts(e.first), ts(e.last));
+            let accounts = &self.accounts;
+            let skipped = |p: &Provisional| {
+                p.at >= first
+                    && p.at <= last
+                    && accounts.get(&p.akey).is_some_and(|a| {
+                        !a.has(COMPROMISED) && !a.tried_password(fp) && (wide || a.campaign != 0)
+                    })
+            };
+            let mut found = self.provisional.take_matching(skipped);
+            found.extend(self.recent_new.take_matching(skipped));
+            if found.is_empty() {
+                continue;
+            }
+            found.sort_by_key(|p| p.at);
+            let campaign = self.spray.or(self.last_spray).map(|i| i as u32);
+            let name = campaign.map_or_else(String::new, |c| {
+                format!(" of {}", self.campaigns[c as usize].name())
+            });
+            for p in found {
+                self.withdraw_familiarity(&p);
+                let evidence = format!(
+                    "success from {} (new to the account) during the round{name} of a password that failed on {} other accounts between {} and {}, and was never tried on this one: it was this account's",
+                    self.label(p.bits),
+                    e.failures,
+                    first,
+                    last
+                );
+                self.record_compromise(&p.account, p.at, p.akey, p.bits, campaign, evidence);
+            }
+        }
+    }
+
     /// Why a success from an unfamiliar address looks like an attacker's, if it does.
     fn compromise_evidence(
         &self,
@@ -1059,7 +1117,32 @@ impl Engine {
         if sig.firing && counted {
             match self.spray {
                 Some(i) => self.campaigns[i].last_signal = now,
-                None => self.open_spray(&sig),
+                None => self.open_spray(spray_why(&sig)),
+            }
+        }
+        // One password tried on many accounts (unsalted fingerprints only): the spray's own
+        // signature, whatever the addresses.
+        let mut sprayed_password = None;
+        if has_account
+            && ev.fingerprint_unsalted
+            && let Some(fp) = ev.password_fingerprint
+        {
+            let o = self.passwords.fail(
+                fp,
+                akey,
+                now,
+                self.cfg.spray_password_accounts,
+                self.cfg.spray_password_window_secs,
+            );
+            if o.sprayed {
+                sprayed_password = Some(o.accounts);
+                match self.spray {
+                    Some(i) => self.campaigns[i].last_signal = now,
+                    None => self.open_spray(format!(
+                        "raised when one password failed on {} distinct accounts from unfamiliar sources, with no pause of {} s",
+                        o.accounts, self.cfg.spray_password_window_secs
+                    )),
+                }
             }
         }
         if let Some(i) = self.spray {
@@ -1074,6 +1157,15 @@ impl Engine {
             }
             if !gateway {
                 self.grow_spray(i, bits, &host, subnet, &sub, site, site_state.as_ref());
+                // An address failing with a sprayed password is the spray's, even on its
+                // only attempt (rotation that never reuses an address).
+                if let Some(n) = sprayed_password
+                    && host.accounts_ok.is_empty()
+                    && self.flagged.host(bits).is_none()
+                {
+                    let why = format!("failed with a password tried on {n} distinct accounts");
+                    self.enrol(i, false, bits, &host, &why);
+                }
             }
         }
 
@@ -1239,16 +1331,7 @@ impl Engine {
 
     /// The population signal fired: open (or continue) the distributed spray and enrol the
     /// sources and accounts that took part so far.
-    fn open_spray(&mut self, sig: &Signal) {
-        let why = format!(
-            "raised when {} accounts failed from unfamiliar sources in {} networks in 15 min (threshold {:.0}), {} in 5 min (threshold {:.0}), {:.0} % unknown accounts",
-            sig.accounts_15m,
-            sig.networks_15m,
-            sig.threshold_15m,
-            sig.accounts_5m,
-            sig.threshold_5m,
-            sig.unknown_share * 100.0
-        );
+    fn open_spray(&mut self, why: String) {
         let reuse = self.last_spray.filter(|&i| {
             self.now.secs_since(self.campaigns[i].last_seen) <= i64::from(self.cfg.spray_merge_secs)
         });
@@ -1591,6 +1674,19 @@ impl Engine {
             self.dropped_findings += 1;
         }
     }
+}
+
+/// Why the population signal raised a spray.
+fn spray_why(sig: &Signal) -> String {
+    format!(
+        "raised when {} accounts failed from unfamiliar sources in {} networks in 15 min (threshold {:.0}), {} in 5 min (threshold {:.0}), {:.0} % unknown accounts",
+        sig.accounts_15m,
+        sig.networks_15m,
+        sig.threshold_15m,
+        sig.accounts_5m,
+        sig.threshold_5m,
+        sig.unknown_share * 100.0
+    )
 }
 
 fn verdict(action: Action, code: &'static str, detail: String) -> Verdict {

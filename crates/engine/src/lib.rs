@@ -18,6 +18,7 @@ mod campaign;
 pub mod config;
 mod engine;
 mod keys;
+mod passwords;
 mod population;
 mod provisional;
 mod sketch;

@@ -108,6 +108,21 @@ impl Held {
         found
     }
 
+    /// Takes out every entry that satisfies `pred` (a scan: for settling a spray's round, once
+    /// per sprayed password, not per event).
+    pub fn take_matching(&mut self, pred: impl Fn(&Provisional) -> bool) -> Vec<Provisional> {
+        if self.queue.is_empty() {
+            return Vec::new();
+        }
+        let (found, kept): (Vec<Provisional>, Vec<Provisional>) =
+            self.queue.drain(..).partition(|p| pred(p));
+        self.queue = kept.into();
+        for p in &found {
+            self.count(p, false);
+        }
+        found
+    }
+
     #[cfg(test)]
     fn len(&self) -> usize {
         self.queue.len()
@@ -145,6 +160,12 @@ mod tests {
         let net = net_key(host, NetLevel::Subnet).unwrap();
         assert!(h.take(net, true, |q| q.account == "zz").is_empty());
         assert_eq!(h.take(net, true, |_| true).len(), 1);
+        // Taken by a predicate, the counts follow.
+        h.hold(p(30, "198.51.100.9", "d"), 3600);
+        let got = h.take_matching(|q| q.account == "d");
+        assert_eq!(got.len(), 1);
+        let d = ip_bits("198.51.100.9".parse().unwrap());
+        assert!(h.take(d, false, |_| true).is_empty());
         // The IPv6 entry is found by its /48 and its /64.
         let v6 = ip_bits("2001:db8:1:2::5".parse().unwrap());
         let site = net_key(v6, NetLevel::Site).unwrap();

@@ -136,6 +136,11 @@ impl Aged for AccountState {
     }
 }
 
+/// A password fingerprint folded to the 16 bits kept per account (0 marks an empty slot).
+fn fold16(fingerprint: u64) -> u16 {
+    ((crate::keys::mix64(fingerprint) >> 48) as u16).max(1)
+}
+
 /// A non-zero 32-bit fingerprint of a 64-bit hash (0 marks an empty slot).
 pub fn fp32(h: u64) -> u32 {
     ((h >> 32) as u32) | 1
@@ -164,11 +169,16 @@ impl AccountState {
         remember(&mut self.familiar_nets, net);
     }
     /// Records a wrong password; true when it is a new one (not among the last few).
+    /// Is `fingerprint` among the last few wrong passwords tried on the account?
+    pub fn tried_password(&self, fingerprint: u64) -> bool {
+        self.recent_passwords.contains(&fold16(fingerprint))
+    }
+
     pub fn new_wrong_password(&mut self, fingerprint: Option<u64>) -> bool {
         let Some(f) = fingerprint else {
             return true;
         };
-        let f16 = ((crate::keys::mix64(f) >> 48) as u16).max(1);
+        let f16 = fold16(f);
         if self.recent_passwords.contains(&f16) {
             return false;
         }

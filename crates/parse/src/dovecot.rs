@@ -381,17 +381,22 @@ fn times_suffix(text: &str) -> u32 {
 /// Only the FIRST `given password: ` of the text counts, and only when it is the SHA-1 form:
 /// with `auth_verbose_passwords = plain` Dovecot writes `(given password: <the password>)`, and
 /// nothing of a plaintext password is ever read, even one that spells a SHA-1 suffix.
-fn given_password_sha1(text: &str) -> Option<u64> {
+fn given_password_sha1(text: &str) -> Option<(u64, bool)> {
     let p = find_lit!(text, "given password: ")?;
     if !text[..p].ends_with("(SHA1 of ") {
         return None;
     }
     let hex = tail(text, p + 16);
     let hex = &hex[..memchr::memchr(b')', hex.as_bytes())?];
-    if hex.is_empty() || hex.len() > 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if hex.is_empty() || hex.len() > 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    u64::from_str_radix(hex, 16).ok()
+    // The whole SHA-1 (40 digits, Dovecot's default) or a truncation: its first 16 digits
+    // are fingerprint enough. Unsalted (the same password, the same value on every account)
+    // and, from 6 digits (24 bits) on, wide enough that unrelated wrong passwords of different
+    // accounts rarely collide.
+    let fp = u64::from_str_radix(&hex[..hex.len().min(16)], 16).ok()?;
+    Some((fp, hex.len() >= 6))
 }
 
 /// Splits `user,ip[,<session>|,extra]` from the right.
@@ -593,9 +598,10 @@ impl Dovecot {
             outcome,
             session,
         );
-        if let Some(fp) = given_password_sha1(text) {
+        if let Some((fp, unsalted)) = given_password_sha1(text) {
             for ev in &mut out[first..] {
                 ev.password_fingerprint = Some(fp);
+                ev.fingerprint_unsalted = unsalted;
             }
         }
         LineResult::Events(n as usize)
@@ -716,6 +722,28 @@ mod tests {
         ]);
         let fps: Vec<Option<u64>> = evs.iter().map(|e| e.password_fingerprint).collect();
         assert_eq!(fps, [Some(0xcb96b1), None, None, None]);
+        assert!(
+            evs[0].fingerprint_unsalted,
+            "the SHA-1 of the password alone"
+        );
+        assert!(evs[1..].iter().all(|e| !e.fingerprint_unsalted));
+    }
+
+    #[test]
+    fn the_whole_sha1_is_read_and_short_truncations_are_not_cross_account_fingerprints() {
+        let evs = run(&[
+            // Dovecot's default `auth_verbose_passwords = sha1`: all 40 digits.
+            "2017-05-29T08:48:56.761508+00:00 mail1 dovecot: auth: passwd-file(aaron@example.org,51.48.87.52): Password mismatch (SHA1 of given password: 5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8)",
+            // `sha1:3`: 12 bits, too narrow to tell one password tried on many accounts.
+            "2017-05-29T08:49:56.761508+00:00 mail1 dovecot: auth: passwd-file(bob@example.org,51.48.87.53): Password mismatch (SHA1 of given password: 5ba)",
+            // 41 digits is not a SHA-1.
+            "2017-05-29T08:50:56.761508+00:00 mail1 dovecot: auth: passwd-file(carol@example.org,51.48.87.54): Password mismatch (SHA1 of given password: 5baa61e4c9b93f3f0682250b6cf8331b7ee68fd80)",
+        ]);
+        assert_eq!(evs[0].password_fingerprint, Some(0x5baa61e4c9b93f3f));
+        assert!(evs[0].fingerprint_unsalted);
+        assert_eq!(evs[1].password_fingerprint, Some(0x5ba));
+        assert!(!evs[1].fingerprint_unsalted);
+        assert_eq!(evs[2].password_fingerprint, None);
     }
 
     #[test]

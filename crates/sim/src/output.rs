@@ -178,6 +178,8 @@ impl LogWriter {
                     source: Some(w.source.to_string()),
                     outcome: w.outcome,
                     password_fingerprint: Some(format!("{:06x}", w.fingerprint)),
+                    // The SHA-1 of the password alone, as Dovecot logs it.
+                    password_fingerprint_unsalted: true,
                     client: None,
                     session: Some(w.session.to_string()),
                     server: Some(self.host.to_string()),
