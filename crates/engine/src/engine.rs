@@ -20,6 +20,7 @@ use crate::population::{LONG, Population, Signal};
 use crate::provisional::{Held, Provisional};
 use crate::state::{AT_RISK, AccountState, COMPROMISED, KNOWN, NAMED, SourceState, UNKNOWN, fp32};
 use crate::store::Table;
+use crate::typos::Typos;
 use portcullis_core::report::{
     AccountAtRisk, CampaignKind, CompromisedAccount, InputSummary, Report,
 };
@@ -184,6 +185,8 @@ pub struct Engine {
     population: Population,
     /// Passwords (unsalted fingerprints) tried on many accounts.
     passwords: SprayedPasswords,
+    /// The last unknown account name each address failed with (users' own typos).
+    typos: Typos,
     campaigns: Vec<CampaignState>,
     /// The live distributed spray (campaign index), and the latest one (for merging).
     spray: Option<usize>,
@@ -229,6 +232,7 @@ impl Engine {
             known_accounts: 0,
             population: Population::default(),
             passwords: SprayedPasswords::default(),
+            typos: Typos::new(config.max_sources / 16),
             campaigns: Vec::new(),
             spray: None,
             last_spray: None,
@@ -302,6 +306,7 @@ impl Engine {
                 + self.accounts.heap_bytes()
                 + self.flagged.heap_bytes()
                 + self.passwords.heap_bytes()
+                + self.typos.heap_bytes()
                 + self.admin.protections.capacity() * 40,
             source_slot_bytes: std::mem::size_of::<(u128, SourceState)>() + 1,
             account_slot_bytes: std::mem::size_of::<(u64, AccountState)>() + 1,
@@ -725,9 +730,15 @@ impl Engine {
         if !trusted {
             let acct = self.accounts.get(&akey).copied().unwrap_or_default();
             if !acct.familiar_host(host_fp) {
-                if let Some((campaign, evidence)) =
-                    self.compromise_evidence(&acct, akey, bits, subnet, site, net_fp)
-                {
+                if let Some((campaign, evidence)) = self.compromise_evidence(
+                    &acct,
+                    akey,
+                    &ev.account.name,
+                    bits,
+                    subnet,
+                    site,
+                    net_fp,
+                ) {
                     self.record_compromise(&ev.account.name, ev.ts, akey, bits, campaign, evidence);
                     return; // an attacker's success makes nothing familiar
                 }
@@ -889,10 +900,12 @@ impl Engine {
     }
 
     /// Why a success from an unfamiliar address looks like an attacker's, if it does.
+    #[allow(clippy::too_many_arguments)]
     fn compromise_evidence(
         &self,
         acct: &AccountState,
         akey: u64,
+        name: &str,
         bits: u128,
         subnet: u128,
         site: Option<u128>,
@@ -932,9 +945,13 @@ impl Engine {
             let recent =
                 c.live || self.now.secs_since(c.last_seen) < i64::from(cfg.spray_idle_secs);
             if recent {
+                // "Another account" that is a near miss of this one's name, just before, was
+                // the user mistyping their own name (crate::typos), not an attacker's try.
                 if let Some(h) = host
                     && h.accounts_failed.estimate_without(akey) >= 1
                     && h.accounts_ok.is_empty()
+                    && !(h.accounts_failed.estimate_without(akey) == 1
+                        && self.typos.near_miss_of(bits, name, self.now_s))
                 {
                     return Some((
                         Some(acct.campaign - 1),
@@ -1035,8 +1052,11 @@ impl Engine {
         net_fp: u32,
     ) {
         let now = self.now_s;
-        let cfg = &self.cfg;
         let pw = ev.password_fingerprint.map(crate::keys::mix64);
+        if unknown && has_account {
+            self.typos.unknown_failure(bits, &ev.account.name, now);
+        }
+        let cfg = &self.cfg;
         // Source, /24 or /64, /48.
         let h = self.hosts.entry(bits);
         h.fail(now, akey, unknown, pw, cfg);

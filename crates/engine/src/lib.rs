@@ -24,6 +24,7 @@ mod provisional;
 mod sketch;
 mod state;
 mod store;
+mod typos;
 
 pub use api::{
     Action, AdminAction, Attempt, Engine, EngineConfig, Finding, ProtectionMode, Reason, Verdict,

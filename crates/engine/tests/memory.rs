@@ -50,7 +50,11 @@ fn a_flood_of_distinct_addresses_and_names_stays_within_the_caps() {
     let slots = |cap: usize| (cap * 8 / 7).next_power_of_two();
     let bound = (slots(cfg.max_sources) + slots(cfg.max_networks)) * s.source_slot_bytes
         + slots(cfg.max_accounts) * s.account_slot_bytes
-        + cfg.max_flagged * 400;
+        + cfg.max_flagged * 400
+        // The mistyped-names table (a sixteenth of max_sources, at least 256 addresses): slots
+        // of at most 64 bytes, names of at most 16 bytes here.
+        + slots((cfg.max_sources / 16).max(256)) * 64
+        + (cfg.max_sources / 16).max(256) * 16;
     eprintln!("heap estimate peak {max_heap} B, bound {bound} B");
     assert!(
         max_heap <= bound,

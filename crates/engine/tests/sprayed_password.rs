@@ -52,7 +52,8 @@ struct Scenario {
 /// every account (and 100 that do not exist), in a new order each round, each attempt from a
 /// new address. Twelve accounts use one of the four passwords (three per round, round 0
 /// included) and fall on their turn; the attacker skips them afterwards. Thirty users log in
-/// from brand-new networks during the spray (a third after a typo there).
+/// from brand-new networks during the spray (a third after a wrong password there, a third
+/// after mistyping their own user name there).
 fn scenario(seed: u64, mark_unsalted: bool) -> Scenario {
     let mut rng = Rng::new(seed);
     let org = Org::new(USERS, &mut rng);
@@ -120,6 +121,14 @@ fn scenario(seed: u64, mark_unsalted: bool) -> Scenario {
         if k % 3 == 0 {
             let mut e = ev(t - 20, &name, &src, Outcome::BadPassword, None);
             e.password_fingerprint = Some(unsalted(&format!("{name}/hotel typo")));
+            e.fingerprint_unsalted = mark_unsalted;
+            stream.push((e, Label::Benign));
+        } else if k % 3 == 1 {
+            // A typo in the user's own name first (a letter dropped): to the detectors, this
+            // new address "failed for another account" just before its success.
+            let typo = name.replacen("user", "usr", 1);
+            let mut e = ev(t - 25, &typo, &src, Outcome::UnknownAccount, None);
+            e.password_fingerprint = Some(unsalted(&format!("{name}/own password")));
             e.fingerprint_unsalted = mark_unsalted;
             stream.push((e, Label::Benign));
         }
