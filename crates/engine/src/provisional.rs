@@ -1,17 +1,25 @@
 //! Successes held for a while in case their source turns out to be the attacker's (see
-//! `Engine::learn`): a time-ordered queue, bounded in age and length, with a count of held
-//! entries per address and per network so that "does anything here come from this source?" —
-//! asked every time a source is flagged or enrolled in a campaign — is a hash lookup rather
-//! than a scan of up to [`MAX_HELD`] entries.
+//! `Engine::learn`): a time-ordered queue, bounded in age and length, indexed by address and by
+//! network so that "take what is held from this source" — asked every time a source is flagged
+//! or enrolled in a campaign — touches only that source's entries, never the whole queue of up
+//! to [`MAX_HELD`] (a full scan per flag was a tenth of `serve`'s CPU under a spray).
+//!
+//! Each entry has a sequence number (its position plus the sequence of the queue's front). A
+//! taken entry leaves an empty slot behind, dropped when it reaches the front; every index list
+//! holds the sequence numbers of the *live* entries of its key, in order.
 
 use crate::keys::{NetLevel, net_key};
 use portcullis_core::Timestamp;
+use smallvec::SmallVec;
 use std::collections::{HashMap, VecDeque};
 
-/// Most entries held (oldest dropped first). A night of a 9,000-account spray holds tens of
-/// thousands of benign successes from new addresses (phones on rotating carrier addresses),
-/// and an early lucky guess must survive until its address is enrolled, hours later: about
-/// 100 bytes each plus the counts, so at most ~15 MB.
+/// The sequence numbers of one key's live entries, in order (most keys have one or two).
+type Seqs = SmallVec<[u64; 2]>;
+
+/// Most slots held, live or taken and not yet at the front (oldest dropped first). A night of
+/// a 9,000-account spray holds tens of thousands of benign successes from new addresses (phones
+/// on rotating carrier addresses), and an early lucky guess must survive until its address is
+/// enrolled, hours later: about 100 bytes each plus the index, so at most ~20 MB.
 pub const MAX_HELD: usize = 100_000;
 
 /// A success from an address (and network) new to its account.
@@ -32,100 +40,136 @@ fn nets(bits: u128) -> impl Iterator<Item = u128> {
         .filter_map(move |l| net_key(bits, l))
 }
 
-fn bump(map: &mut HashMap<u128, u32>, key: u128, up: bool) {
-    if up {
-        *map.entry(key).or_default() += 1;
-    } else if let Some(n) = map.get_mut(&key) {
-        *n -= 1;
-        if *n == 0 {
+/// Removes `seq` from the (sorted) list of `key`, and the list when it is empty.
+fn unindex(map: &mut HashMap<u128, Seqs>, key: u128, seq: u64) {
+    if let Some(list) = map.get_mut(&key) {
+        if let Ok(i) = list.binary_search(&seq) {
+            list.remove(i);
+        }
+        if list.is_empty() {
             map.remove(&key);
         }
     }
 }
 
-/// The queue with its per-source counts.
+/// The queue with its indexes.
 #[derive(Debug, Default)]
 pub struct Held {
-    queue: VecDeque<Provisional>,
-    hosts: HashMap<u128, u32>,
-    nets: HashMap<u128, u32>,
+    /// Slots in time order; `None` where an entry was taken.
+    queue: VecDeque<Option<Provisional>>,
+    /// Sequence number of `queue[0]`.
+    head: u64,
+    /// Entries held (slots that are `Some`).
+    live: usize,
+    hosts: HashMap<u128, Seqs>,
+    nets: HashMap<u128, Seqs>,
 }
 
 impl Held {
-    fn count(&mut self, p: &Provisional, up: bool) {
-        bump(&mut self.hosts, p.bits, up);
-        for n in nets(p.bits) {
-            bump(&mut self.nets, n, up);
+    fn index(&mut self, bits: u128, seq: u64) {
+        self.hosts.entry(bits).or_default().push(seq);
+        for n in nets(bits) {
+            self.nets.entry(n).or_default().push(seq);
         }
     }
 
-    /// Holds `p`, first dropping entries older than `secs` before it and the oldest beyond
-    /// [`MAX_HELD`].
+    fn unindex(&mut self, bits: u128, seq: u64) {
+        unindex(&mut self.hosts, bits, seq);
+        for n in nets(bits) {
+            unindex(&mut self.nets, n, seq);
+        }
+    }
+
+    /// Takes the entry of slot `seq` out, leaving the slot empty.
+    fn take_slot(&mut self, seq: u64) -> Option<Provisional> {
+        let p = self.queue.get_mut((seq - self.head) as usize)?.take()?;
+        self.live -= 1;
+        self.unindex(p.bits, seq);
+        Some(p)
+    }
+
+    fn pop_front(&mut self) {
+        if let Some(slot) = self.queue.pop_front() {
+            if let Some(p) = slot {
+                self.live -= 1;
+                self.unindex(p.bits, self.head);
+            }
+            self.head += 1;
+        }
+    }
+
+    /// Holds `p`, first dropping empty slots and entries older than `secs` before it at the
+    /// front, and the oldest beyond [`MAX_HELD`].
     pub fn hold(&mut self, p: Provisional, secs: u32) {
         let horizon = p.at.plus_secs(-i64::from(secs));
-        while self
-            .queue
-            .front()
-            .is_some_and(|q| q.at < horizon || self.queue.len() >= MAX_HELD)
-        {
-            if let Some(old) = self.queue.pop_front() {
-                self.count(&old, false);
+        while let Some(front) = self.queue.front() {
+            let drop = match front {
+                None => true,
+                Some(q) => q.at < horizon || self.queue.len() >= MAX_HELD,
+            };
+            if !drop {
+                break;
             }
+            self.pop_front();
         }
-        self.count(&p, true);
-        self.queue.push_back(p);
+        let seq = self.head + self.queue.len() as u64;
+        self.index(p.bits, seq);
+        self.queue.push_back(Some(p));
+        self.live += 1;
     }
 
     /// Takes out the entries from address `key` (or, with `is_net`, from network `key`) that
-    /// satisfy `keep_if`; the others stay, in order.
+    /// satisfy `keep_if`, oldest first; the others stay, in order.
     pub fn take(
         &mut self,
         key: u128,
         is_net: bool,
         keep_if: impl Fn(&Provisional) -> bool,
     ) -> Vec<Provisional> {
-        let present = if is_net {
-            self.nets.contains_key(&key)
+        let list = if is_net {
+            self.nets.get(&key)
         } else {
-            self.hosts.contains_key(&key)
+            self.hosts.get(&key)
         };
-        if !present {
+        let Some(list) = list else {
             return Vec::new();
-        }
-        let hit = |p: &Provisional| {
-            (if is_net {
-                nets(p.bits).any(|n| n == key)
-            } else {
-                p.bits == key
-            }) && keep_if(p)
         };
-        let (found, kept): (Vec<Provisional>, Vec<Provisional>) =
-            self.queue.drain(..).partition(|p| hit(p));
-        self.queue = kept.into();
-        for p in &found {
-            self.count(p, false);
-        }
-        found
+        let head = self.head;
+        let wanted: Vec<u64> = list
+            .iter()
+            .copied()
+            .filter(|&seq| {
+                self.queue[(seq - head) as usize]
+                    .as_ref()
+                    .is_some_and(&keep_if)
+            })
+            .collect();
+        wanted
+            .into_iter()
+            .filter_map(|seq| self.take_slot(seq))
+            .collect()
     }
 
     /// Takes out every entry that satisfies `pred` (a scan: for settling a spray's round, once
     /// per sprayed password, not per event).
     pub fn take_matching(&mut self, pred: impl Fn(&Provisional) -> bool) -> Vec<Provisional> {
-        if self.queue.is_empty() {
-            return Vec::new();
-        }
-        let (found, kept): (Vec<Provisional>, Vec<Provisional>) =
-            self.queue.drain(..).partition(|p| pred(p));
-        self.queue = kept.into();
-        for p in &found {
-            self.count(p, false);
-        }
-        found
+        let head = self.head;
+        let wanted: Vec<u64> = self
+            .queue
+            .iter()
+            .enumerate()
+            .filter(|(_, slot)| slot.as_ref().is_some_and(&pred))
+            .map(|(i, _)| head + i as u64)
+            .collect();
+        wanted
+            .into_iter()
+            .filter_map(|seq| self.take_slot(seq))
+            .collect()
     }
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.queue.len()
+        self.live
     }
 }
 
@@ -174,6 +218,30 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_taken_in_the_middle_leaves_the_others_findable_in_order() {
+        let mut h = Held::default();
+        h.hold(p(0, "203.0.113.1", "a"), 100);
+        h.hold(p(10, "203.0.113.2", "b"), 100);
+        h.hold(p(20, "203.0.113.3", "c"), 100);
+        let b = ip_bits("203.0.113.2".parse().unwrap());
+        assert_eq!(h.take(b, false, |_| true)[0].account, "b");
+        // `a` ages out at the front, then the empty slot of `b` goes with it.
+        h.hold(p(105, "203.0.113.4", "d"), 100);
+        h.hold(p(115, "198.51.100.1", "e"), 100);
+        assert_eq!((h.len(), h.queue.len()), (3, 3));
+        let net = net_key(b, NetLevel::Subnet).unwrap();
+        let got: Vec<String> = h
+            .take(net, true, |_| true)
+            .into_iter()
+            .map(|p| p.account)
+            .collect();
+        assert_eq!(got, ["c", "d"]);
+        let e = ip_bits("198.51.100.1".parse().unwrap());
+        assert_eq!(h.take(e, false, |_| true).len(), 1);
+        assert!(h.len() == 0 && h.hosts.is_empty() && h.nets.is_empty());
+    }
+
+    #[test]
     fn old_entries_and_overflow_leave_the_counts_too() {
         let mut h = Held::default();
         h.hold(p(0, "192.0.2.1", "old"), 60);
@@ -190,7 +258,9 @@ mod tests {
             );
         }
         assert_eq!(h.len(), MAX_HELD);
-        let total: u32 = h.hosts.values().sum();
-        assert_eq!(total as usize, MAX_HELD);
+        let total: usize = h.hosts.values().map(|l| l.len()).sum();
+        assert_eq!(total, MAX_HELD);
+        let nets: usize = h.nets.values().map(|l| l.len()).sum();
+        assert_eq!(nets, MAX_HELD);
     }
 }
