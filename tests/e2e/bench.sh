@@ -6,6 +6,9 @@
 #   PC_MIX=worst|realistic   the mix of run 1 (default worst; see tests/e2e/bench.lua)
 #   PC_FLOOD=0     skip run 2
 #   PC_PIN=1       pin the server to CPU 1 and wrk to CPU 0 (taskset), instead of sharing both
+#   PC_FAMILIAR_MS=N  the server's store_familiar_interval_ms (default 1000)
+#   PC_PREGEN=N    requests wrk builds before its clock starts (default 1048576; 0 = one Lua
+#                  call per request, the old, costlier load generator; see tests/e2e/bench.lua)
 # Runs: (1) allow+report over IPv4 sources from 198.18.0.0/15 in the chosen mix; (2) the worst
 # mix with a fresh random IPv6 source on nearly every request (a flood of distinct addresses),
 # then prints the server's RSS. Loopback only; stops everything it started.
@@ -34,6 +37,7 @@ policy_password = "bench"
 admin_token = "bench-admin-token-0123456789"
 log_format = "text"
 worker_threads = ${PC_WORKERS:-0}
+store_familiar_interval_ms = ${PC_FAMILIAR_MS:-1000}
 EOT
 MIX=${PC_MIX:-worst}
 SRV_PIN=()
@@ -58,13 +62,14 @@ per_req() { # per_req CPU0 REQ0
 echo "== start: $(rss)"
 echo "== IPv4 sources, allow+report, mix $MIX, $CONNS connections, $DUR, pinned ${PC_PIN:-0}, workers ${PC_WORKERS:-0} (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 C0=$(cpu_ms); R0=$(reqs)
-PC_SPACE=ipv4 PC_MIX=$MIX "${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
+TIMEFORMAT="   wrk CPU: %U s user + %S s system in %R s"
+time PC_SPACE=ipv4 PC_MIX=$MIX "${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
 per_req "$C0" "$R0"
 echo "== after IPv4: $(rss)"
 if [ "${PC_FLOOD:-1}" != 0 ]; then
 echo "== distinct IPv6 sources (flood), allow+report, $CONNS connections, $DUR (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 C0=$(cpu_ms); R0=$(reqs)
-PC_SPACE=ipv6 PC_MIX=worst "${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
+time PC_SPACE=ipv6 PC_MIX=worst "${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
 per_req "$C0" "$R0"
 echo "== after IPv6 flood: $(rss)"
 fi

@@ -53,7 +53,11 @@ pub struct ServerConfig {
     pub familiar_retention_days: u32,
     /// Store group-commit interval, milliseconds (findings are durable within it).
     pub store_batch_interval_ms: u64,
-    /// Worker threads of the HTTP runtime; 0 = one per CPU.
+    /// Familiar sources are written to the store together, at most this many milliseconds
+    /// after the first of them (not fsynced; relearned at the next login if lost).
+    pub store_familiar_interval_ms: u64,
+    /// Worker threads of the HTTP runtime; 0 = one per CPU less one, at least one
+    /// ([`ServerConfig::effective_worker_threads`]).
     pub worker_threads: usize,
     /// Log files to follow across rotation (docs/followers.md).
     pub follow: Vec<crate::follow::FollowConfig>,
@@ -91,6 +95,7 @@ impl Default for ServerConfig {
             log_format: "text".into(),
             familiar_retention_days: 90,
             store_batch_interval_ms: 5,
+            store_familiar_interval_ms: 1000,
             worker_threads: 0,
             follow: Vec::new(),
             syslog_udp: String::new(),
@@ -119,6 +124,18 @@ fn err(key: &'static str, msg: impl Into<String>) -> ConfigError {
 }
 
 impl ServerConfig {
+    /// The HTTP runtime's worker threads: `worker_threads`, or for 0 one per CPU (of `cpus`)
+    /// less one, at least one. On a 2-core host that also runs Dovecot, one worker answers
+    /// faster and with a shorter tail than two that fight the mail server and the store
+    /// writer for the same CPUs (measured: docs/bench/server.md).
+    pub fn effective_worker_threads(&self, cpus: usize) -> usize {
+        if self.worker_threads > 0 {
+            self.worker_threads
+        } else {
+            cpus.saturating_sub(1).max(1)
+        }
+    }
+
     /// The store file.
     pub fn store_file(&self) -> PathBuf {
         if self.store_path.as_os_str().is_empty() {
@@ -243,6 +260,12 @@ impl ServerConfig {
         if self.store_batch_interval_ms == 0 || self.store_batch_interval_ms > 1000 {
             return Err(err("store_batch_interval_ms", "must be between 1 and 1000"));
         }
+        if self.store_familiar_interval_ms == 0 || self.store_familiar_interval_ms > 60_000 {
+            return Err(err(
+                "store_familiar_interval_ms",
+                "must be between 1 and 60000",
+            ));
+        }
         if self.tls_cert.as_os_str().is_empty() != self.tls_key.as_os_str().is_empty() {
             return Err(err(
                 "tls_cert",
@@ -313,7 +336,12 @@ familiar_retention_days = 90
 # Group commit of the store: findings are durable within this many milliseconds. Admin
 # actions are always committed before the API answers.
 store_batch_interval_ms = 5
-# HTTP worker threads; 0 = one per CPU.
+# Familiar sources (one per new account x address success) are written together, sorted, at
+# most this many milliseconds after the first, without fsync: those of the last interval are
+# lost on a crash and relearned at the user's next login (docs/operations.md).
+store_familiar_interval_ms = 1000
+# HTTP worker threads; 0 = one per CPU less one (at least one), leaving a CPU to the store
+# writer and to the mail server that usually runs beside portcullis (docs/bench/server.md).
 worker_threads = 0
 # Log files to follow across rotation (docs/followers.md), e.g.
 # follow = [{ path = "/var/log/mail.log", format = "syslog" }]
@@ -385,5 +413,31 @@ mod tests {
             ServerConfig::default().store_file(),
             PathBuf::from("/var/lib/portcullis/portcullis.db")
         );
+        let ok = ServerConfig {
+            policy_password: "pw".into(),
+            admin_token: "0123456789abcdef".into(),
+            ..Default::default()
+        };
+        for bad in [0, 60_001] {
+            let c = ServerConfig {
+                store_familiar_interval_ms: bad,
+                ..ok.clone()
+            };
+            assert_eq!(c.validate().unwrap_err().key, "store_familiar_interval_ms");
+        }
+    }
+
+    #[test]
+    fn worker_threads_zero_leaves_one_cpu() {
+        let c = ServerConfig::default();
+        assert_eq!(
+            [1, 2, 4, 16].map(|n| c.effective_worker_threads(n)),
+            [1, 1, 3, 15]
+        );
+        let c = ServerConfig {
+            worker_threads: 2,
+            ..c
+        };
+        assert_eq!(c.effective_worker_threads(2), 2);
     }
 }

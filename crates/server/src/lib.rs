@@ -60,6 +60,7 @@ pub fn start_engine(
         &path,
         StoreOptions {
             batch_interval: Duration::from_millis(cfg.store_batch_interval_ms),
+            familiar_interval: Duration::from_millis(cfg.store_familiar_interval_ms),
             ..StoreOptions::default()
         },
     )?;

@@ -18,14 +18,18 @@
 //!   (`synchronous=FULL`), so an acknowledged block survives `kill -9` and power loss.
 //! - Findings ([`Store::record_finding`]) are *asynchronous*: queued without waiting, committed
 //!   with `synchronous=FULL` within one batch interval (default 5 ms) plus the commit time.
-//! - Familiar sources ([`Store::record_familiar`]) are asynchronous too, and a batch that holds
-//!   nothing else is committed with `synchronous=NORMAL` (WAL mode: no fsync at that commit; the
-//!   WAL is fsynced by the next `FULL` commit or checkpoint). Such a batch survives a crash of
-//!   the process (`kill -9`) like any other, but the last ones may be lost on power loss or an
-//!   OS crash. That is acceptable for this memory only: a familiar source is relearned at the
-//!   account's next successful login, and on a busy server it is the one write per login that
-//!   an fsync would make expensive. Blocks, protections, shields, audit entries and findings
-//!   are never written without `FULL`: a batch that holds any of them is committed with it.
+//! - Familiar sources ([`Store::record_familiar`]) are asynchronous too, and held back by the
+//!   writer for up to [`StoreOptions::familiar_interval`] (default 1 s) or until
+//!   [`StoreOptions::familiar_max`] of them are waiting, then committed together, sorted by
+//!   account, in a transaction of their own with `synchronous=NORMAL` (WAL mode: no fsync at that
+//!   commit; the WAL is fsynced by the next `FULL` commit or checkpoint). A flush (and the
+//!   writer's end) takes them in at once. So the familiar sources of the last second are lost
+//!   when the process is killed (`kill -9`), and the last ones committed may be lost on power
+//!   loss or an OS crash. That is acceptable for this memory only: a familiar source is
+//!   relearned at the account's next successful login, and on a busy server it is the one
+//!   write per login — random keys all over the table's B-tree — that per-batch commits and
+//!   fsyncs would make expensive. Blocks, protections, shields, audit entries and findings are
+//!   never held back and never written without `FULL`.
 //!
 //! The queue is bounded ([`StoreOptions::queue_capacity`]); when it is full an asynchronous
 //! item is dropped and counted ([`StoreStats::dropped`]) rather than slowing requests.
@@ -38,7 +42,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError, sync_channel,
+};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -67,6 +73,11 @@ pub struct StoreOptions {
     pub batch_max: usize,
     /// Bound of the write queue (asynchronous items beyond it are dropped and counted).
     pub queue_capacity: usize,
+    /// Longest time familiar sources are held back by the writer, to be committed together,
+    /// sorted, in a transaction of their own (without fsync; see the durability contract).
+    pub familiar_interval: Duration,
+    /// Most familiar sources held back (reached, they are committed at once).
+    pub familiar_max: usize,
 }
 
 impl Default for StoreOptions {
@@ -75,6 +86,8 @@ impl Default for StoreOptions {
             batch_interval: Duration::from_millis(5),
             batch_max: 4096,
             queue_capacity: 65_536,
+            familiar_interval: Duration::from_secs(1),
+            familiar_max: 65_536,
         }
     }
 }
@@ -286,7 +299,10 @@ impl Store {
         let u = pending_sync.clone();
         let writer = std::thread::Builder::new()
             .name("portcullis-store".into())
-            .spawn(move || writer_loop(wconn, rx, opts, st, u))
+            .spawn(move || {
+                lower_priority();
+                writer_loop(wconn, rx, opts, st, u)
+            })
             .map_err(|e| StoreError::Open {
                 path: path.clone(),
                 msg: format!("cannot start writer thread: {e}"),
@@ -727,72 +743,93 @@ fn writer_loop(
     stats: Arc<StoreStats>,
     pending_sync: Arc<AtomicI64>,
 ) {
-    let mut items: Vec<Item> = Vec::with_capacity(256);
-    let mut waiters: Vec<(std::sync::mpsc::Sender<Result<i64>>, usize)> = Vec::new();
+    let mut b = Batch::default();
     // `synchronous` of the connection: true = FULL (as opened).
     let mut full_sync = true;
     // The last batch stopped at `batch_max`: more is waiting, do not sleep.
     let mut backlog = false;
     loop {
-        // Block for the first message of a batch.
-        let first = match rx.recv() {
-            Ok(m) => m,
-            Err(_) => return,
-        };
-        let push = |m: Msg,
-                    items: &mut Vec<Item>,
-                    waiters: &mut Vec<(std::sync::mpsc::Sender<Result<i64>>, usize)>|
-         -> bool {
-            match m {
-                Msg::Item(i) => {
-                    items.push(i);
-                    false
-                }
-                Msg::Sync(i, r) => {
-                    pending_sync.fetch_sub(1, Ordering::AcqRel);
-                    items.push(i);
-                    waiters.push((r, items.len() - 1));
-                    true
-                }
-                Msg::Flush(r) => {
-                    pending_sync.fetch_sub(1, Ordering::AcqRel);
-                    waiters.push((r, usize::MAX));
-                    true
-                }
-            }
-        };
-        let urgent = push(first, &mut items, &mut waiters);
-        // Sleep through the batch interval, unless someone waits for this commit. Sleeping
-        // (rather than waiting on the channel) means that queueing an asynchronous item never
-        // wakes this thread: one wake-up per batch instead of one per item.
-        if !urgent && !backlog {
-            let deadline = Instant::now() + opts.batch_interval;
-            loop {
-                if pending_sync.load(Ordering::Acquire) > 0 {
-                    break;
-                }
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                std::thread::park_timeout(left);
-            }
-        }
-        // Take what is queued, without waiting.
+        // Block for the first message of a batch, or until the familiar sources held back
+        // are due.
         let mut disconnected = false;
-        while items.len() < opts.batch_max {
-            match rx.try_recv() {
-                Ok(m) => {
-                    push(m, &mut items, &mut waiters);
+        let first = match b.familiar_since {
+            None => match rx.recv() {
+                Ok(m) => Some(m),
+                Err(_) => return,
+            },
+            Some(t) => {
+                let left = (t + opts.familiar_interval).saturating_duration_since(Instant::now());
+                match rx.recv_timeout(left) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        disconnected = true;
+                        None
+                    }
                 }
-                Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    disconnected = true;
-                    break;
+            }
+        };
+        if let Some(first) = first {
+            let urgent = b.push(first, &pending_sync);
+            // Sleep through the batch interval, unless someone waits for this commit.
+            // Sleeping (rather than waiting on the channel) means that queueing an
+            // asynchronous item never wakes this thread: one wake-up per batch instead of one
+            // per item.
+            if !urgent && !backlog {
+                let deadline = Instant::now() + opts.batch_interval;
+                loop {
+                    if pending_sync.load(Ordering::Acquire) > 0 {
+                        break;
+                    }
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    std::thread::park_timeout(left);
+                }
+            }
+            // Take what is queued, without waiting.
+            while b.items.len() < opts.batch_max && b.familiar.len() < opts.familiar_max {
+                match rx.try_recv() {
+                    Ok(m) => {
+                        b.push(m, &pending_sync);
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        disconnected = true;
+                        break;
+                    }
                 }
             }
         }
-        backlog = items.len() >= opts.batch_max;
+        backlog = b.items.len() >= opts.batch_max || b.familiar.len() >= opts.familiar_max;
+        // Familiar sources held back go in when due, when someone waits for everything
+        // queued (a flush), and at the end; sorted, so that the B-tree is walked in order.
+        let flush = b.waiters.iter().any(|(_, i)| *i == usize::MAX);
+        let due = b
+            .familiar_since
+            .is_some_and(|t| t.elapsed() >= opts.familiar_interval)
+            || b.familiar.len() >= opts.familiar_max
+            || flush
+            || disconnected;
+        if due && !b.familiar.is_empty() {
+            b.familiar.sort_unstable_by(|x, y| match (x, y) {
+                (Item::Familiar(x), Item::Familiar(y)) => {
+                    (&x.account, x.prefix).cmp(&(&y.account, y.prefix))
+                }
+                _ => std::cmp::Ordering::Equal,
+            });
+            b.items.append(&mut b.familiar);
+            b.familiar_since = None;
+        }
+        if b.items.is_empty() && b.waiters.is_empty() {
+            if disconnected {
+                return;
+            }
+            continue;
+        }
+        let items = &mut b.items;
+        let waiters = &mut b.waiters;
         // Familiar sources alone are committed without fsync (see the module's durability
         // contract); anything else in the batch makes the whole transaction FULL.
         let want_full = items.iter().any(|i| !matches!(i, Item::Familiar(_)));
@@ -819,7 +856,7 @@ fn writer_loop(
             continue;
         }
         let t0 = Instant::now();
-        let res = commit(&mut conn, &items);
+        let res = commit(&mut conn, items);
         stats
             .commit_micros
             .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
@@ -853,6 +890,73 @@ fn writer_loop(
         items.clear();
         if disconnected {
             return;
+        }
+    }
+}
+
+/// How much nicer than the process the writer thread runs (Linux): when the CPUs are busy,
+/// answering requests comes first and the writer, whose work can wait (its queue is bounded
+/// and an overflow is counted, never a stall), takes what is left; on an idle machine it
+/// changes nothing.
+pub const WRITER_NICE: i32 = 10;
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: gettid and setpriority take plain integers and touch no memory of ours. On
+    // Linux, PRIO_PROCESS with a thread id sets that thread's nice value alone.
+    let r = unsafe {
+        let tid = libc::gettid();
+        let cur = libc::getpriority(libc::PRIO_PROCESS, tid as libc::id_t);
+        libc::setpriority(
+            libc::PRIO_PROCESS,
+            tid as libc::id_t,
+            (cur + WRITER_NICE).min(19),
+        )
+    };
+    if r != 0 {
+        tracing::debug!("store: cannot lower the writer thread's priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+/// What the writer has taken from the queue and not yet committed.
+#[derive(Default)]
+struct Batch {
+    /// Items for the next transaction, in queue order.
+    items: Vec<Item>,
+    /// Callers waiting for it, with the index of their item (`usize::MAX`: a flush).
+    waiters: Vec<(std::sync::mpsc::Sender<Result<i64>>, usize)>,
+    /// Familiar sources held back (for up to `familiar_interval`) since `familiar_since`.
+    familiar: Vec<Item>,
+    familiar_since: Option<Instant>,
+}
+
+impl Batch {
+    /// Takes one message; true when someone waits for its commit.
+    fn push(&mut self, m: Msg, pending_sync: &AtomicI64) -> bool {
+        match m {
+            Msg::Item(i @ Item::Familiar(_)) => {
+                self.familiar_since.get_or_insert_with(Instant::now);
+                self.familiar.push(i);
+                false
+            }
+            Msg::Item(i) => {
+                self.items.push(i);
+                false
+            }
+            Msg::Sync(i, r) => {
+                pending_sync.fetch_sub(1, Ordering::AcqRel);
+                self.items.push(i);
+                self.waiters.push((r, self.items.len() - 1));
+                true
+            }
+            Msg::Flush(r) => {
+                pending_sync.fetch_sub(1, Ordering::AcqRel);
+                self.waiters.push((r, usize::MAX));
+                true
+            }
         }
     }
 }

@@ -223,12 +223,13 @@ fn familiar_sources_keep_the_latest_success_and_prune() {
 #[test]
 fn only_familiar_batches_skip_the_fsync_and_waiters_cut_the_batch_short() {
     let dir = tempfile::tempdir().unwrap();
-    // An hour-long batch interval: flush and record_admin must wake the sleeping writer (the
-    // test would hang otherwise).
+    // An hour-long batch interval and familiar hold-back: flush and record_admin must wake
+    // the sleeping writer (the test would hang otherwise).
     let s = Store::open(
         dir.path().join("sync.db"),
         StoreOptions {
             batch_interval: Duration::from_secs(3600),
+            familiar_interval: Duration::from_secs(3600),
             ..StoreOptions::default()
         },
     )
@@ -239,7 +240,8 @@ fn only_familiar_batches_skip_the_fsync_and_waiters_cut_the_batch_short() {
     s.record_familiar("erin", p, t(1));
     s.flush().unwrap();
     assert_eq!((commits(&s), relaxed(&s)), (1, 1), "familiar only: NORMAL");
-    // Familiar sources queued with an admin action share its FULL transaction.
+    // A familiar source queued before an admin action is held back (not due, and nobody
+    // waits for it): the admin action's FULL transaction holds the action alone.
     s.record_familiar("frank", p, t(2));
     s.record_admin(entry(
         AdminAction::Block {
@@ -256,12 +258,72 @@ fn only_familiar_batches_skip_the_fsync_and_waiters_cut_the_batch_short() {
         (2, 1),
         "with an admin action: FULL"
     );
-    // A finding makes its batch FULL too.
+    assert_eq!(
+        s.familiar_sources(t(0)).unwrap().len(),
+        1,
+        "frank held back"
+    );
+    // A flush takes everything queued, the held-back familiar sources with the finding, in
+    // one FULL transaction.
     s.record_familiar("gina", p, t(3));
     s.record_finding(t(3), &Finding::CampaignOpened(campaign("c1", 5)));
     s.flush().unwrap();
     assert_eq!((commits(&s), relaxed(&s)), (3, 1), "with a finding: FULL");
     assert_eq!(s.familiar_sources(t(0)).unwrap().len(), 3);
+}
+
+#[test]
+fn familiar_sources_are_committed_together_when_due_or_when_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(
+        dir.path().join("fam.db"),
+        StoreOptions {
+            batch_interval: Duration::from_millis(1),
+            familiar_interval: Duration::from_millis(300),
+            familiar_max: 1000,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    let p: Prefix = "192.0.2.0/24".parse().unwrap();
+    let commits = |s: &Store| s.stats().commits.load(Ordering::Relaxed);
+    let stored = |s: &Store| s.familiar_sources(t(0)).unwrap().len();
+    // Due after the interval, with no flush: one relaxed transaction for all of them.
+    for i in 0..10 {
+        s.record_familiar(&format!("z{i}"), p, t(1));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!((commits(&s), stored(&s)), (0, 0), "held back");
+    let t0 = std::time::Instant::now();
+    while stored(&s) < 10 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "never committed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(commits(&s), 1);
+    assert_eq!(s.stats().relaxed_commits.load(Ordering::Relaxed), 1);
+    // As many as `familiar_max`: committed at once, even with an hour-long interval.
+    let s = Store::open(
+        dir.path().join("many.db"),
+        StoreOptions {
+            batch_interval: Duration::from_millis(1),
+            familiar_interval: Duration::from_secs(3600),
+            familiar_max: 1000,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
+    for i in 0..999 {
+        s.record_familiar(&format!("m{i:04}"), p, t(2));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(stored(&s), 0, "999 of 1000: held back");
+    s.record_familiar("m0999", p, t(2));
+    let t0 = std::time::Instant::now();
+    while stored(&s) < 1000 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "never committed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(commits(&s), 1);
 }
 
 #[test]
@@ -273,6 +335,7 @@ fn a_full_queue_drops_and_counts_instead_of_blocking() {
             batch_interval: Duration::from_millis(200),
             batch_max: 4,
             queue_capacity: 16,
+            ..StoreOptions::default()
         },
     )
     .unwrap();

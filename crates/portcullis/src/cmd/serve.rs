@@ -98,11 +98,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let trusted = config.engine.trusted_networks.clone();
     let engine = Engine::new(config.engine.clone());
     let handle = portcullis_server::start_engine(&server, engine, trusted)?;
-    let mut rt = tokio::runtime::Builder::new_multi_thread();
-    if server.worker_threads > 0 {
-        rt.worker_threads(server.worker_threads);
-    }
-    let rt = rt
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(server.effective_worker_threads(cpus))
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
