@@ -144,10 +144,7 @@ impl Held {
                     .is_some_and(&keep_if)
             })
             .collect();
-        wanted
-            .into_iter()
-            .filter_map(|seq| self.take_slot(seq))
-            .collect()
+        self.take_slots(wanted)
     }
 
     /// Takes out every entry that satisfies `pred` (a scan: for settling a spray's round, once
@@ -161,8 +158,12 @@ impl Held {
             .filter(|(_, slot)| slot.as_ref().is_some_and(&pred))
             .map(|(i, _)| head + i as u64)
             .collect();
-        wanted
-            .into_iter()
+        self.take_slots(wanted)
+    }
+
+    /// Takes the entries of slots `seqs` (in order) out.
+    fn take_slots(&mut self, seqs: Vec<u64>) -> Vec<Provisional> {
+        seqs.into_iter()
             .filter_map(|seq| self.take_slot(seq))
             .collect()
     }

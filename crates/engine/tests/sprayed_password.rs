@@ -29,16 +29,6 @@ fn unsalted(password: &str) -> u64 {
     h >> 16
 }
 
-fn anywhere(rng: &mut Rng) -> String {
-    format!(
-        "{}.{}.{}.{}",
-        public_octet(rng),
-        rng.below(256),
-        rng.below(256),
-        1 + rng.below(254)
-    )
-}
-
 struct Scenario {
     stream: Stream,
     /// Addresses of the spray's failures, and of its successes.
@@ -85,7 +75,7 @@ fn scenario(seed: u64, mark_unsalted: bool) -> Scenario {
         for (k, account) in order.iter().enumerate() {
             let secs = start + round as i64 * 3600 + k as i64 * 3500 / n;
             let src = loop {
-                let s = anywhere(&mut rng);
+                let s = public_address(&mut rng);
                 if used.insert(s.clone()) {
                     break s;
                 }
@@ -117,7 +107,7 @@ fn scenario(seed: u64, mark_unsalted: bool) -> Scenario {
             continue;
         }
         let t = start + 600 + k as i64 * 420;
-        let src = anywhere(&mut rng);
+        let src = public_address(&mut rng);
         if k % 3 == 0 {
             let mut e = ev(t - 20, &name, &src, Outcome::BadPassword, None);
             e.password_fingerprint = Some(unsalted(&format!("{name}/hotel typo")));

@@ -99,17 +99,7 @@ pub struct Org {
 
 impl Org {
     pub fn new(users: usize, rng: &mut Rng) -> Org {
-        let homes = (0..users)
-            .map(|_| {
-                format!(
-                    "{}.{}.{}.{}",
-                    public_octet(rng),
-                    rng.below(256),
-                    rng.below(256),
-                    1 + rng.below(254)
-                )
-            })
-            .collect();
+        let homes = (0..users).map(|_| public_address(rng)).collect();
         let carriers = vec![
             (0..24)
                 .map(|i| format!("37.10.{}.{}", 1 + i % 2, 10 + i))
@@ -264,6 +254,17 @@ pub fn proxy_addresses(n: usize, rng: &mut Rng) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// A public IPv4 address anywhere (first octet from [`public_octet`]).
+pub fn public_address(rng: &mut Rng) -> String {
+    format!(
+        "{}.{}.{}.{}",
+        public_octet(rng),
+        rng.below(256),
+        rng.below(256),
+        1 + rng.below(254)
+    )
 }
 
 /// A first octet of public unicast IPv4 space (never 0, 10, 127, 169, 172, 192, >= 224).
