@@ -168,12 +168,12 @@ impl AccountState {
         remember(&mut self.familiar_hosts, host);
         remember(&mut self.familiar_nets, net);
     }
-    /// Records a wrong password; true when it is a new one (not among the last few).
     /// Is `fingerprint` among the last few wrong passwords tried on the account?
     pub fn tried_password(&self, fingerprint: u64) -> bool {
         self.recent_passwords.contains(&fold16(fingerprint))
     }
 
+    /// Records a wrong password; true when it is a new one (not among the last few).
     pub fn new_wrong_password(&mut self, fingerprint: Option<u64>) -> bool {
         let Some(f) = fingerprint else {
             return true;

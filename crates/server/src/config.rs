@@ -337,8 +337,8 @@ familiar_retention_days = 90
 # actions are always committed before the API answers.
 store_batch_interval_ms = 5
 # Familiar sources (one per new account x address success) are written together, sorted, at
-# most this many milliseconds after the first, without fsync: those of the last interval are
-# lost on a crash and relearned at the user's next login (docs/operations.md).
+# most this many milliseconds after the first, with no fsync of their own: those of the last
+# interval are lost on a crash and relearned at the user's next login (docs/operations.md).
 store_familiar_interval_ms = 1000
 # HTTP worker threads; 0 = one per CPU less one (at least one), leaving a CPU to the store
 # writer and to the mail server that usually runs beside portcullis (docs/bench/server.md).

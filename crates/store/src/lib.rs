@@ -21,9 +21,10 @@
 //! - Familiar sources ([`Store::record_familiar`]) are asynchronous too, and held back by the
 //!   writer for up to [`StoreOptions::familiar_interval`] (default 1 s) or until
 //!   [`StoreOptions::familiar_max`] of them are waiting, then committed together, sorted by
-//!   account, in a transaction of their own with `synchronous=NORMAL` (WAL mode: no fsync at that
-//!   commit; the WAL is fsynced by the next `FULL` commit or checkpoint). A flush (and the
-//!   writer's end) takes them in at once. So the familiar sources of the last second are lost
+//!   account: alone in a transaction with `synchronous=NORMAL` (WAL mode: no fsync at that
+//!   commit; the WAL is fsynced by the next `FULL` commit or checkpoint), or, when findings or
+//!   admin items are due in the same round, in their `FULL` transaction (one commit, not two).
+//!   A flush (and the writer's end) takes them in at once. So the familiar sources of the last second are lost
 //!   when the process is killed (`kill -9`), and the last ones committed may be lost on power
 //!   loss or an OS crash. That is acceptable for this memory only: a familiar source is
 //!   relearned at the account's next successful login, and on a busy server it is the one
@@ -74,7 +75,7 @@ pub struct StoreOptions {
     /// Bound of the write queue (asynchronous items beyond it are dropped and counted).
     pub queue_capacity: usize,
     /// Longest time familiar sources are held back by the writer, to be committed together,
-    /// sorted, in a transaction of their own (without fsync; see the durability contract).
+    /// sorted, with no fsync of their own (see the durability contract).
     pub familiar_interval: Duration,
     /// Most familiar sources held back (reached, they are committed at once).
     pub familiar_max: usize,

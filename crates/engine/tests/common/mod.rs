@@ -243,17 +243,7 @@ impl Org {
 
 /// Random public IPv4 addresses, one per /24 mostly (residential proxies).
 pub fn proxy_addresses(n: usize, rng: &mut Rng) -> Vec<String> {
-    (0..n)
-        .map(|_| {
-            format!(
-                "{}.{}.{}.{}",
-                public_octet(rng),
-                rng.below(256),
-                rng.below(256),
-                1 + rng.below(254)
-            )
-        })
-        .collect()
+    (0..n).map(|_| public_address(rng)).collect()
 }
 
 /// A public IPv4 address anywhere (first octet from [`public_octet`]).
