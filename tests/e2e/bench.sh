@@ -55,22 +55,48 @@ rss() { awk '/VmRSS|VmHWM/ {printf "%s %s %s  ", $1, $2, $3}' "/proc/$PID/status
 # figure that does not depend on what else runs.
 cpu_ms() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); split($0, f, " "); print int((f[12] + f[13]) * 1000 / hz) }' "/proc/$PID/stat"; }
 reqs() { curl -s "http://127.0.0.1:$APORT/metrics" | awk '/^portcullis_requests_total\{endpoint="(allow|report)"\}/ {n += $2} END {print n + 0}'; }
+# The machine's stolen and total CPU time (jiffies, all CPUs) from /proc/stat: on a VM, time the
+# hypervisor gave to someone else shows up as steal, and a run with much of it is disturbed.
+cpu_stat() { awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat; }
+steal() { # steal "STEAL0 TOTAL0"
+    local s0 t0 s1 t1; read -r s0 t0 <<<"$1"; read -r s1 t1 < <(cpu_stat)
+    awk -v s="$((s1 - s0))" -v t="$((t1 - t0))" 'BEGIN { if (t > 0) printf "   CPU stolen by the hypervisor: %.1f %%\n", s * 100 / t }'
+}
+# The server's own decision-time histogram (portcullis_decision_seconds): "le count" pairs,
+# cumulative. Quantiles of the difference of two snapshots are the server's time for one run,
+# without the queueing in sockets and the scheduling of wrk that its latency figures include.
+dec_snap() { curl -s "http://127.0.0.1:$APORT/metrics" | awk -F'[{}" ]+' '/^portcullis_decision_seconds_bucket/ { printf "%s %s ", $3, $4 }'; }
+dec_quant() { # dec_quant "SNAPSHOT0"
+    awk -v a="$1" -v b="$(dec_snap)" 'BEGIN {
+        n = split(a, x, " "); split(b, y, " ")
+        for (i = 1; i < n; i += 2) { le[i] = y[i]; c[i] = y[i + 1] - x[i + 1] }
+        total = c[n - 1]; if (total <= 0) exit
+        split("0.5 0.99 0.999", q, " "); out = ""
+        for (k = 1; k <= 3; k++) for (i = 1; i < n; i += 2) if (c[i] >= q[k] * total) {
+            v = (le[i] == "+Inf") ? "> 1 s" : sprintf("<= %g ms", le[i] * 1000)
+            out = out sprintf("p%s %s  ", q[k] * 100, v); break }
+        printf "   server decision time (own histogram, %d requests): %s\n", total, out }'
+}
 per_req() { # per_req CPU0 REQ0
     local c r; c=$(cpu_ms); r=$(reqs)
     awk -v c="$((c - $1))" -v r="$((r - $2))" 'BEGIN { if (r > 0) printf "   server CPU: %.1f us per request (%d requests, %d ms CPU) => %.0f requests per CPU-second\n", c * 1000 / r, r, c, r * 1000 / (c > 0 ? c : 1) }'
 }
 echo "== start: $(rss)"
 echo "== IPv4 sources, allow+report, mix $MIX, $CONNS connections, $DUR, pinned ${PC_PIN:-0}, workers ${PC_WORKERS:-0} (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-C0=$(cpu_ms); R0=$(reqs)
+C0=$(cpu_ms); R0=$(reqs); S0=$(cpu_stat); D0=$(dec_snap)
 TIMEFORMAT="   wrk CPU: %U s user + %S s system in %R s"
 time PC_SPACE=ipv4 PC_MIX=$MIX "${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
 per_req "$C0" "$R0"
+dec_quant "$D0"
+steal "$S0"
 echo "== after IPv4: $(rss)"
 if [ "${PC_FLOOD:-1}" != 0 ]; then
 echo "== distinct IPv6 sources (flood), allow+report, $CONNS connections, $DUR (load: $(cut -d' ' -f1-3 /proc/loadavg))"
-C0=$(cpu_ms); R0=$(reqs)
+C0=$(cpu_ms); R0=$(reqs); S0=$(cpu_stat); D0=$(dec_snap)
 time PC_SPACE=ipv6 PC_MIX=worst "${WRK_PIN[@]}" wrk -t1 -c"$CONNS" -d"$DUR" --latency -s tests/e2e/bench.lua "http://127.0.0.1:$PORT" | grep -E "Requests/sec|requests:|Latency|Non-2xx"
 per_req "$C0" "$R0"
+dec_quant "$D0"
+steal "$S0"
 echo "== after IPv6 flood: $(rss)"
 fi
 curl -s "http://127.0.0.1:$APORT/metrics" | grep -E "^portcullis_(requests_total\{endpoint=\"(allow|report)\"|verdicts|findings|store_(commits|relaxed_commits|items|dropped|errors|commit_micro))"

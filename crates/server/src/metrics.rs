@@ -12,9 +12,69 @@ use portcullis_store::Store;
 use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Upper bounds (nanoseconds) of the buckets of `portcullis_decision_seconds`: from 2.5 µs,
+/// where an undisturbed decision lies, to a second, past which a Dovecot client has long given
+/// up. Rendered in seconds (`ns / 1e9`, which prints exactly as written here).
+const DECISION_BOUNDS_NS: [u64; 18] = [
+    2_500,
+    5_000,
+    10_000,
+    25_000,
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+];
+
+/// How long the server took to answer decision requests (allow, report, the native check and
+/// report, single and batch), from the handler's start to its answer: reading the body,
+/// authentication, parsing, waiting for and running the engine, building the answer. Not in
+/// it: the time a request waited in the socket before the server read it, and the parsing of
+/// the HTTP headers — what a client measures beyond this is the network and the scheduling of
+/// the server's thread.
+#[derive(Debug, Default)]
+pub struct DecisionTimes {
+    /// Per bucket (not cumulative); the last counts answers slower than every bound.
+    buckets: [AtomicU64; DECISION_BOUNDS_NS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl DecisionTimes {
+    fn record(&self, ns: u64) {
+        let i = DECISION_BOUNDS_NS.partition_point(|&b| b < ns);
+        self.buckets[i].fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+}
+
+/// Records one decision request's time into [`DecisionTimes`] when dropped, whatever way the
+/// handler returns.
+pub struct DecisionTimer<'a> {
+    times: &'a DecisionTimes,
+    start: Instant,
+}
+
+impl Drop for DecisionTimer<'_> {
+    fn drop(&mut self) {
+        let ns = self.start.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+        self.times.record(ns);
+    }
+}
 
 /// Requests by endpoint.
-pub const ENDPOINTS: [&str; 13] = [
+pub const ENDPOINTS: [&str; 14] = [
     "allow",
     "report",
     "reset",
@@ -27,6 +87,7 @@ pub const ENDPOINTS: [&str; 13] = [
     "v1_report",
     "v1_check_batch",
     "v1_report_batch",
+    "v1_password_check",
     "admin",
 ];
 
@@ -54,6 +115,7 @@ const FINDINGS: [&str; 5] = [
 ];
 
 fn idx(list: &[&str], name: &str) -> usize {
+    debug_assert!(list.contains(&name), "{name:?} is not a metric label");
     list.iter()
         .position(|n| *n == name)
         .unwrap_or(list.len() - 1)
@@ -68,6 +130,7 @@ pub struct Metrics {
     findings: [AtomicU64; FINDINGS.len()],
     admin_actions: AtomicU64,
     events_observed: AtomicU64,
+    decisions: DecisionTimes,
     attached: Mutex<Attached>,
 }
 
@@ -102,6 +165,13 @@ impl Metrics {
     }
     pub fn observed(&self) {
         self.events_observed.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Starts timing a decision request (see [`DecisionTimes`]); recorded when dropped.
+    pub fn decision_timer(&self) -> DecisionTimer<'_> {
+        DecisionTimer {
+            times: &self.decisions,
+            start: Instant::now(),
+        }
     }
     pub fn admin_action(&self) {
         self.admin_actions.fetch_add(1, Ordering::Relaxed);
@@ -234,8 +304,32 @@ impl Metrics {
         ] {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
         }
+        self.render_decisions(&mut s);
         self.render_attached(&mut s);
         s
+    }
+
+    fn render_decisions(&self, s: &mut String) {
+        let name = "portcullis_decision_seconds";
+        let _ = writeln!(
+            s,
+            "# HELP {name} Time the server took to answer allow/report/check requests, from the handler's start to its answer (queueing in the socket not included).\n# TYPE {name} histogram"
+        );
+        let mut cumulative = 0u64;
+        for (i, b) in self.decisions.buckets.iter().enumerate() {
+            cumulative += load(b);
+            match DECISION_BOUNDS_NS.get(i) {
+                Some(&ns) => {
+                    let le = ns as f64 / 1e9;
+                    let _ = writeln!(s, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+                }
+                None => {
+                    let _ = writeln!(s, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+                }
+            }
+        }
+        let sum = load(&self.decisions.sum_ns) as f64 / 1e9;
+        let _ = writeln!(s, "{name}_sum {sum}\n{name}_count {cumulative}");
     }
 
     fn render_attached(&self, s: &mut String) {
@@ -401,7 +495,78 @@ mod tests {
         // Every sample line belongs to a family announced with HELP and TYPE.
         for l in text.lines().filter(|l| !l.starts_with('#')) {
             let name = l.split(['{', ' ']).next().unwrap();
-            assert!(text.contains(&format!("# TYPE {name} counter")), "{l}");
+            let histogram = ["_bucket", "_sum", "_count"]
+                .iter()
+                .filter_map(|suffix| name.strip_suffix(suffix))
+                .any(|family| text.contains(&format!("# TYPE {family} histogram")));
+            assert!(
+                histogram || text.contains(&format!("# TYPE {name} counter")),
+                "{l}"
+            );
+        }
+    }
+
+    #[test]
+    fn decision_times_land_in_cumulative_buckets() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s.db"), Default::default()).unwrap();
+        let m = Metrics::default();
+        // On a bound, just above it, between two, on another, past the last.
+        for ns in [1_000, 10_000, 10_001, 700_000, 2_000_000, 3_000_000_000] {
+            m.decisions.record(ns);
+        }
+        let text = m.render(&store);
+        let value = |text: &str, prefix: &str| -> String {
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_else(|| panic!("{prefix} missing:\n{text}"))
+                .trim()
+                .to_string()
+        };
+        let bucket = |le: &str| {
+            value(
+                &text,
+                &format!("portcullis_decision_seconds_bucket{{le=\"{le}\"}}"),
+            )
+        };
+        assert_eq!(bucket("0.0000025"), "1");
+        assert_eq!(bucket("0.000005"), "1");
+        assert_eq!(bucket("0.00001"), "2");
+        assert_eq!(bucket("0.000025"), "3");
+        assert_eq!(bucket("0.0005"), "3");
+        assert_eq!(bucket("0.001"), "4");
+        assert_eq!(bucket("0.002"), "5");
+        assert_eq!(bucket("1"), "5");
+        assert_eq!(bucket("+Inf"), "6");
+        assert_eq!(value(&text, "portcullis_decision_seconds_count"), "6");
+        assert_eq!(
+            value(&text, "portcullis_decision_seconds_sum"),
+            "3.002721001"
+        );
+
+        // A timer records once, when dropped.
+        let t = m.decision_timer();
+        assert_eq!(
+            value(&m.render(&store), "portcullis_decision_seconds_count"),
+            "6"
+        );
+        drop(t);
+        assert_eq!(
+            value(&m.render(&store), "portcullis_decision_seconds_count"),
+            "7"
+        );
+    }
+
+    #[test]
+    fn every_endpoint_has_its_own_counter() {
+        let m = Metrics::default();
+        for (i, e) in ENDPOINTS.iter().enumerate() {
+            for _ in 0..=i {
+                m.request(e);
+            }
+        }
+        for (i, e) in ENDPOINTS.iter().enumerate() {
+            assert_eq!(m.requests_of(e), i as u64 + 1, "{e}");
         }
     }
 }

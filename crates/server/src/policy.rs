@@ -433,6 +433,7 @@ async fn dispatch(
             &format!("unknown command {cmd:?}"),
         );
     }
+    let _timer = matches!(cmd, "allow" | "report").then(|| st.handle.metrics().decision_timer());
     let bytes = match admit(&st, headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -830,6 +831,7 @@ fn mentions_password_field(v: &serde_json::Value) -> bool {
 }
 
 async fn v1_check(State(st): State<PolicyState>, headers: HeaderMap, body: Body) -> Response {
+    let _timer = st.handle.metrics().decision_timer();
     let bytes = match admit(&st, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -891,6 +893,7 @@ async fn v1_password_check(
 }
 
 async fn v1_report(State(st): State<PolicyState>, headers: HeaderMap, body: Body) -> Response {
+    let _timer = st.handle.metrics().decision_timer();
     let bytes = match admit(&st, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -916,6 +919,7 @@ async fn batch(
     endpoint: &str,
     one: impl Fn(&PolicyState, serde_json::Value) -> Result<serde_json::Value, ItemError>,
 ) -> Response {
+    let _timer = st.handle.metrics().decision_timer();
     let bytes = match admit(&st, &headers, body).await {
         Ok(b) => b,
         Err(r) => return r,

@@ -132,6 +132,12 @@ fn dovecot_allow_and_report_with_basic_or_api_key() {
         "{m}"
     );
     assert!(m.contains("portcullis_events_observed_total 1"), "{m}");
+    // Each of the four decision requests was timed once, and the cumulative buckets end in all four.
+    assert!(m.contains("portcullis_decision_seconds_count 4"), "{m}");
+    assert!(
+        m.contains("portcullis_decision_seconds_bucket{le=\"+Inf\"} 4"),
+        "{m}"
+    );
     s.stop();
 }
 
