@@ -75,7 +75,10 @@ dec_quant() { # dec_quant "SNAPSHOT0"
         for (k = 1; k <= 3; k++) for (i = 1; i < n; i += 2) if (c[i] >= q[k] * total) {
             v = (le[i] == "+Inf") ? "> 1 s" : sprintf("<= %g ms", le[i] * 1000)
             out = out sprintf("p%s %s  ", q[k] * 100, v); break }
-        printf "   server decision time (own histogram, %d requests): %s\n", total, out }'
+        over = 0; top = ""
+        for (i = 1; i < n; i += 2) { if (le[i] != "+Inf" && le[i] + 0 <= 0.001) over = total - c[i]
+            if (c[i] > (i > 2 ? c[i - 2] : 0)) top = (le[i] == "+Inf") ? "> 1 s" : sprintf("<= %g ms", le[i] * 1000) }
+        printf "   server decision time (own histogram, %d requests): %s over 1 ms: %d  slowest: %s\n", total, out, over, top }'
 }
 per_req() { # per_req CPU0 REQ0
     local c r; c=$(cpu_ms); r=$(reqs)

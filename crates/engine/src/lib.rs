@@ -21,6 +21,7 @@ mod keys;
 mod passwords;
 mod population;
 mod provisional;
+mod sharded;
 mod sketch;
 mod state;
 mod store;

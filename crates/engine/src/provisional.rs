@@ -9,9 +9,10 @@
 //! holds the sequence numbers of the *live* entries of its key, in order.
 
 use crate::keys::{NetLevel, net_key};
+use crate::sharded::{ShardedMap, shards_for};
 use portcullis_core::Timestamp;
 use smallvec::SmallVec;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 /// The sequence numbers of one key's live entries, in order (most keys have one or two).
 type Seqs = SmallVec<[u64; 2]>;
@@ -41,7 +42,7 @@ fn nets(bits: u128) -> impl Iterator<Item = u128> {
 }
 
 /// Removes `seq` from the (sorted) list of `key`, and the list when it is empty.
-fn unindex(map: &mut HashMap<u128, Seqs>, key: u128, seq: u64) {
+fn unindex(map: &mut ShardedMap<u128, Seqs>, key: u128, seq: u64) {
     if let Some(list) = map.get_mut(&key) {
         if let Ok(i) = list.binary_search(&seq) {
             list.remove(i);
@@ -52,8 +53,9 @@ fn unindex(map: &mut HashMap<u128, Seqs>, key: u128, seq: u64) {
     }
 }
 
-/// The queue with its indexes.
-#[derive(Debug, Default)]
+/// The queue with its indexes (sharded maps: growing them never stalls one request for the
+/// whole index).
+#[derive(Debug)]
 pub struct Held {
     /// Slots in time order; `None` where an entry was taken.
     queue: VecDeque<Option<Provisional>>,
@@ -61,8 +63,21 @@ pub struct Held {
     head: u64,
     /// Entries held (slots that are `Some`).
     live: usize,
-    hosts: HashMap<u128, Seqs>,
-    nets: HashMap<u128, Seqs>,
+    hosts: ShardedMap<u128, Seqs>,
+    nets: ShardedMap<u128, Seqs>,
+}
+
+impl Default for Held {
+    fn default() -> Self {
+        Held {
+            queue: VecDeque::new(),
+            head: 0,
+            live: 0,
+            hosts: ShardedMap::new(shards_for(MAX_HELD, crate::store::SHARD_SLOTS)),
+            // An IPv6 address is in two networks (its /64 and its /48).
+            nets: ShardedMap::new(shards_for(2 * MAX_HELD, crate::store::SHARD_SLOTS)),
+        }
+    }
 }
 
 impl Held {

@@ -1,15 +1,26 @@
-//! A bounded state table: a hash map with a hard cap on entries and explicit eviction.
+//! A bounded state table: a hash map with a hard cap on entries and explicit eviction, split
+//! into shards ([`ShardedMap`]) so that no single insert rehashes or scans the whole table.
 //!
-//! Entries report when they were last touched ([`Aged::last_seen`]). When an insert finds the
-//! table full, it evicts the older half of the ordinary entries (cut-off: the median
-//! `last_seen` of a deterministic sample of 1,024), and only if that frees too little, the
-//! least recently seen quarter of all entries, precious ones included; then it
-//! rebuilds the table at its new size, so each insert pays O(1) amortised and the table never
-//! outgrows the slots its cap needs.
-//! [`Table::expire`] drops entries idle longer than a time-to-live, judged by event time.
+//! Entries report when they were last touched ([`Aged::last_seen`]). A table with a cap of
+//! [`SHARD_SLOTS`] or more is split into up to 64 shards, each with its share of the cap. When
+//! an insert finds its shard full, it evicts the older half of that shard's ordinary entries
+//! (cut-off: the median `last_seen` of a deterministic sample of 1,024), and only if that frees
+//! too little, the least recently seen quarter of all its entries, precious ones included; then
+//! it rebuilds the shard at its new size, so each insert pays O(1) amortised and the table never
+//! outgrows the slots its cap needs. [`Table::expire`] drops entries idle longer than a
+//! time-to-live, judged by event time.
+//!
+//! Eviction per shard is 1/64 of a whole-table eviction, as a shard's resize is 1/64 of a
+//! whole-table resize (why: `crate::sharded`). Small tables (the tests', a small deployment's)
+//! are one shard and behave exactly as an unsharded table.
 
-use crate::keys::{FixedMap, Secs, fixed_map};
-use std::hash::Hash;
+use crate::keys::Secs;
+use crate::sharded::{ShardKey, ShardedMap, shards_for};
+use std::collections::hash_map::Entry;
+
+/// A shard is meant to hold about this many entries at most: tables with a smaller cap are one
+/// shard.
+pub const SHARD_SLOTS: usize = 8192;
 
 /// State that knows when it was last touched, in event seconds.
 pub trait Aged {
@@ -24,42 +35,66 @@ pub trait Aged {
 /// A hash map with a hard cap on entries.
 #[derive(Debug)]
 pub struct Table<K, V> {
-    map: FixedMap<K, V>,
-    cap: usize,
+    map: ShardedMap<K, V>,
+    /// Entries per shard at most.
+    shard_cap: usize,
+    len: usize,
     evictions: u64,
 }
 
-impl<K: Hash + Eq + Copy, V: Aged + Default> Table<K, V> {
+impl<K: ShardKey + Copy, V: Aged + Default> Table<K, V> {
     pub fn new(cap: usize) -> Self {
+        let cap = cap.max(16);
+        let n = shards_for(cap, SHARD_SLOTS);
         Table {
-            map: fixed_map(),
-            cap: cap.max(16),
+            map: ShardedMap::new(n),
+            shard_cap: cap.div_ceil(n).max(16),
+            len: 0,
             evictions: 0,
         }
     }
-    pub fn len(&self) -> usize {
-        self.map.len()
+    /// How many shards the table has (1 below [`SHARD_SLOTS`] entries of cap).
+    #[cfg(test)]
+    pub fn shard_count(&self) -> usize {
+        self.map.shard_count()
     }
-    /// Entries evicted so far because the table was full.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Entries evicted so far because the table (one of its shards) was full.
     pub fn evictions(&self) -> u64 {
         self.evictions
     }
+    #[inline]
     pub fn get(&self, k: &K) -> Option<&V> {
         self.map.get(k)
     }
+    #[inline]
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
         self.map.get_mut(k)
     }
-    /// The entry for `k`, created with `V::default()` if absent (evicting first if full).
+    /// The entry for `k`, created with `V::default()` if absent (evicting first if its shard is
+    /// full).
+    #[inline]
     pub fn entry(&mut self, k: K) -> &mut V {
-        if self.map.len() >= self.cap && !self.map.contains_key(&k) {
-            self.evict();
+        let i = self.map.shard_of(&k);
+        if self.map.shard(i).len() >= self.shard_cap && !self.map.shard(i).contains_key(&k) {
+            self.evict(i);
         }
-        self.map.entry(k).or_default()
+        match self.map.shard_mut(i).entry(k) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                self.len += 1;
+                v.insert(V::default())
+            }
+        }
     }
     /// Drops entries not seen since `cutoff`.
     pub fn expire(&mut self, cutoff: Secs) {
-        self.map.retain(|_, v| v.last_seen() >= cutoff);
+        for m in self.map.shards_mut() {
+            m.retain(|_, v| v.last_seen() >= cutoff);
+        }
+        self.len = self.map.len();
     }
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.map.iter()
@@ -72,11 +107,11 @@ impl<K: Hash + Eq + Copy, V: Aged + Default> Table<K, V> {
         self.map.capacity() * (std::mem::size_of::<(K, V)>() + 1)
     }
 
-    fn evict(&mut self) {
-        let before = self.map.len();
+    fn evict(&mut self, shard: usize) {
+        let map = self.map.shard_mut(shard);
+        let before = map.len();
         // First the ordinary entries: the older half of them (by a deterministic sample).
-        let mut sample: Vec<Secs> = self
-            .map
+        let mut sample: Vec<Secs> = map
             .values()
             .filter(|v| !v.precious())
             .take(1024)
@@ -85,23 +120,22 @@ impl<K: Hash + Eq + Copy, V: Aged + Default> Table<K, V> {
         if sample.len() >= 64 {
             sample.sort_unstable();
             let cutoff = sample[sample.len() / 2];
-            self.map
-                .retain(|_, v| v.precious() || v.last_seen() > cutoff);
+            map.retain(|_, v| v.precious() || v.last_seen() > cutoff);
         }
-        if self.map.len() > before - before / 8 {
+        if map.len() > before - before / 8 {
             // Not enough: the least recently seen quarter of everything.
-            let mut sample: Vec<Secs> = self.map.values().take(1024).map(Aged::last_seen).collect();
+            let mut sample: Vec<Secs> = map.values().take(1024).map(Aged::last_seen).collect();
             sample.sort_unstable();
             let cutoff = sample[sample.len() / 4];
-            self.map.retain(|_, v| v.last_seen() > cutoff);
+            map.retain(|_, v| v.last_seen() > cutoff);
         }
-        if self.map.len() > before - before / 8 {
+        if map.len() > before - before / 8 {
             // Many entries share the cut-off second: drop some of those too, deterministically.
             let mut excess = before / 4;
-            let mut sample: Vec<Secs> = self.map.values().take(1024).map(Aged::last_seen).collect();
+            let mut sample: Vec<Secs> = map.values().take(1024).map(Aged::last_seen).collect();
             sample.sort_unstable();
             let cutoff = sample[sample.len() / 4];
-            self.map.retain(|_, v| {
+            map.retain(|_, v| {
                 if excess > 0 && v.last_seen() <= cutoff {
                     excess -= 1;
                     false
@@ -110,10 +144,12 @@ impl<K: Hash + Eq + Copy, V: Aged + Default> Table<K, V> {
                 }
             });
         }
-        self.evictions += (before - self.map.len()) as u64;
-        // Removals leave tombstones that would make the next insert double the table;
-        // shrinking rebuilds it at the size of what is left, so it never outgrows the cap.
-        self.map.shrink_to_fit();
+        let removed = before - map.len();
+        self.evictions += removed as u64;
+        self.len -= removed;
+        // Removals leave tombstones that would make the next insert double the shard;
+        // shrinking rebuilds it at the size of what is left, so it never outgrows its cap.
+        map.shrink_to_fit();
     }
 }
 
@@ -169,6 +205,47 @@ mod tests {
             (0..100u64).all(|i| t.get(&i).is_some()),
             "precious entries evicted"
         );
+    }
+
+    #[test]
+    fn a_sharded_table_keeps_its_cap_count_and_recent_entries() {
+        let cap = 100_000;
+        let mut t: Table<u64, P> = Table::new(cap);
+        assert_eq!(t.shard_count(), 16);
+        for i in 0..100u64 {
+            *t.entry(i) = P(i as Secs, true);
+        }
+        for i in 100..1_000_000u64 {
+            *t.entry(i) = P(i as Secs, false);
+            if i % 997 == 0 {
+                assert!(t.len() <= cap, "{} entries at {i}", t.len());
+            }
+        }
+        assert_eq!(t.len(), t.iter().count());
+        assert!(t.len() > cap / 2, "evictions took too much: {}", t.len());
+        assert!(t.evictions() >= 1_000_000 - cap as u64);
+        assert!((0..100u64).all(|i| t.get(&i).is_some()), "precious evicted");
+        assert!((999_000..1_000_000u64).all(|i| t.get(&i).is_some()));
+        // Every shard got its share: no shard is empty, none past its cap.
+        assert!(
+            (0..t.shard_count())
+                .all(|i| !t.map.shard(i).is_empty() && t.map.shard(i).len() <= t.shard_cap)
+        );
+        // Expiry judges by age alone: the old precious entries go too.
+        t.expire(999_990);
+        assert_eq!(t.len(), 10);
+        assert_eq!(t.len(), t.iter().count());
+        // The same keys land in the same shards in every run (fixed seeds): deterministic.
+        let mut u: Table<u64, P> = Table::new(cap);
+        for i in 0..1_000_000u64 {
+            *u.entry(i) = P(i as Secs, i < 100);
+        }
+        u.expire(999_990);
+        let mut a: Vec<u64> = t.iter().map(|(k, _)| *k).collect();
+        let b: Vec<u64> = u.iter().map(|(k, _)| *k).collect();
+        assert_eq!(a, b);
+        a.sort_unstable();
+        assert_eq!(a, (999_990..1_000_000u64).collect::<Vec<_>>());
     }
 
     #[test]

@@ -121,14 +121,29 @@ struct TimelineInner {
 }
 
 /// A bounded in-memory record of observed attempts (see the module doc).
-#[derive(Default)]
 pub struct Timeline {
     inner: Mutex<TimelineInner>,
 }
 
+impl Default for Timeline {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Timeline {
+    /// The per-source and per-account maps and the recent ring are allocated at their caps
+    /// (~12 MB of address space, touched as they fill): growing a 100,000-entry map inside a
+    /// request stalled every connection for tens of ms.
     pub fn new() -> Self {
-        Self::default()
+        Timeline {
+            inner: Mutex::new(TimelineInner {
+                sources: HashMap::with_capacity(COUNTED_CAP),
+                accounts: HashMap::with_capacity(COUNTED_CAP),
+                recent: VecDeque::with_capacity(RECENT_CAP),
+                ..Default::default()
+            }),
+        }
     }
 
     /// Counts one observed attempt. `familiar`: the source had an earlier success on the account.

@@ -17,6 +17,7 @@ use portcullis_core::{Account, AuthEvent, Outcome, Prefix, Protocol, Timestamp};
 use portcullis_engine::{Action, AdminAction, Attempt, Engine, Finding, Verdict};
 use portcullis_store::{AuditEntry, Store};
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +30,8 @@ pub fn now() -> Timestamp {
     Timestamp::from_unix_micros(d.as_micros() as i64)
 }
 
-/// Familiar-source pairs remembered as "recently written" (bounded: cleared when full).
+/// Familiar-source pairs remembered as "recently written" (bounded: cleared when full; the map
+/// is allocated at this size up front, 4 MB, so it never grows inside a request).
 const FAMILIAR_DEDUP_CAP: usize = 200_000;
 /// Write a familiar pair again only after this long.
 const FAMILIAR_REWRITE_SECS: i64 = 3600;
@@ -39,7 +41,12 @@ struct Shared {
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     trusted: Vec<Prefix>,
-    familiar_written: Mutex<HashMap<(String, Prefix), Timestamp>>,
+    /// Keyed by a fingerprint of (account, address) from `pair_hasher`: 16 bytes an entry, no allocation
+    /// per pair, and clearing it frees nothing.
+    familiar_written: Mutex<HashMap<u64, Timestamp>>,
+    /// The random key of the pair fingerprints (SipHash-1-3, so no one outside can make two
+    /// pairs collide; by chance, two of 200,000 do with probability about 1e-9).
+    pair_hasher: std::collections::hash_map::RandomState,
     timeline: crate::dashboard::Timeline,
     ready: AtomicBool,
 }
@@ -87,7 +94,8 @@ impl EngineHandle {
                 store,
                 metrics,
                 trusted,
-                familiar_written: Mutex::new(HashMap::new()),
+                familiar_written: Mutex::new(HashMap::with_capacity(FAMILIAR_DEDUP_CAP)),
+                pair_hasher: Default::default(),
                 timeline: crate::dashboard::Timeline::new(),
                 ready: AtomicBool::new(false),
             }),
@@ -181,7 +189,10 @@ impl EngineHandle {
         let learn = ev.outcome == Outcome::Success && !ev.account.is_empty();
         let (familiar, write) = match ev.source {
             Some(ip) => {
-                let key = (ev.account.name.clone(), Prefix::host(ip));
+                let key = self
+                    .inner
+                    .pair_hasher
+                    .hash_one((ev.account.name.as_str(), ip));
                 let mut seen = self.inner.familiar_written.lock();
                 let prev = seen.get(&key).copied();
                 let write =
