@@ -133,7 +133,7 @@ impl Default for Timeline {
 
 impl Timeline {
     /// The per-source and per-account maps and the recent ring are allocated at their caps
-    /// (~12 MB of address space, touched as they fill): growing a 100,000-entry map inside a
+    /// (~13 MB of address space, touched as they fill): growing a 100,000-entry map inside a
     /// request stalled every connection for tens of ms.
     pub fn new() -> Self {
         Timeline {
