@@ -73,9 +73,9 @@ impl Default for Held {
             queue: VecDeque::new(),
             head: 0,
             live: 0,
-            hosts: ShardedMap::new(shards_for(MAX_HELD, crate::store::SHARD_SLOTS)),
+            hosts: ShardedMap::new(shards_for(MAX_HELD)),
             // An IPv6 address is in two networks (its /64 and its /48).
-            nets: ShardedMap::new(shards_for(2 * MAX_HELD, crate::store::SHARD_SLOTS)),
+            nets: ShardedMap::new(shards_for(2 * MAX_HELD)),
         }
     }
 }

@@ -41,12 +41,14 @@ impl ShardKey for u128 {
     }
 }
 
-/// Shards for a map expected to hold up to `entries`: about one per `per_shard` entries, a
-/// power of two, at most 64 (one below `per_shard`).
-pub fn shards_for(entries: usize, per_shard: usize) -> usize {
-    (entries / per_shard.max(1))
-        .next_power_of_two()
-        .clamp(1, 64)
+/// A shard is meant to hold about this many entries at most: maps expected to hold fewer are
+/// one shard.
+pub const SHARD_SLOTS: usize = 8192;
+
+/// Shards for a map expected to hold up to `entries`: about one per [`SHARD_SLOTS`] entries, a
+/// power of two, at most 64.
+pub fn shards_for(entries: usize) -> usize {
+    (entries / SHARD_SLOTS).next_power_of_two().clamp(1, 64)
 }
 
 /// The sharded map (see the module doc).
@@ -183,10 +185,10 @@ mod tests {
 
     #[test]
     fn shard_counts() {
-        assert_eq!(shards_for(100, 8192), 1);
-        assert_eq!(shards_for(100_000, 8192), 16);
-        assert_eq!(shards_for(450_000, 8192), 64);
-        assert_eq!(shards_for(10_000_000, 8192), 64);
+        assert_eq!(shards_for(100), 1);
+        assert_eq!(shards_for(100_000), 16);
+        assert_eq!(shards_for(450_000), 64);
+        assert_eq!(shards_for(10_000_000), 64);
         assert_eq!(ShardedMap::<u8, u8>::new(3).shard_count(), 4);
     }
 }

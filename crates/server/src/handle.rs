@@ -41,8 +41,8 @@ struct Shared {
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     trusted: Vec<Prefix>,
-    /// Keyed by a fingerprint of (account, address) from `pair_hasher`: 16 bytes an entry, no allocation
-    /// per pair, and clearing it frees nothing.
+    /// Keyed by a fingerprint of (account, address) from `pair_hasher`: 16 bytes an entry, no
+    /// allocation per pair, and clearing it frees nothing.
     familiar_written: Mutex<HashMap<u64, Timestamp>>,
     /// The random key of the pair fingerprints (SipHash-1-3, so no one outside can make two
     /// pairs collide; by chance, two of 200,000 do with probability about 1e-9).
