@@ -39,6 +39,11 @@ pub struct ServerConfig {
     /// Admin API rate limit: sustained requests per second, and burst.
     pub admin_rate_per_sec: u32,
     pub admin_burst: u32,
+    /// The widest IPv4 / IPv6 prefix an admin may block (a shorter one is refused).
+    pub admin_min_block_prefix_v4: u8,
+    pub admin_min_block_prefix_v6: u8,
+    /// The furthest expiry an admin decision may have, days (none = permanent).
+    pub admin_max_expiry_days: u32,
     /// Largest request body accepted, bytes.
     pub body_limit_bytes: usize,
     /// Deepest JSON nesting accepted.
@@ -60,7 +65,7 @@ pub struct ServerConfig {
     /// ([`ServerConfig::effective_worker_threads`]).
     pub worker_threads: usize,
     /// Log files to follow across rotation (docs/followers.md).
-    pub follow: Vec<crate::follow::FollowConfig>,
+    pub follow: Vec<crate::sources::follow::FollowConfig>,
     /// Syslog receiver listen addresses ("" = off; a bare port = loopback).
     pub syslog_udp: String,
     pub syslog_tcp: String,
@@ -88,6 +93,9 @@ impl Default for ServerConfig {
             admin_token: String::new(),
             admin_rate_per_sec: 10,
             admin_burst: 20,
+            admin_min_block_prefix_v4: 16,
+            admin_min_block_prefix_v6: 32,
+            admin_max_expiry_days: 3650,
             body_limit_bytes: 64 * 1024,
             json_max_depth: 8,
             batch_max_events: 1000,
@@ -281,8 +289,8 @@ impl ServerConfig {
         for f in &self.follow {
             f.line_format().map_err(|m| err("follow", m))?;
         }
-        crate::syslog::parse_listen(&self.syslog_udp).map_err(|m| err("syslog_udp", m))?;
-        crate::syslog::parse_listen(&self.syslog_tcp).map_err(|m| err("syslog_tcp", m))?;
+        crate::sources::syslog::parse_listen(&self.syslog_udp).map_err(|m| err("syslog_udp", m))?;
+        crate::sources::syslog::parse_listen(&self.syslog_tcp).map_err(|m| err("syslog_tcp", m))?;
         if portcullis_parse::detect::Format::from_name(&self.syslog_format)
             .is_none_or(|f| f.is_document())
         {
@@ -323,6 +331,13 @@ admin_token = ""
 # Admin API rate limit: requests per second sustained, and burst.
 admin_rate_per_sec = 10
 admin_burst = 20
+# Every admin block, protection and shields-up (API, CLI, dashboard, wforce) passes one
+# validation: blocks wider than these prefixes, of /0, or overlapping trusted networks or
+# loopback are refused, and so are expiries further than admin_max_expiry_days (give no
+# expiry for a permanent decision).
+admin_min_block_prefix_v4 = 16
+admin_min_block_prefix_v6 = 32
+admin_max_expiry_days = 3650
 # Request limits: body size in bytes, JSON nesting depth, events per native batch.
 body_limit_bytes = 65536
 json_max_depth = 8

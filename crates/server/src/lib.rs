@@ -1,292 +1,44 @@
-//! The live policy server behind `portcullis serve`.
+//! The live policy server behind `portcullis serve`, laid out as its pipeline:
 //!
-//! One [`EngineHandle`] owns the detection engine and the durable [`Store`]; two HTTP
-//! listeners (axum on tokio) feed it:
-//! - the **policy listener** ([`policy`]): Dovecot auth_policy (2.3 and 2.4), the
-//!   wforce-compatible API and the native JSON API v1, authenticated by HTTP Basic or an API
-//!   key, with body-size and JSON-depth limits;
-//! - the **admin listener** ([`admin`]): campaigns, findings, blocks, protections, shields,
-//!   resets and the audit log behind a bearer token and a rate limit, plus `/metrics`,
-//!   `/healthz`, `/readyz`. [`client::AdminClient`] talks to it.
+//! - **sources** ([`sources`]): log followers and the syslog receiver, delivering `AuthEvent`s
+//!   through one trait ([`sources::EventSink`]); the HTTP APIs ([`api`]) are the other intake;
+//! - **the hub** ([`hub::EngineHandle`]): the one engine of a running server and its store;
+//!   every admin action passes the one validation ([`validate`]) on its way in;
+//! - **sinks** ([`sinks`]): `/metrics` counters, the dashboard's timeline, familiar-source
+//!   writes;
+//! - **the APIs** ([`api`]): the policy listener (Dovecot auth_policy 2.3 and 2.4, the
+//!   wforce-compatible API, native JSON v1), the admin listener (admin API, metrics, health)
+//!   and the dashboard, all admitted through the shared plumbing of [`http`].
 //!
-//! Either listener may speak TLS ([`tls`], rustls) when a certificate is configured.
+//! Either listener may speak TLS ([`tls`], rustls). [`client::AdminClient`] talks to the admin
+//! listener. [`run`] wires it together: [`start_engine`] opens the store and replays the admin
+//! state and familiar sources; [`Listeners::bind`] then [`serve`] run until shutdown, and the
+//! store is flushed and closed on the way out.
 //!
-//! Other event sources (log followers, syslog) feed the same engine through
-//! [`EngineHandle::observe`]. Start-up: [`start_engine`] opens the store and replays the
-//! admin state and familiar sources into the engine; [`Listeners::bind`] then [`serve`] run
-//! until the shutdown future completes, and the store is flushed and closed on the way out.
+//! Layers, each importing only those below it: `run` → `api` → `hub` → `sinks` → `sources`,
+//! with `config`, `http`, `validate`, `clock` and `tls` underneath.
 
 // Handlers return `Result<_, Response>` where the error is the refusal to send at once; boxing
 // it would only add an allocation on the refusal path.
 #![allow(clippy::result_large_err)]
 
-pub mod admin;
+pub mod api;
 pub mod client;
+mod clock;
 pub mod config;
-pub mod dashboard;
-pub mod follow;
-pub mod handle;
-pub mod metrics;
-pub mod policy;
-pub mod syslog;
+pub mod http;
+pub mod hub;
+pub mod run;
+pub mod sinks;
+pub mod sources;
 pub mod tls;
+pub mod validate;
 
+pub use api::{admin, dashboard, policy};
 pub use config::{ServerConfig, defaults_toml};
-pub use handle::{EngineHandle, now};
-pub use metrics::Metrics;
-
-use axum::serve::ListenerExt;
-use portcullis_core::{NormalizeOptions, Prefix};
-use portcullis_engine::Engine;
-use portcullis_store::{Store, StoreOptions};
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
-
-/// Most familiar sources kept on disk (the most recent successes win).
-pub const MAX_FAMILIAR_ROWS: usize = 5_000_000;
-/// Most findings kept on disk (the latest win; campaigns keep their latest state regardless).
-pub const MAX_FINDING_ROWS: usize = 1_000_000;
-
-/// Opens the store, wraps the engine, replays the stored state into it and marks it ready.
-pub fn start_engine(
-    cfg: &ServerConfig,
-    engine: Engine,
-    trusted: Vec<Prefix>,
-) -> anyhow::Result<EngineHandle> {
-    let path = cfg.store_file();
-    let store = Store::open(
-        &path,
-        StoreOptions {
-            batch_interval: Duration::from_millis(cfg.store_batch_interval_ms),
-            familiar_interval: Duration::from_millis(cfg.store_familiar_interval_ms),
-            ..StoreOptions::default()
-        },
-    )?;
-    let t = now();
-    let retention = t.plus_secs(-(cfg.familiar_retention_days as i64) * 86_400);
-    let pruned = store.prune(retention, t)? + store.cap(MAX_FAMILIAR_ROWS, MAX_FINDING_ROWS)?;
-    let handle = EngineHandle::new(
-        engine,
-        Arc::new(store),
-        Arc::new(Metrics::default()),
-        trusted,
-    );
-    let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;
-    tracing::info!(
-        store = %path.display(),
-        actions,
-        familiar,
-        pruned,
-        "state restored into the engine"
-    );
-    handle.set_ready(true);
-    Ok(handle)
-}
-
-/// The bound listeners (bind first, so that tests can use port 0 and read the address), each
-/// with its TLS configuration when it speaks TLS.
-pub struct Listeners {
-    policy: Bound,
-    admin: Option<Bound>,
-}
-
-struct Bound {
-    tcp: tokio::net::TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
-}
-
-impl Listeners {
-    /// Validates the configuration, loads the TLS certificate if any (errors name the file),
-    /// and binds both listeners (errors name the key).
-    pub async fn bind(cfg: &ServerConfig) -> anyhow::Result<Listeners> {
-        cfg.validate()?;
-        let (policy_tls, admin_tls) = cfg.tls_on();
-        let tls = if policy_tls || admin_tls {
-            Some(tls::server_config(&cfg.tls_cert, &cfg.tls_key)?)
-        } else {
-            None
-        };
-        let pa = cfg.policy_addr()?;
-        let policy = tokio::net::TcpListener::bind(pa)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot listen on {pa} (policy_listen): {e}"))?;
-        let admin = match cfg.admin_addr()? {
-            Some(a) => Some(Bound {
-                tcp: tokio::net::TcpListener::bind(a)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot listen on {a} (admin_listen): {e}"))?,
-                tls: tls.clone().filter(|_| admin_tls),
-            }),
-            None => None,
-        };
-        Ok(Listeners {
-            policy: Bound {
-                tcp: policy,
-                tls: tls.filter(|_| policy_tls),
-            },
-            admin,
-        })
-    }
-    pub fn policy_addr(&self) -> SocketAddr {
-        self.policy
-            .tcp
-            .local_addr()
-            .expect("bound socket has an address")
-    }
-    pub fn admin_addr(&self) -> Option<SocketAddr> {
-        self.admin
-            .as_ref()
-            .map(|a| a.tcp.local_addr().expect("bound socket has an address"))
-    }
-}
-
-/// Serves `app` on one listener (plain or TLS) until `stop` resolves.
-fn spawn_http(
-    name: &'static str,
-    bound: Bound,
-    app: axum::Router,
-    metrics: &Metrics,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
-    let addr = bound.tcp.local_addr()?;
-    Ok(match bound.tls {
-        None => {
-            tracing::info!(%addr, "{name} listener up (http)");
-            // Answers go out at once: a small response must not wait for the client's ACK of
-            // the previous one (Nagle), which delayed ACKs can stretch to tens of ms.
-            let tcp = bound.tcp.tap_io(|s| {
-                let _ = s.set_nodelay(true);
-            });
-            tokio::spawn(
-                axum::serve(tcp, app)
-                    .with_graceful_shutdown(stop)
-                    .into_future(),
-            )
-        }
-        Some(config) => {
-            let stats = Arc::new(tls::TlsStats::default());
-            metrics.attach_tls(name, stats.clone());
-            tracing::info!(%addr, "{name} listener up (https)");
-            let l = tls::TlsListener::new(bound.tcp, config, stats)?;
-            tokio::spawn(
-                axum::serve(l, app)
-                    .with_graceful_shutdown(stop)
-                    .into_future(),
-            )
-        }
-    })
-}
-
-/// Serves both listeners until `shutdown` completes, then drains connections, flushes and
-/// closes the store.
-pub async fn serve(
-    listeners: Listeners,
-    cfg: Arc<ServerConfig>,
-    handle: EngineHandle,
-    normalize: Arc<NormalizeOptions>,
-    passwords: Option<Arc<portcullis_passwords::PasswordChecker>>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = tx.send(true);
-    });
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|v| *v).await;
-    };
-    let policy_app = policy::router(policy::PolicyState {
-        handle: handle.clone(),
-        cfg: cfg.clone(),
-        normalize: normalize.clone(),
-        passwords,
-    });
-    let metrics = handle.metrics().clone();
-    let policy = spawn_http(
-        "policy",
-        listeners.policy,
-        policy_app,
-        &metrics,
-        wait(rx.clone()),
-    )?;
-    let admin = match listeners.admin {
-        Some(l) => {
-            let app = admin::router(admin::AdminState {
-                handle: handle.clone(),
-                token: Arc::from(cfg.admin_token.as_str()),
-                limiter: Arc::new(admin::RateLimiter::new(
-                    cfg.admin_rate_per_sec,
-                    cfg.admin_burst,
-                )),
-                normalize: normalize.clone(),
-                body_limit: cfg.body_limit_bytes,
-                json_max_depth: cfg.json_max_depth,
-                tls: l.tls.is_some(),
-            });
-            Some(spawn_http("admin", l, app, &metrics, wait(rx.clone()))?)
-        }
-        None => None,
-    };
-    // Maintenance: expiry, retention and size caps, every 10 minutes.
-    let maint_store = handle.store().clone();
-    let retention_days = cfg.familiar_retention_days;
-    let maintenance = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(600));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let s = maint_store.clone();
-            let res = tokio::task::spawn_blocking(move || -> portcullis_store::Result<usize> {
-                let t = now();
-                Ok(s.prune(t.plus_secs(-(retention_days as i64) * 86_400), t)?
-                    + s.cap(MAX_FAMILIAR_ROWS, MAX_FINDING_ROWS)?)
-            })
-            .await;
-            match res {
-                Ok(Ok(n)) if n > 0 => tracing::info!(rows = n, "store maintenance"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "store maintenance failed"),
-                _ => {}
-            }
-        }
-    });
-    let r1 = policy.await;
-    maintenance.abort();
-    let r2 = match admin {
-        Some(a) => Some(a.await),
-        None => None,
-    };
-    handle.set_ready(false);
-    let store = handle.store().clone();
-    let closed = tokio::task::spawn_blocking(move || store.close()).await;
-    tracing::info!("store flushed and closed");
-    r1??;
-    if let Some(r) = r2 {
-        r??;
-    }
-    closed??;
-    Ok(())
-}
-
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("interrupt: shutting down"),
-        _ = term => tracing::info!("SIGTERM: shutting down"),
-    }
-}
+pub use hub::{EngineHandle, now};
+pub use run::{
+    Listeners, MAX_FAMILIAR_ROWS, MAX_FINDING_ROWS, Sources, serve, shutdown_signal, start_engine,
+};
+pub use sinks::metrics::{self, Metrics};
+pub use sources::{follow, syslog};

@@ -117,26 +117,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let listeners = Listeners::bind(&server).await?;
         // Log followers and the syslog receiver (docs/followers.md); they stop before the
         // store closes, so nothing is fed to a closed store.
-        let followers = portcullis_server::follow::spawn_all(
-            &server.follow,
-            &server.data_dir,
-            &normalize,
-            &handle,
-        )?;
-        let syslog = portcullis_server::syslog::start_for(
-            &server.syslog_udp,
-            &server.syslog_tcp,
-            &server.syslog_format,
-            &normalize,
-            &handle,
-        )
-        .await?;
+        let sources = portcullis_server::Sources::start(&server, &normalize, &handle).await?;
         let shutdown = async move {
             portcullis_server::shutdown_signal().await;
-            if let Some(s) = syslog {
-                s.stop().await;
-            }
-            let _ = tokio::task::spawn_blocking(move || drop(followers)).await;
+            sources.stop().await;
         };
         tracing::info!(
             config = %origin.map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into()),

@@ -19,7 +19,7 @@
 //!
 //! [`SyslogParser`]: portcullis_parse::syslog::SyslogParser
 
-use crate::handle::{EngineHandle, now};
+use crate::clock::now;
 use parking_lot::Mutex;
 use portcullis_core::{AuthEvent, NormalizeOptions};
 use portcullis_parse::detect::Format;
@@ -91,14 +91,7 @@ fn bump(c: &AtomicU64) {
 }
 
 /// Where events go.
-pub type EventSink = Arc<dyn Fn(&AuthEvent) + Send + Sync>;
-
-/// A sink feeding the engine behind `handle`.
-pub fn engine_sink(handle: EngineHandle) -> EventSink {
-    Arc::new(move |ev| {
-        handle.observe(ev);
-    })
-}
+pub type EventSink = Arc<dyn super::EventSink>;
 
 /// A `syslog_udp` / `syslog_tcp` setting: "" = off, a bare port = loopback, else
 /// `address:port`.
@@ -191,7 +184,7 @@ impl SyslogReceiver {
             .events
             .fetch_add(events.len() as u64, Ordering::Relaxed);
         for ev in &events {
-            (self.sink)(ev);
+            self.sink.deliver(ev);
         }
     }
 }
@@ -411,13 +404,14 @@ pub fn start(listeners: SyslogListeners, receiver: Arc<SyslogReceiver>) -> Syslo
     }
 }
 
-/// Binds `syslog_udp` / `syslog_tcp` and starts feeding `handle`; None when both are off.
+/// Binds `syslog_udp` / `syslog_tcp` and starts feeding `sink`; None when both are off. The
+/// task's [`SyslogTask::stats`] are for `/metrics`.
 pub async fn start_for(
     udp: &str,
     tcp: &str,
     format: &str,
     normalize: &NormalizeOptions,
-    handle: &EngineHandle,
+    sink: EventSink,
 ) -> anyhow::Result<Option<SyslogTask>> {
     let u = parse_listen(udp).map_err(|m| anyhow::anyhow!("[server] syslog_udp: {m}"))?;
     let t = parse_listen(tcp).map_err(|m| anyhow::anyhow!("[server] syslog_tcp: {m}"))?;
@@ -434,10 +428,9 @@ pub async fn start_for(
             normalize: normalize.clone(),
             ..SyslogOptions::default()
         },
-        engine_sink(handle.clone()),
+        sink,
     )
     .map_err(|m| anyhow::anyhow!("[server] syslog_format: {m}"))?;
-    handle.metrics().attach_syslog(receiver.stats().clone());
     Ok(Some(start(listeners, receiver)))
 }
 

@@ -28,7 +28,8 @@
 //!
 //! Detection only: a follower that falls behind never delays a login.
 
-use crate::handle::{EngineHandle, now};
+use super::EventSink;
+use crate::clock::now;
 use portcullis_core::{AuthEvent, NormalizeOptions};
 use portcullis_parse::detect::Format;
 use portcullis_parse::{LineParser, LineResult, ParseCtx};
@@ -683,13 +684,13 @@ pub fn spawn(
     })
 }
 
-/// Starts a follower per `follow` entry, feeding `handle`. Positions are kept under
-/// `<data_dir>/follow/`.
+/// Starts a follower per `follow` entry, feeding `sink`. Positions are kept under
+/// `<data_dir>/follow/`. Each task's [`FollowerTask::stats`] are for `/metrics`.
 pub fn spawn_all(
     entries: &[FollowConfig],
     data_dir: &Path,
     normalize: &NormalizeOptions,
-    handle: &EngineHandle,
+    sink: Arc<dyn EventSink>,
 ) -> anyhow::Result<Vec<FollowerTask>> {
     let dir = data_dir.join("follow");
     let mut tasks = Vec::with_capacity(entries.len());
@@ -710,17 +711,8 @@ pub fn spawn_all(
             Some(state_file(&dir, &e.path)),
         )
         .map_err(|m| anyhow::anyhow!("[server] follow: {m}"))?;
-        handle
-            .metrics()
-            .attach_follower(&e.path.display().to_string(), follower.stats().clone());
-        let h = handle.clone();
-        tasks.push(spawn(
-            follower,
-            move |ev| {
-                h.observe(ev);
-            },
-            POLL_INTERVAL,
-        )?);
+        let sink = sink.clone();
+        tasks.push(spawn(follower, move |ev| sink.deliver(ev), POLL_INTERVAL)?);
         tracing::info!(path = %e.path.display(), format = %format, "log follower started");
     }
     Ok(tasks)

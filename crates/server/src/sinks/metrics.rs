@@ -3,8 +3,8 @@
 //! receiver and the TLS listeners keep counters of their own; they are attached here when they
 //! start ([`Metrics::attach_follower`], [`Metrics::attach_syslog`], [`Metrics::attach_tls`]).
 
-use crate::follow::FollowStats;
-use crate::syslog::SyslogStats;
+use crate::sources::follow::FollowStats;
+use crate::sources::syslog::SyslogStats;
 use crate::tls::TlsStats;
 use parking_lot::Mutex;
 use portcullis_engine::Finding;

@@ -10,44 +10,28 @@
 //! the store durably first and applied to the engine second, so an acknowledged action survives
 //! a crash and is replayed on start ([`EngineHandle::restore`]).
 
-use crate::metrics::Metrics;
+pub use crate::clock::now;
+use crate::sinks::familiar::FamiliarWrites;
+use crate::sinks::metrics::Metrics;
+use crate::sinks::timeline::Timeline;
+use crate::validate::{AdminRules, Refused};
 use parking_lot::Mutex;
 use portcullis_core::report::{InputSummary, Report};
 use portcullis_core::{Account, AuthEvent, Outcome, Prefix, Protocol, Timestamp};
 use portcullis_engine::{Action, AdminAction, Attempt, Engine, Finding, Verdict};
 use portcullis_store::{AuditEntry, Store};
-use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// The wall clock as an event time: the server stamps events at the edge.
-pub fn now() -> Timestamp {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    Timestamp::from_unix_micros(d.as_micros() as i64)
-}
-
-/// Familiar-source pairs remembered as "recently written" (bounded: cleared when full; the map
-/// is allocated at this size up front, 4 MB, so it never grows inside a request).
-const FAMILIAR_DEDUP_CAP: usize = 200_000;
-/// Write a familiar pair again only after this long.
-const FAMILIAR_REWRITE_SECS: i64 = 3600;
 
 struct Shared {
     engine: Mutex<Engine>,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
     trusted: Vec<Prefix>,
-    /// Keyed by a fingerprint of (account, address) from `pair_hasher`: 16 bytes an entry, no
-    /// allocation per pair, and clearing it frees nothing.
-    familiar_written: Mutex<HashMap<u64, Timestamp>>,
-    /// The random key of the pair fingerprints (SipHash-1-3, so no one outside can make two
-    /// pairs collide; by chance, two of 200,000 do with probability about 1e-9).
-    pair_hasher: std::collections::hash_map::RandomState,
-    timeline: crate::dashboard::Timeline,
+    rules: AdminRules,
+    familiar: FamiliarWrites,
+    timeline: Timeline,
     ready: AtomicBool,
 }
 
@@ -55,6 +39,24 @@ struct Shared {
 #[derive(Clone)]
 pub struct EngineHandle {
     inner: Arc<Shared>,
+}
+
+/// The hub is where every source delivers its events.
+impl crate::sources::EventSink for EngineHandle {
+    fn deliver(&self, ev: &AuthEvent) {
+        self.observe(ev);
+    }
+}
+
+/// Why an admin action did not take effect.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The action breaks a rule ([`AdminRules`]): the operator's request is wrong (400).
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// The store could not commit it: nothing was applied (500).
+    #[error("store: {0:#}")]
+    Store(anyhow::Error),
 }
 
 /// What to do with an attempt, resolved for a client: `InternalOnly` already decided against
@@ -81,12 +83,14 @@ pub fn resolve(action: Action, source: Option<IpAddr>, trusted: &[Prefix]) -> Ef
 }
 
 impl EngineHandle {
-    /// Wraps an engine. `trusted` are the engine's trusted networks (for `internal_only`).
+    /// Wraps an engine. `trusted` are the engine's trusted networks (for `internal_only`);
+    /// `rules` validate every admin action.
     pub fn new(
         engine: Engine,
         store: Arc<Store>,
         metrics: Arc<Metrics>,
         trusted: Vec<Prefix>,
+        rules: AdminRules,
     ) -> Self {
         EngineHandle {
             inner: Arc::new(Shared {
@@ -94,9 +98,9 @@ impl EngineHandle {
                 store,
                 metrics,
                 trusted,
-                familiar_written: Mutex::new(HashMap::with_capacity(FAMILIAR_DEDUP_CAP)),
-                pair_hasher: Default::default(),
-                timeline: crate::dashboard::Timeline::new(),
+                rules,
+                familiar: FamiliarWrites::new(),
+                timeline: Timeline::new(),
                 ready: AtomicBool::new(false),
             }),
         }
@@ -110,6 +114,10 @@ impl EngineHandle {
     }
     pub fn trusted(&self) -> &[Prefix] {
         &self.inner.trusted
+    }
+    /// The rules every admin action passes (for computing expiries the same way everywhere).
+    pub fn rules(&self) -> &AdminRules {
+        &self.inner.rules
     }
     /// True once [`EngineHandle::restore`] finished and the store's writer is alive.
     pub fn is_ready(&self) -> bool {
@@ -183,32 +191,12 @@ impl EngineHandle {
             (v, e.take_findings())
         };
         self.persist_findings(findings);
-        // One look-up in the written-pairs map answers both "was this pair familiar?" (for
-        // the timeline) and "does the store need this success?" (new pair, or last written
-        // over an hour ago); the store is written outside the lock.
-        let learn = ev.outcome == Outcome::Success && !ev.account.is_empty();
         let (familiar, write) = match ev.source {
-            Some(ip) => {
-                let key = self
-                    .inner
-                    .pair_hasher
-                    .hash_one((ev.account.name.as_str(), ip));
-                let mut seen = self.inner.familiar_written.lock();
-                let prev = seen.get(&key).copied();
-                let write =
-                    learn && prev.is_none_or(|p| ev.ts.secs_since(p) >= FAMILIAR_REWRITE_SECS);
-                if write {
-                    if seen.len() >= FAMILIAR_DEDUP_CAP {
-                        seen.clear();
-                    }
-                    seen.insert(key, ev.ts);
-                }
-                (prev.is_some(), write.then_some(ip))
-            }
-            None => (false, None),
+            Some(ip) => self.inner.familiar.note(ev, ip),
+            None => (false, false),
         };
         self.inner.timeline.record(ev, familiar, verdict.action);
-        if let Some(ip) = write {
+        if write && let Some(ip) = ev.source {
             self.inner
                 .store
                 .record_familiar(&ev.account.name, Prefix::host(ip), ev.ts);
@@ -216,11 +204,16 @@ impl EngineHandle {
         verdict
     }
 
-    /// An admin action: written and fsynced with its audit entry first, then applied to the
-    /// engine. Returns the audit sequence number.
-    pub fn admin(&self, entry: AuditEntry) -> anyhow::Result<i64> {
+    /// An admin action, from any path: validated ([`AdminRules`]), written and fsynced with
+    /// its audit entry, then applied to the engine. Returns the audit sequence number.
+    pub fn admin(&self, entry: AuditEntry) -> Result<i64, AdminError> {
+        self.inner.rules.check(&entry.action)?;
         let action = entry.action.clone();
-        let seq = self.inner.store.record_admin(entry)?;
+        let seq = self
+            .inner
+            .store
+            .record_admin(entry)
+            .map_err(|e| AdminError::Store(e.into()))?;
         let findings = {
             let mut e = self.inner.engine.lock();
             e.apply(action);
@@ -237,7 +230,7 @@ impl EngineHandle {
     }
 
     /// The attempts observed since start-up, for the dashboard.
-    pub fn timeline(&self) -> &crate::dashboard::Timeline {
+    pub fn timeline(&self) -> &Timeline {
         &self.inner.timeline
     }
 

@@ -8,58 +8,22 @@
 //! acknowledged. `/metrics`, `/healthz`, `/readyz` need no token (bind the admin listener to
 //! loopback or a management network).
 
-use crate::handle::{EngineHandle, now};
-use crate::policy::{json_depth_ok, json_response, ready_response};
+use crate::http::{
+    Admitted, Authorized, Gate, RateLimiter, healthz, json_response, ready_response,
+};
+use crate::hub::{AdminError, EngineHandle, now};
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use parking_lot::Mutex;
-use portcullis_core::{Account, NormalizeOptions, Prefix, Protocol, Timestamp};
+use portcullis_core::{Account, NormalizeOptions, Prefix, Protocol};
 use portcullis_engine::{AdminAction, ProtectionMode};
 use portcullis_store::AuditEntry;
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Instant;
 use subtle::ConstantTimeEq;
-
-/// A token bucket.
-pub struct RateLimiter {
-    rate: f64,
-    burst: f64,
-    state: Mutex<(f64, Instant)>,
-}
-
-impl RateLimiter {
-    pub fn new(rate_per_sec: u32, burst: u32) -> Self {
-        Self::new_per_secs(rate_per_sec as f64, burst)
-    }
-    /// A bucket refilled at a fractional rate (tokens per second).
-    pub fn new_per_secs(rate_per_sec: f64, burst: u32) -> Self {
-        RateLimiter {
-            rate: rate_per_sec,
-            burst: burst as f64,
-            state: Mutex::new((burst as f64, Instant::now())),
-        }
-    }
-    /// Takes a token if there is one.
-    pub fn try_take(&self) -> bool {
-        let mut s = self.state.lock();
-        let t = Instant::now();
-        let refill = t.duration_since(s.1).as_secs_f64() * self.rate;
-        s.0 = (s.0 + refill).min(self.burst);
-        s.1 = t;
-        if s.0 >= 1.0 {
-            s.0 -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
 
 /// Shared state of the admin handlers.
 #[derive(Clone)]
@@ -74,11 +38,11 @@ pub struct AdminState {
     pub tls: bool,
 }
 
-/// The admin router.
+/// The admin API's routes (the admin listener also serves the dashboard: [`crate::api::admin_listener`]).
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
-        .route("/healthz", get(crate::policy::healthz))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/campaigns", get(campaigns))
         .route("/v1/campaigns/{id}", get(campaign))
@@ -91,8 +55,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/v1/unprotect", post(unprotect))
         .route("/v1/shields", get(shields).post(set_shields))
         .route("/v1/reset", post(reset))
-        .with_state(state.clone())
-        .merge(crate::dashboard::router(state))
+        .with_state(state)
 }
 
 async fn metrics(State(st): State<AdminState>) -> Response {
@@ -106,76 +69,51 @@ async fn metrics(State(st): State<AdminState>) -> Response {
 }
 
 async fn readyz(State(st): State<AdminState>) -> Response {
-    ready_response(&st.handle)
+    ready_response(st.handle.is_ready())
 }
 
-fn error(st: &AdminState, status: StatusCode, why: &str, msg: &str) -> Response {
-    st.handle.metrics().rejection(why);
-    json_response(status, &json!({"error": msg}))
+impl Gate for AdminState {
+    /// Rate limit, then bearer token.
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
+        if !self.limiter.try_take() {
+            return Err(self.refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "admin API rate limit exceeded; retry shortly",
+            ));
+        }
+        let ok = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.strip_prefix("Bearer "))
+            .is_some_and(|t| bool::from(t.trim().as_bytes().ct_eq(self.token.as_bytes())));
+        if !ok {
+            let mut r = self.refuse(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong bearer token",
+            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return Err(r);
+        }
+        self.handle.metrics().request("admin");
+        Ok(())
+    }
+    fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+    fn json_max_depth(&self) -> usize {
+        self.json_max_depth
+    }
+    fn refuse(&self, status: StatusCode, why: &'static str, msg: &str) -> Response {
+        self.handle.metrics().rejection(why);
+        json_response(status, &json!({"error": msg}))
+    }
 }
 
-/// Rate limit, then bearer token.
-fn gate(st: &AdminState, headers: &HeaderMap) -> Result<(), Response> {
-    if !st.limiter.try_take() {
-        return Err(error(
-            st,
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "admin API rate limit exceeded; retry shortly",
-        ));
-    }
-    let ok = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.strip_prefix("Bearer "))
-        .is_some_and(|t| bool::from(t.trim().as_bytes().ct_eq(st.token.as_bytes())));
-    if !ok {
-        let mut r = error(
-            st,
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or wrong bearer token",
-        );
-        r.headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return Err(r);
-    }
-    st.handle.metrics().request("admin");
-    Ok(())
-}
-
-async fn read_json<T: serde::de::DeserializeOwned>(
-    st: &AdminState,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<T, Response> {
-    gate(st, headers)?;
-    let bytes = axum::body::to_bytes(body, st.body_limit)
-        .await
-        .map_err(|_| {
-            error(
-                st,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
-                "request body too large",
-            )
-        })?;
-    if !json_depth_ok(&bytes, st.json_max_depth) {
-        return Err(error(
-            st,
-            StatusCode::BAD_REQUEST,
-            "json_too_deep",
-            "JSON nested too deeply",
-        ));
-    }
-    serde_json::from_slice(&bytes).map_err(|e| {
-        error(
-            st,
-            StatusCode::BAD_REQUEST,
-            "bad_json",
-            &format!("invalid request: {e}"),
-        )
-    })
+fn bad_request(st: &AdminState, msg: &str) -> Response {
+    st.refuse(StatusCode::BAD_REQUEST, "bad_request", msg)
 }
 
 fn store_error(e: impl std::fmt::Display) -> Response {
@@ -197,7 +135,8 @@ struct Change<T> {
     what: T,
 }
 
-/// Commits the action (durably, with its audit entry) and applies it.
+/// Commits the action through the one admin path ([`EngineHandle::admin`]: validated, stored
+/// durably with its audit entry, applied).
 async fn commit(
     st: &AdminState,
     actor: String,
@@ -205,10 +144,8 @@ async fn commit(
     action: AdminAction,
 ) -> Result<i64, Response> {
     if actor.trim().is_empty() || reason.trim().is_empty() {
-        return Err(error(
+        return Err(bad_request(
             st,
-            StatusCode::BAD_REQUEST,
-            "bad_request",
             "actor and reason are required: every admin action is audited",
         ));
     }
@@ -223,16 +160,9 @@ async fn commit(
     };
     match tokio::task::spawn_blocking(move || h.admin(entry)).await {
         Ok(Ok(seq)) => Ok(seq),
-        Ok(Err(e)) => Err(store_error(format!("{e:#}"))),
+        Ok(Err(AdminError::Refused(e))) => Err(bad_request(st, &e.0)),
+        Ok(Err(AdminError::Store(e))) => Err(store_error(format!("{e:#}"))),
         Err(e) => Err(store_error(e)),
-    }
-}
-
-fn until(at: Timestamp, expires_in_secs: Option<i64>) -> Result<Option<Timestamp>, &'static str> {
-    match expires_in_secs {
-        None => Ok(None),
-        Some(s) if s > 0 => Ok(Some(at.plus_secs(s))),
-        Some(_) => Err("expires_in_secs must be positive"),
     }
 }
 
@@ -244,19 +174,18 @@ struct BlockReq {
     expires_in_secs: Option<i64>,
 }
 
-async fn block(State(st): State<AdminState>, headers: HeaderMap, body: Body) -> Response {
-    let req: Change<BlockReq> = match read_json(&st, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+async fn block(
+    State(st): State<AdminState>,
+    Admitted(req): Admitted<Change<BlockReq>>,
+) -> Response {
     let prefix: Prefix = match req.what.prefix.parse() {
         Ok(p) => p,
-        Err(e) => return error(&st, StatusCode::BAD_REQUEST, "bad_request", &format!("{e}")),
+        Err(e) => return bad_request(&st, &format!("{e}")),
     };
     let at = now();
-    let until = match until(at, req.what.expires_in_secs) {
+    let until = match st.handle.rules().expiry(at, req.what.expires_in_secs) {
         Ok(u) => u,
-        Err(m) => return error(&st, StatusCode::BAD_REQUEST, "bad_request", m),
+        Err(e) => return bad_request(&st, &e.0),
     };
     let action = AdminAction::Block {
         prefix,
@@ -279,14 +208,13 @@ struct PrefixReq {
     prefix: String,
 }
 
-async fn unblock(State(st): State<AdminState>, headers: HeaderMap, body: Body) -> Response {
-    let req: Change<PrefixReq> = match read_json(&st, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+async fn unblock(
+    State(st): State<AdminState>,
+    Admitted(req): Admitted<Change<PrefixReq>>,
+) -> Response {
     let prefix: Prefix = match req.what.prefix.parse() {
         Ok(p) => p,
-        Err(e) => return error(&st, StatusCode::BAD_REQUEST, "bad_request", &format!("{e}")),
+        Err(e) => return bad_request(&st, &format!("{e}")),
     };
     match commit(&st, req.actor, req.reason, AdminAction::Unblock { prefix }).await {
         Ok(seq) => json_response(
@@ -306,19 +234,18 @@ struct ProtectReq {
     expires_in_secs: Option<i64>,
 }
 
-async fn protect(State(st): State<AdminState>, headers: HeaderMap, body: Body) -> Response {
-    let req: Change<ProtectReq> = match read_json(&st, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+async fn protect(
+    State(st): State<AdminState>,
+    Admitted(req): Admitted<Change<ProtectReq>>,
+) -> Response {
     let account = Account::new(&req.what.account, &st.normalize).name;
     if account.is_empty() {
-        return error(&st, StatusCode::BAD_REQUEST, "bad_request", "empty account");
+        return bad_request(&st, "empty account");
     }
     let at = now();
-    let until = match until(at, req.what.expires_in_secs) {
+    let until = match st.handle.rules().expiry(at, req.what.expires_in_secs) {
         Ok(u) => u,
-        Err(m) => return error(&st, StatusCode::BAD_REQUEST, "bad_request", m),
+        Err(e) => return bad_request(&st, &e.0),
     };
     let action = AdminAction::Protect {
         account: account.clone(),
@@ -341,33 +268,28 @@ struct AccountReq {
     account: String,
 }
 
-async fn unprotect(State(st): State<AdminState>, headers: HeaderMap, body: Body) -> Response {
-    account_action(st, headers, body, |account| AdminAction::Unprotect {
-        account,
-    })
-    .await
+async fn unprotect(
+    State(st): State<AdminState>,
+    Admitted(req): Admitted<Change<AccountReq>>,
+) -> Response {
+    account_action(st, req, |account| AdminAction::Unprotect { account }).await
 }
 
-async fn reset(State(st): State<AdminState>, headers: HeaderMap, body: Body) -> Response {
-    account_action(st, headers, body, |account| AdminAction::ResetAccount {
-        account,
-    })
-    .await
+async fn reset(
+    State(st): State<AdminState>,
+    Admitted(req): Admitted<Change<AccountReq>>,
+) -> Response {
+    account_action(st, req, |account| AdminAction::ResetAccount { account }).await
 }
 
 async fn account_action(
     st: AdminState,
-    headers: HeaderMap,
-    body: Body,
+    req: Change<AccountReq>,
     make: impl FnOnce(String) -> AdminAction,
 ) -> Response {
-    let req: Change<AccountReq> = match read_json(&st, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
     let account = Account::new(&req.what.account, &st.normalize).name;
     if account.is_empty() {
-        return error(&st, StatusCode::BAD_REQUEST, "bad_request", "empty account");
+        return bad_request(&st, "empty account");
     }
     match commit(&st, req.actor, req.reason, make(account.clone())).await {
         Ok(seq) => json_response(
@@ -388,16 +310,15 @@ struct ShieldsReq {
     expires_in_secs: Option<i64>,
 }
 
-async fn set_shields(State(st): State<AdminState>, headers: HeaderMap, body: Body) -> Response {
-    let req: Change<ShieldsReq> = match read_json(&st, &headers, body).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+async fn set_shields(
+    State(st): State<AdminState>,
+    Admitted(req): Admitted<Change<ShieldsReq>>,
+) -> Response {
     let at = now();
     let action = if req.what.up {
-        let until = match until(at, req.what.expires_in_secs) {
+        let until = match st.handle.rules().expiry(at, req.what.expires_in_secs) {
             Ok(u) => u,
-            Err(m) => return error(&st, StatusCode::BAD_REQUEST, "bad_request", m),
+            Err(e) => return bad_request(&st, &e.0),
         };
         AdminAction::ShieldsUp {
             protocols: req.what.protocols.clone(),
@@ -427,12 +348,8 @@ struct ListQuery {
 /// Runs a store read off the async workers.
 async fn read_store<T: serde::Serialize + Send + 'static>(
     st: &AdminState,
-    headers: &HeaderMap,
     f: impl FnOnce(&portcullis_store::Store) -> portcullis_store::Result<T> + Send + 'static,
 ) -> Response {
-    if let Err(r) = gate(st, headers) {
-        return r;
-    }
     let store = st.handle.store().clone();
     match tokio::task::spawn_blocking(move || f(&store)).await {
         Ok(Ok(v)) => match serde_json::to_value(v) {
@@ -450,21 +367,14 @@ fn limit(q: &ListQuery) -> usize {
 
 async fn campaigns(
     State(st): State<AdminState>,
-    headers: HeaderMap,
+    _: Authorized,
     Query(q): Query<ListQuery>,
 ) -> Response {
     let n = limit(&q);
-    read_store(&st, &headers, move |s| s.campaigns(n)).await
+    read_store(&st, move |s| s.campaigns(n)).await
 }
 
-async fn campaign(
-    State(st): State<AdminState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = gate(&st, &headers) {
-        return r;
-    }
+async fn campaign(State(st): State<AdminState>, _: Authorized, Path(id): Path<String>) -> Response {
     let store = st.handle.store().clone();
     let id2 = id.clone();
     let res = tokio::task::spawn_blocking(move || -> portcullis_store::Result<_> {
@@ -502,41 +412,38 @@ async fn campaign(
 
 async fn findings(
     State(st): State<AdminState>,
-    headers: HeaderMap,
+    _: Authorized,
     Query(q): Query<ListQuery>,
 ) -> Response {
     let (after, n) = (q.after.unwrap_or(0), limit(&q));
-    read_store(&st, &headers, move |s| s.findings(after, n)).await
+    read_store(&st, move |s| s.findings(after, n)).await
 }
 
 async fn audit(
     State(st): State<AdminState>,
-    headers: HeaderMap,
+    _: Authorized,
     Query(q): Query<ListQuery>,
 ) -> Response {
     let n = limit(&q);
-    read_store(&st, &headers, move |s| s.audit(n)).await
+    read_store(&st, move |s| s.audit(n)).await
 }
 
-async fn blocks(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+async fn blocks(State(st): State<AdminState>, _: Authorized) -> Response {
     let t = now();
-    read_store(&st, &headers, move |s| s.blocks(t)).await
+    read_store(&st, move |s| s.blocks(t)).await
 }
 
-async fn protections(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+async fn protections(State(st): State<AdminState>, _: Authorized) -> Response {
     let t = now();
-    read_store(&st, &headers, move |s| s.protections(t)).await
+    read_store(&st, move |s| s.protections(t)).await
 }
 
-async fn shields(State(st): State<AdminState>, headers: HeaderMap) -> Response {
+async fn shields(State(st): State<AdminState>, _: Authorized) -> Response {
     let t = now();
-    read_store(&st, &headers, move |s| s.shields(t)).await
+    read_store(&st, move |s| s.shields(t)).await
 }
 
-async fn report(State(st): State<AdminState>, headers: HeaderMap) -> Response {
-    if let Err(r) = gate(&st, &headers) {
-        return r;
-    }
+async fn report(State(st): State<AdminState>, _: Authorized) -> Response {
     let mut r = st.handle.report();
     st.handle.timeline().fill_report(&mut r);
     match serde_json::to_value(&r) {

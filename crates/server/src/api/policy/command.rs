@@ -1,0 +1,106 @@
+//! The command protocol of Dovecot and wforce clients: `POST /?command=NAME` (the command may
+//! follow other query parameters, as when Dovecot's URL ends in `&`) or `/command/NAME`,
+//! routed to the Dovecot (`allow`, `report`) and wforce (`reset`, blacklist, `ping`, `stats`)
+//! handlers after the same admission as every policy request.
+
+use super::{PolicyState, dovecot, wforce};
+use crate::http::{Gate, bounded_body, json_response};
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+/// The command named by the query string (`command=X` anywhere in it).
+fn command_from_query(q: Option<&str>) -> Option<&str> {
+    q?.split('&')
+        .find_map(|kv| kv.strip_prefix("command="))
+        .filter(|c| !c.is_empty())
+}
+
+pub(super) async fn command_query(State(st): State<PolicyState>, req: Request) -> Response {
+    // The whole request, taken apart here: the query, method and headers are borrowed, not
+    // copied as the separate extractors would.
+    let (parts, body) = req.into_parts();
+    match command_from_query(parts.uri.query()) {
+        Some(cmd) => dispatch(st, cmd, &parts.method, &parts.headers, body).await,
+        None => st.refuse(
+            StatusCode::NOT_FOUND,
+            "unknown_command",
+            "no such endpoint: use ?command=allow|report|..., /command/<name> or /v1/...",
+        ),
+    }
+}
+
+pub(super) async fn command_path(
+    State(st): State<PolicyState>,
+    Path(cmd): Path<String>,
+    req: Request,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    dispatch(st, &cmd, &parts.method, &parts.headers, body).await
+}
+
+async fn dispatch(
+    st: PolicyState,
+    cmd: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Body,
+) -> Response {
+    let known = [
+        "allow",
+        "report",
+        "reset",
+        "addBLEntry",
+        "delBLEntry",
+        "getBL",
+        "ping",
+        "stats",
+    ];
+    if !known.contains(&cmd) {
+        return st.refuse(
+            StatusCode::NOT_FOUND,
+            "unknown_command",
+            &format!("unknown command {cmd:?}"),
+        );
+    }
+    let _timer = matches!(cmd, "allow" | "report").then(|| st.handle.metrics().decision_timer());
+    if let Err(r) = st.authorize(headers) {
+        return r;
+    }
+    let bytes = match bounded_body(&st, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    st.handle.metrics().request(cmd);
+    let needs_post = !matches!(cmd, "getBL" | "ping" | "stats");
+    if needs_post && method != Method::POST {
+        return st.refuse(StatusCode::METHOD_NOT_ALLOWED, "bad_request", "use POST");
+    }
+    match cmd {
+        "allow" => dovecot::allow(&st, &bytes),
+        "report" => dovecot::report(&st, &bytes),
+        "ping" => json_response(StatusCode::OK, &json!({"status": "ok"})),
+        "stats" => wforce::stats(&st),
+        "getBL" => wforce::get_bl(&st).await,
+        "reset" | "addBLEntry" | "delBLEntry" => wforce::list_edit(&st, cmd, &bytes).await,
+        _ => unreachable!("checked against the known list"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_is_found_wherever_it_is_in_the_query() {
+        assert_eq!(command_from_query(Some("command=allow")), Some("allow"));
+        assert_eq!(
+            command_from_query(Some("tenant=a&command=report")),
+            Some("report")
+        );
+        assert_eq!(command_from_query(Some("tenant=a&")), None);
+        assert_eq!(command_from_query(None), None);
+    }
+}
