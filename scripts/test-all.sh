@@ -5,7 +5,9 @@
 #   formatting, clippy (warnings are errors), every crate's unit and integration tests,
 #   real Dovecot against `portcullis serve`, the dashboard in headless Chromium, and each
 #   fuzz target for a bounded time.
-# Environment: FUZZ_SECONDS (default 5), SKIP_FUZZ=1, SKIP_E2E=1, SKIP_BROWSER=1.
+# Environment: FUZZ_SECONDS (default 5), SKIP_FUZZ=1, SKIP_E2E=1, SKIP_BROWSER=1,
+# PORTCULLIS_ADVISORY_DB (a clone of github.com/rustsec/advisory-db: the advisories check runs
+# against it offline; without it that check is skipped and says so).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -32,6 +34,26 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "MSRV: no dependency needs a newer Rust than rust-version"
+scripts/check-msrv.sh
+
+step "cargo deny"
+CARGO_DENY_VERSION=0.20.2
+if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+    cargo install -q --locked cargo-deny --version "$CARGO_DENY_VERSION"
+fi
+cargo deny --offline check licenses bans sources
+if [ -n "${PORTCULLIS_ADVISORY_DB:-}" ]; then
+    # cargo-deny looks for the database under db-path in a folder named after its URL.
+    adv=$(mktemp -d)
+    ln -s "$(realpath "$PORTCULLIS_ADVISORY_DB")" "$adv/advisory-db-3157b0e258782691"
+    sed "s|^yanked = \"deny\"|yanked = \"deny\"\ndb-path = \"$adv\"|" deny.toml > "$adv/deny.toml"
+    cargo deny --offline --config "$adv/deny.toml" check advisories
+    rm -rf "$adv"
+else
+    echo "advisories skipped: set PORTCULLIS_ADVISORY_DB to a clone of the RustSec advisory-db"
+fi
+
 step "cargo test (all crates)"
 cargo test --workspace
 
@@ -53,7 +75,7 @@ if [ "${SKIP_FUZZ:-}" != 1 ]; then
     step "fuzzing each parser for ${FUZZ_SECONDS:-5}s"
     if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
         if rustup toolchain list | grep -q nightly; then
-            cargo install -q --locked cargo-fuzz
+            cargo install -q --locked cargo-fuzz --version 0.13.2
         fi
     fi
     if cargo +nightly fuzz --version >/dev/null 2>&1; then

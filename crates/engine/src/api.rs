@@ -20,6 +20,31 @@ pub enum Action {
     InternalOnly,
 }
 
+impl Action {
+    /// Every action's name, in the order of [`Action::index`].
+    pub const NAMES: [&'static str; 4] = ["allow", "tarpit", "deny", "internal_only"];
+
+    /// The action's stable name (`allow`, `tarpit`, `deny`, `internal_only`).
+    pub fn as_str(&self) -> &'static str {
+        Self::NAMES[self.index()]
+    }
+    /// The action's position in [`Action::NAMES`] (for counters kept per action).
+    pub fn index(&self) -> usize {
+        match self {
+            Action::Allow => 0,
+            Action::Tarpit { .. } => 1,
+            Action::Deny => 2,
+            Action::InternalOnly => 3,
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a verdict is what it is: a stable code (`source_blocked`, `password_spray`, …) and words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Reason {
@@ -64,6 +89,32 @@ pub enum Finding {
     AccountAtRisk(AccountAtRisk),
 }
 
+impl Finding {
+    /// Every finding's kind, in the order of [`Finding::index`].
+    pub const KINDS: [&'static str; 5] = [
+        "campaign_opened",
+        "campaign_updated",
+        "source_flagged",
+        "account_compromised",
+        "account_at_risk",
+    ];
+
+    /// The finding's stable kind (`campaign_opened`, `source_flagged`, …).
+    pub fn kind(&self) -> &'static str {
+        Self::KINDS[self.index()]
+    }
+    /// The finding's position in [`Finding::KINDS`].
+    pub fn index(&self) -> usize {
+        match self {
+            Finding::CampaignOpened(_) => 0,
+            Finding::CampaignUpdated(_) => 1,
+            Finding::SourceFlagged(_) => 2,
+            Finding::AccountCompromised(_) => 3,
+            Finding::AccountAtRisk(_) => 4,
+        }
+    }
+}
+
 /// How an account is protected by an admin.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -74,6 +125,33 @@ pub enum ProtectionMode {
     Disabled,
     /// Logins denied until the password is reset (then the admin lifts it).
     MustReset,
+}
+
+impl ProtectionMode {
+    /// The mode's stable name, as in the API and the store.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ProtectionMode::InternalOnly => "internal_only",
+            ProtectionMode::Disabled => "disabled",
+            ProtectionMode::MustReset => "must_reset",
+        }
+    }
+    /// The mode named `s` (as [`ProtectionMode::as_str`] writes it).
+    pub fn from_name(s: &str) -> Option<ProtectionMode> {
+        [
+            ProtectionMode::InternalOnly,
+            ProtectionMode::Disabled,
+            ProtectionMode::MustReset,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for ProtectionMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// An admin decision, timestamped by the caller (the engine reads no clock).
@@ -114,3 +192,50 @@ pub enum AdminAction {
 
 pub use crate::config::EngineConfig;
 pub use crate::engine::{Engine, EngineStats};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names the code writes are the names serde writes: one vocabulary, not two.
+    #[test]
+    fn names_are_the_serialised_names() {
+        let name = |v: serde_json::Value, key: &str| v[key].as_str().unwrap().to_string();
+        for a in [
+            Action::Allow,
+            Action::Tarpit { seconds: 3 },
+            Action::Deny,
+            Action::InternalOnly,
+        ] {
+            assert_eq!(a.as_str(), name(serde_json::to_value(a).unwrap(), "action"));
+        }
+        for m in [
+            ProtectionMode::InternalOnly,
+            ProtectionMode::Disabled,
+            ProtectionMode::MustReset,
+        ] {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
+            assert_eq!(ProtectionMode::from_name(m.as_str()), Some(m));
+        }
+        let t = Timestamp::from_unix_secs(1_700_000_000);
+        let c = Campaign {
+            id: "c1".into(),
+            kind: portcullis_core::report::CampaignKind::PasswordSpray,
+            first_seen: t,
+            detected_at: t,
+            last_seen: t,
+            sources: Vec::new(),
+            accounts_targeted: 0,
+            attempts: 0,
+            summary: String::new(),
+            accounts: Vec::new(),
+        };
+        for f in [
+            Finding::CampaignOpened(c.clone()),
+            Finding::CampaignUpdated(c),
+        ] {
+            assert_eq!(f.kind(), name(serde_json::to_value(&f).unwrap(), "finding"));
+        }
+    }
+}
+

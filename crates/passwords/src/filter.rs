@@ -181,6 +181,7 @@ fn descriptor_is_sound(d: &[u8; DESCRIPTOR_LEN], fingerprints: usize) -> bool {
 impl BreachFilter {
     /// Maps and validates a filter file. Every offset and descriptor is checked, so a corrupt or
     /// truncated file is an error here, never a panic or an out-of-bounds read later.
+    #[allow(unsafe_code)]
     pub fn open(path: &Path) -> Result<Self, FilterError> {
         let file = File::open(path)?;
         // SAFETY: the file is opened read-only and we never write through the map. If another

@@ -902,6 +902,7 @@ fn writer_loop(
 pub const WRITER_NICE: i32 = 10;
 
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
 fn lower_priority() {
     // SAFETY: gettid and setpriority take plain integers and touch no memory of ours. On
     // Linux, PRIO_PROCESS with a thread id sets that thread's nice value alone.
