@@ -7,6 +7,7 @@
 //! [`AdmittedBody`] (the raw bounded body) or [`Authorized`] (no body) and never call the checks
 //! by hand.
 
+use crate::labels::Rejection;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -90,7 +91,7 @@ pub trait Gate: Clone + Send + Sync + 'static {
     /// The deepest JSON nesting a request body may have.
     fn json_max_depth(&self) -> usize;
     /// A refusal: counted under the stable reason `why`, explained to the client in `msg`.
-    fn refuse(&self, status: StatusCode, why: &'static str, msg: &str) -> Response;
+    fn refuse(&self, status: StatusCode, why: Rejection, msg: &str) -> Response;
 }
 
 /// Reads a body within the gate's size limit and checks its JSON nesting.
@@ -100,14 +101,14 @@ pub async fn bounded_body<S: Gate>(st: &S, body: Body) -> Result<Bytes, Response
         .map_err(|_| {
             st.refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "body_too_large",
+                Rejection::BodyTooLarge,
                 "request body too large",
             )
         })?;
     if !json_depth_ok(&bytes, st.json_max_depth()) {
         return Err(st.refuse(
             StatusCode::BAD_REQUEST,
-            "json_too_deep",
+            Rejection::JsonTooDeep,
             "JSON nested too deeply",
         ));
     }
@@ -122,7 +123,7 @@ pub fn parse_json<'a, S: Gate, T: serde::Deserialize<'a>>(
     serde_json::from_slice(bytes).map_err(|e| {
         st.refuse(
             StatusCode::BAD_REQUEST,
-            "bad_json",
+            Rejection::BadJson,
             &format!("invalid request body: {e}"),
         )
     })

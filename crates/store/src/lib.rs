@@ -247,33 +247,6 @@ fn open_conn(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-fn mode_str(m: ProtectionMode) -> &'static str {
-    match m {
-        ProtectionMode::InternalOnly => "internal_only",
-        ProtectionMode::Disabled => "disabled",
-        ProtectionMode::MustReset => "must_reset",
-    }
-}
-
-fn mode_from(s: &str) -> Option<ProtectionMode> {
-    match s {
-        "internal_only" => Some(ProtectionMode::InternalOnly),
-        "disabled" => Some(ProtectionMode::Disabled),
-        "must_reset" => Some(ProtectionMode::MustReset),
-        _ => None,
-    }
-}
-
-fn finding_kind(f: &Finding) -> &'static str {
-    match f {
-        Finding::CampaignOpened(_) => "campaign_opened",
-        Finding::CampaignUpdated(_) => "campaign_updated",
-        Finding::SourceFlagged(_) => "source_flagged",
-        Finding::AccountCompromised(_) => "account_compromised",
-        Finding::AccountAtRisk(_) => "account_at_risk",
-    }
-}
-
 fn ts_opt(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.unix_micros())
 }
@@ -464,7 +437,7 @@ impl Store {
             let mut out = Vec::new();
             for row in rows {
                 let (account, mode, at, until, reason, actor) = row?;
-                if let Some(mode) = mode_from(&mode) {
+                if let Some(mode) = ProtectionMode::from_name(&mode) {
                     out.push(ProtectionRecord {
                         account,
                         mode,
@@ -992,7 +965,7 @@ fn commit(conn: &mut Connection, items: &[Item]) -> Result<Vec<i64>> {
                     seqs.push(0);
                 }
                 Item::Finding(at, json, finding) => {
-                    find.execute(params![at.unix_micros(), finding_kind(finding), json])?;
+                    find.execute(params![at.unix_micros(), finding.kind(), json])?;
                     if let Finding::CampaignOpened(c) | Finding::CampaignUpdated(c) = finding {
                         let kind = serde_json::to_value(c.kind)?;
                         camp.execute(params![
@@ -1060,7 +1033,7 @@ fn apply_admin(tx: &rusqlite::Transaction<'_>, e: &AuditEntry) -> Result<()> {
                    until = excluded.until, reason = excluded.reason, actor = excluded.actor",
                 params![
                     account,
-                    mode_str(*mode),
+                    mode.as_str(),
                     at.unix_micros(),
                     ts_opt(*until),
                     e.reason,

@@ -12,6 +12,7 @@ use crate::http::{
     Admitted, Authorized, Gate, RateLimiter, healthz, json_response, ready_response,
 };
 use crate::hub::{AdminError, EngineHandle, now};
+use crate::labels::{Endpoint, Rejection};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -78,7 +79,7 @@ impl Gate for AdminState {
         if !self.limiter.try_take() {
             return Err(self.refuse(
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                Rejection::RateLimited,
                 "admin API rate limit exceeded; retry shortly",
             ));
         }
@@ -90,14 +91,14 @@ impl Gate for AdminState {
         if !ok {
             let mut r = self.refuse(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
+                Rejection::Unauthorized,
                 "missing or wrong bearer token",
             );
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return Err(r);
         }
-        self.handle.metrics().request("admin");
+        self.handle.metrics().request(Endpoint::Admin);
         Ok(())
     }
     fn body_limit(&self) -> usize {
@@ -106,14 +107,14 @@ impl Gate for AdminState {
     fn json_max_depth(&self) -> usize {
         self.json_max_depth
     }
-    fn refuse(&self, status: StatusCode, why: &'static str, msg: &str) -> Response {
+    fn refuse(&self, status: StatusCode, why: Rejection, msg: &str) -> Response {
         self.handle.metrics().rejection(why);
         json_response(status, &json!({"error": msg}))
     }
 }
 
 fn bad_request(st: &AdminState, msg: &str) -> Response {
-    st.refuse(StatusCode::BAD_REQUEST, "bad_request", msg)
+    st.refuse(StatusCode::BAD_REQUEST, Rejection::BadRequest, msg)
 }
 
 fn store_error(e: impl std::fmt::Display) -> Response {

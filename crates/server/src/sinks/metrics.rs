@@ -3,6 +3,7 @@
 //! receiver and the TLS listeners keep counters of their own; they are attached here when they
 //! start ([`Metrics::attach_follower`], [`Metrics::attach_syslog`], [`Metrics::attach_tls`]).
 
+pub use crate::labels::{Answer, Endpoint, Rejection};
 use crate::sources::follow::FollowStats;
 use crate::sources::syslog::SyslogStats;
 use crate::tls::TlsStats;
@@ -73,61 +74,13 @@ impl Drop for DecisionTimer<'_> {
     }
 }
 
-/// Requests by endpoint.
-pub const ENDPOINTS: [&str; 14] = [
-    "allow",
-    "report",
-    "reset",
-    "addBLEntry",
-    "delBLEntry",
-    "getBL",
-    "ping",
-    "stats",
-    "v1_check",
-    "v1_report",
-    "v1_check_batch",
-    "v1_report_batch",
-    "v1_password_check",
-    "admin",
-];
-
-/// Why a request was refused before reaching the engine.
-pub const REJECTIONS: [&str; 8] = [
-    "unauthorized",
-    "body_too_large",
-    "json_too_deep",
-    "bad_json",
-    "bad_request",
-    "unknown_command",
-    "password_field",
-    "rate_limited",
-];
-
-/// Verdicts answered, after `internal_only` is resolved.
-pub const VERDICTS: [&str; 3] = ["allow", "tarpit", "deny"];
-
-const FINDINGS: [&str; 5] = [
-    "campaign_opened",
-    "campaign_updated",
-    "source_flagged",
-    "account_compromised",
-    "account_at_risk",
-];
-
-fn idx(list: &[&str], name: &str) -> usize {
-    debug_assert!(list.contains(&name), "{name:?} is not a metric label");
-    list.iter()
-        .position(|n| *n == name)
-        .unwrap_or(list.len() - 1)
-}
-
 /// The counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: [AtomicU64; ENDPOINTS.len()],
-    rejections: [AtomicU64; REJECTIONS.len()],
-    verdicts: [AtomicU64; VERDICTS.len()],
-    findings: [AtomicU64; FINDINGS.len()],
+    requests: [AtomicU64; Endpoint::ALL.len()],
+    rejections: [AtomicU64; Rejection::ALL.len()],
+    verdicts: [AtomicU64; Answer::ALL.len()],
+    findings: [AtomicU64; Finding::KINDS.len()],
     admin_actions: AtomicU64,
     events_observed: AtomicU64,
     decisions: DecisionTimes,
@@ -154,14 +107,14 @@ fn load(c: &AtomicU64) -> u64 {
 }
 
 impl Metrics {
-    pub fn request(&self, endpoint: &str) {
-        self.requests[idx(&ENDPOINTS, endpoint)].fetch_add(1, Ordering::Relaxed);
+    pub fn request(&self, endpoint: Endpoint) {
+        self.requests[endpoint as usize].fetch_add(1, Ordering::Relaxed);
     }
-    pub fn rejection(&self, why: &str) {
-        self.rejections[idx(&REJECTIONS, why)].fetch_add(1, Ordering::Relaxed);
+    pub fn rejection(&self, why: Rejection) {
+        self.rejections[why as usize].fetch_add(1, Ordering::Relaxed);
     }
-    pub fn verdict(&self, v: &str) {
-        self.verdicts[idx(&VERDICTS, v)].fetch_add(1, Ordering::Relaxed);
+    pub fn verdict(&self, answer: Answer) {
+        self.verdicts[answer as usize].fetch_add(1, Ordering::Relaxed);
     }
     pub fn observed(&self) {
         self.events_observed.fetch_add(1, Ordering::Relaxed);
@@ -177,14 +130,7 @@ impl Metrics {
         self.admin_actions.fetch_add(1, Ordering::Relaxed);
     }
     pub fn finding(&self, f: &Finding) {
-        let i = match f {
-            Finding::CampaignOpened(_) => 0,
-            Finding::CampaignUpdated(_) => 1,
-            Finding::SourceFlagged(_) => 2,
-            Finding::AccountCompromised(_) => 3,
-            Finding::AccountAtRisk(_) => 4,
-        };
-        self.findings[i].fetch_add(1, Ordering::Relaxed);
+        self.findings[f.index()].fetch_add(1, Ordering::Relaxed);
     }
     /// Exports a log follower's counters, labelled with its path.
     pub fn attach_follower(&self, path: &str, stats: Arc<FollowStats>) {
@@ -202,14 +148,14 @@ impl Metrics {
         self.attached.lock().tls.push((listener, stats));
     }
 
-    pub fn requests_of(&self, endpoint: &str) -> u64 {
-        self.requests[idx(&ENDPOINTS, endpoint)].load(Ordering::Relaxed)
+    pub fn requests_of(&self, endpoint: Endpoint) -> u64 {
+        self.requests[endpoint as usize].load(Ordering::Relaxed)
     }
-    pub fn verdicts_of(&self, v: &str) -> u64 {
-        self.verdicts[idx(&VERDICTS, v)].load(Ordering::Relaxed)
+    pub fn verdicts_of(&self, answer: Answer) -> u64 {
+        self.verdicts[answer as usize].load(Ordering::Relaxed)
     }
-    pub fn rejections_of(&self, why: &str) -> u64 {
-        self.rejections[idx(&REJECTIONS, why)].load(Ordering::Relaxed)
+    pub fn rejections_of(&self, why: Rejection) -> u64 {
+        self.rejections[why as usize].load(Ordering::Relaxed)
     }
 
     /// The Prometheus text format.
@@ -219,7 +165,7 @@ impl Metrics {
             s,
             "# HELP portcullis_requests_total Policy and admin requests by endpoint.\n# TYPE portcullis_requests_total counter"
         );
-        for (i, n) in ENDPOINTS.iter().enumerate() {
+        for (i, n) in Endpoint::ALL.iter().enumerate() {
             let _ = writeln!(
                 s,
                 "portcullis_requests_total{{endpoint=\"{n}\"}} {}",
@@ -230,7 +176,7 @@ impl Metrics {
             s,
             "# HELP portcullis_rejected_requests_total Requests refused before the engine.\n# TYPE portcullis_rejected_requests_total counter"
         );
-        for (i, n) in REJECTIONS.iter().enumerate() {
+        for (i, n) in Rejection::ALL.iter().enumerate() {
             let _ = writeln!(
                 s,
                 "portcullis_rejected_requests_total{{reason=\"{n}\"}} {}",
@@ -241,7 +187,7 @@ impl Metrics {
             s,
             "# HELP portcullis_verdicts_total Answers to attempts (internal_only resolved).\n# TYPE portcullis_verdicts_total counter"
         );
-        for (i, n) in VERDICTS.iter().enumerate() {
+        for (i, n) in Answer::ALL.iter().enumerate() {
             let _ = writeln!(
                 s,
                 "portcullis_verdicts_total{{action=\"{n}\"}} {}",
@@ -252,7 +198,7 @@ impl Metrics {
             s,
             "# HELP portcullis_findings_total Findings raised by the engine.\n# TYPE portcullis_findings_total counter"
         );
-        for (i, n) in FINDINGS.iter().enumerate() {
+        for (i, n) in Finding::KINDS.iter().enumerate() {
             let _ = writeln!(
                 s,
                 "portcullis_findings_total{{kind=\"{n}\"}} {}",
@@ -560,13 +506,19 @@ mod tests {
     #[test]
     fn every_endpoint_has_its_own_counter() {
         let m = Metrics::default();
-        for (i, e) in ENDPOINTS.iter().enumerate() {
+        for (i, e) in Endpoint::ALL.iter().enumerate() {
             for _ in 0..=i {
-                m.request(e);
+                m.request(*e);
             }
         }
-        for (i, e) in ENDPOINTS.iter().enumerate() {
-            assert_eq!(m.requests_of(e), i as u64 + 1, "{e}");
+        for (i, e) in Endpoint::ALL.iter().enumerate() {
+            assert_eq!(m.requests_of(*e), i as u64 + 1, "{e}");
         }
+        // Eight commands, each found by its protocol name, and nothing else is a command.
+        for e in &Endpoint::ALL[..8] {
+            assert_eq!(Endpoint::command(e.as_str()), Some(*e));
+        }
+        assert_eq!(Endpoint::command("v1_check"), None);
+        assert_eq!(Endpoint::command("admin"), None);
     }
 }

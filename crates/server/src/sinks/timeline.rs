@@ -41,18 +41,6 @@ impl Counts {
     }
 }
 
-/// The verdict names, in the order of the counters.
-pub const VERDICTS: [&str; 4] = ["allow", "tarpit", "deny", "internal_only"];
-
-fn verdict_index(a: Action) -> usize {
-    match a {
-        Action::Allow => 0,
-        Action::Tarpit { .. } => 1,
-        Action::Deny => 2,
-        Action::InternalOnly => 3,
-    }
-}
-
 /// What one source address did, as counted since start-up.
 #[derive(Clone, Copy)]
 pub struct SourceCounts {
@@ -70,7 +58,7 @@ pub struct Recent {
     pub source: Option<IpAddr>,
     pub protocol: &'static str,
     pub outcome: Outcome,
-    /// Index into [`VERDICTS`].
+    /// Index into [`Action::NAMES`].
     pub verdict: u8,
     pub familiar: bool,
 }
@@ -128,7 +116,7 @@ impl Timeline {
             unfamiliar_failures: (failure && !familiar) as u64,
             verdicts: [0; 4],
         };
-        c.verdicts[verdict_index(action)] = 1;
+        c.verdicts[action.index()] = 1;
         let secs = ev.ts.unix_secs();
         let mut t = self.inner.lock();
         t.total += 1;
@@ -199,7 +187,7 @@ impl Timeline {
             source: ev.source,
             protocol: ev.protocol.as_str(),
             outcome: ev.outcome,
-            verdict: verdict_index(action) as u8,
+            verdict: action.index() as u8,
             familiar,
         });
     }
@@ -220,7 +208,7 @@ impl Timeline {
         for (_, c) in t.hourly.range(s.div_euclid(3600)..=e.div_euclid(3600)) {
             verdicts.add(c);
         }
-        let verdicts = VERDICTS
+        let verdicts = Action::NAMES
             .iter()
             .zip(verdicts.verdicts)
             .map(|(k, v)| (k.to_string(), v))

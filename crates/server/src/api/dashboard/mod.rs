@@ -10,7 +10,7 @@
 mod session;
 mod views;
 
-use views::{audit_rows, is_open, mode_str, state_of};
+use views::{audit_rows, is_open, state_of};
 
 pub use session::{MAX_SESSIONS, SESSION_SECS};
 
@@ -302,7 +302,7 @@ async fn state(State(st): State<DashState>, _: SignedIn) -> Response {
                 .protections(t)?
                 .into_iter()
                 .map(|p| api::ProtectionRow {
-                    mode: mode_str(&p.mode),
+                    mode: p.mode.as_str().to_string(),
                     account: p.account,
                     at: p.at,
                     until: p.until,

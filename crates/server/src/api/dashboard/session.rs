@@ -12,6 +12,7 @@
 use super::{DashState, err, ok};
 use crate::http::bounded_body;
 use crate::hub::now;
+use crate::labels::Rejection;
 use axum::body::Body;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -197,7 +198,7 @@ pub async fn login(State(st): State<DashState>, headers: HeaderMap, body: Body) 
         return err(StatusCode::FORBIDDEN, "sign-in from another origin refused");
     }
     if !st.logins.try_take() {
-        st.admin.handle.metrics().rejection("rate_limited");
+        st.admin.handle.metrics().rejection(Rejection::RateLimited);
         return err(
             StatusCode::TOO_MANY_REQUESTS,
             "too many sign-in attempts; wait a few seconds",
@@ -214,7 +215,7 @@ pub async fn login(State(st): State<DashState>, headers: HeaderMap, body: Body) 
     let good = bool::from(l.password.as_bytes().ct_eq(st.admin.token.as_bytes()));
     if user.is_empty() || user.len() > 64 || user.chars().any(char::is_control) || !good {
         tracing::warn!(user = %user.chars().take(64).collect::<String>(), "dashboard sign-in refused");
-        st.admin.handle.metrics().rejection("unauthorized");
+        st.admin.handle.metrics().rejection(Rejection::Unauthorized);
         return err(StatusCode::UNAUTHORIZED, "wrong user or password");
     }
     let Some(id) = st.sessions.open(user) else {

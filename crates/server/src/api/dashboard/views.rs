@@ -3,10 +3,10 @@
 //! across calls, no I/O.
 
 use super::OPEN_SECS;
-use crate::sinks::timeline::{PrefixSet, Recent, Timeline, VERDICTS};
+use crate::sinks::timeline::{PrefixSet, Recent, Timeline};
 use portcullis_core::report::{Campaign, Report};
 use portcullis_core::{Outcome, Prefix, Timestamp};
-use portcullis_engine::AdminAction;
+use portcullis_engine::{Action, AdminAction};
 use portcullis_report::dashboard_api as api;
 use portcullis_store::{AuditEntry, BlockRecord, FamiliarSource, ProtectionRecord};
 use serde_json::Value;
@@ -33,13 +33,6 @@ pub fn audit_rows(entries: Vec<portcullis_store::AuditEntry>) -> Vec<api::AuditE
             action: serde_json::to_value(&e.action).unwrap_or(Value::Null),
         })
         .collect()
-}
-
-pub fn mode_str<T: serde::Serialize>(m: &T) -> String {
-    serde_json::to_value(m)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// A campaign's page.
@@ -164,7 +157,7 @@ pub fn account_detail(
     campaigns: Vec<Campaign>,
 ) -> api::AccountDetail {
     let protection = protection.map(|p| api::Protection {
-        mode: mode_str(&p.mode),
+        mode: p.mode.as_str().to_string(),
         since: p.at,
         until: p.until,
         by: p.actor,
@@ -191,7 +184,7 @@ pub fn account_detail(
             source: x.source.map(Prefix::host),
             protocol: x.protocol.to_string(),
             outcome: x.outcome,
-            verdict: VERDICTS[x.verdict as usize].to_string(),
+            verdict: Action::NAMES[x.verdict as usize].to_string(),
             familiar: x.familiar,
         })
         .collect();

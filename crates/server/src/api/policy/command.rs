@@ -5,6 +5,7 @@
 
 use super::{PolicyState, dovecot, wforce};
 use crate::http::{Gate, bounded_body, json_response};
+use crate::labels::{Endpoint, Rejection};
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -26,7 +27,7 @@ pub(super) async fn command_query(State(st): State<PolicyState>, req: Request) -
         Some(cmd) => dispatch(st, cmd, &parts.method, &parts.headers, body).await,
         None => st.refuse(
             StatusCode::NOT_FOUND,
-            "unknown_command",
+            Rejection::UnknownCommand,
             "no such endpoint: use ?command=allow|report|..., /command/<name> or /v1/...",
         ),
     }
@@ -48,24 +49,15 @@ async fn dispatch(
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    let known = [
-        "allow",
-        "report",
-        "reset",
-        "addBLEntry",
-        "delBLEntry",
-        "getBL",
-        "ping",
-        "stats",
-    ];
-    if !known.contains(&cmd) {
+    let Some(cmd) = Endpoint::command(cmd) else {
         return st.refuse(
             StatusCode::NOT_FOUND,
-            "unknown_command",
+            Rejection::UnknownCommand,
             &format!("unknown command {cmd:?}"),
         );
-    }
-    let _timer = matches!(cmd, "allow" | "report").then(|| st.handle.metrics().decision_timer());
+    };
+    let decision = matches!(cmd, Endpoint::Allow | Endpoint::Report);
+    let _timer = decision.then(|| st.handle.metrics().decision_timer());
     if let Err(r) = st.authorize(headers) {
         return r;
     }
@@ -74,18 +66,21 @@ async fn dispatch(
         Err(r) => return r,
     };
     st.handle.metrics().request(cmd);
-    let needs_post = !matches!(cmd, "getBL" | "ping" | "stats");
+    let needs_post = !matches!(cmd, Endpoint::GetBl | Endpoint::Ping | Endpoint::Stats);
     if needs_post && method != Method::POST {
-        return st.refuse(StatusCode::METHOD_NOT_ALLOWED, "bad_request", "use POST");
+        return st.refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Rejection::BadRequest,
+            "use POST",
+        );
     }
     match cmd {
-        "allow" => dovecot::allow(&st, &bytes),
-        "report" => dovecot::report(&st, &bytes),
-        "ping" => json_response(StatusCode::OK, &json!({"status": "ok"})),
-        "stats" => wforce::stats(&st),
-        "getBL" => wforce::get_bl(&st).await,
-        "reset" | "addBLEntry" | "delBLEntry" => wforce::list_edit(&st, cmd, &bytes).await,
-        _ => unreachable!("checked against the known list"),
+        Endpoint::Allow => dovecot::allow(&st, &bytes),
+        Endpoint::Report => dovecot::report(&st, &bytes),
+        Endpoint::Ping => json_response(StatusCode::OK, &json!({"status": "ok"})),
+        Endpoint::Stats => wforce::stats(&st),
+        Endpoint::GetBl => wforce::get_bl(&st).await,
+        _ => wforce::list_edit(&st, cmd, &bytes).await,
     }
 }
 

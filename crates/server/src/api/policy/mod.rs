@@ -19,6 +19,7 @@ pub use dovecot::outcome_from_fail_type;
 use crate::config::ServerConfig;
 use crate::http::{Gate, healthz, json_response, ready_response};
 use crate::hub::{Effective, EngineHandle};
+use crate::labels::{Answer, Rejection};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -44,7 +45,11 @@ impl Gate for PolicyState {
         if policy_authorized(&self.cfg, headers) {
             return Ok(());
         }
-        let mut r = self.refuse(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized");
+        let mut r = self.refuse(
+            StatusCode::UNAUTHORIZED,
+            Rejection::Unauthorized,
+            "Unauthorized",
+        );
         r.headers_mut().insert(
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"portcullis\""),
@@ -57,7 +62,7 @@ impl Gate for PolicyState {
     fn json_max_depth(&self) -> usize {
         self.cfg.json_max_depth
     }
-    fn refuse(&self, status: StatusCode, why: &'static str, msg: &str) -> Response {
+    fn refuse(&self, status: StatusCode, why: Rejection, msg: &str) -> Response {
         self.handle.metrics().rejection(why);
         json_response(status, &json!({"status": "failure", "reason": msg}))
     }
@@ -96,8 +101,8 @@ async fn readyz(State(st): State<PolicyState>) -> Response {
 /// Counts the answer given to an attempt.
 fn count_effective(h: &EngineHandle, e: Effective) {
     h.metrics().verdict(match e {
-        Effective::Allow => "allow",
-        Effective::Tarpit(_) => "tarpit",
-        Effective::Deny => "deny",
+        Effective::Allow => Answer::Allow,
+        Effective::Tarpit(_) => Answer::Tarpit,
+        Effective::Deny => Answer::Deny,
     });
 }

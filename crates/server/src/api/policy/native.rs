@@ -5,12 +5,13 @@
 use super::{PolicyState, count_effective};
 use crate::http::{AdmittedBody, Gate, json_response, parse_json};
 use crate::hub::{Effective, EngineHandle, now, resolve};
+use crate::labels::{Endpoint, Rejection};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::event::fingerprint_from_hex;
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol, addr::parse_ip};
-use portcullis_engine::{Action, Attempt, Verdict};
+use portcullis_engine::{Attempt, Verdict};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::json;
@@ -58,23 +59,29 @@ const PASSWORD_REFUSED: &str = "a `password` field is refused: portcullis never 
     plaintext passwords; send `password_fingerprint` (hex) instead";
 
 /// A native item error (message, metrics reason).
-type ItemError = (String, &'static str);
+type ItemError = (String, Rejection);
 
 fn native_source(s: &Option<String>) -> Result<Option<std::net::IpAddr>, ItemError> {
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(s) => parse_ip(s)
-            .map(Some)
-            .ok_or_else(|| (format!("source {s:?} is not an IP address"), "bad_request")),
+        Some(s) => parse_ip(s).map(Some).ok_or_else(|| {
+            (
+                format!("source {s:?} is not an IP address"),
+                Rejection::BadRequest,
+            )
+        }),
     }
 }
 
 fn native_fp(s: &Option<String>) -> Result<Option<u64>, ItemError> {
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(h) => fingerprint_from_hex(h)
-            .map(Some)
-            .ok_or_else(|| ("password_fingerprint is not hex".into(), "bad_request")),
+        Some(h) => fingerprint_from_hex(h).map(Some).ok_or_else(|| {
+            (
+                "password_fingerprint is not hex".into(),
+                Rejection::BadRequest,
+            )
+        }),
     }
 }
 
@@ -96,23 +103,17 @@ fn native_verdict(
         Effective::Tarpit(s) => ("tarpit", s),
         Effective::Deny => ("deny", 0),
     };
-    let engine_action = match v.action {
-        Action::Allow => "allow",
-        Action::Tarpit { .. } => "tarpit",
-        Action::Deny => "deny",
-        Action::InternalOnly => "internal_only",
-    };
     json!({
         "action": action,
         "delay_secs": delay,
-        "engine_action": engine_action,
+        "engine_action": v.action.as_str(),
         "reasons": v.reasons,
     })
 }
 
 fn native_check_one(st: &PolicyState, a: NativeAttempt) -> Result<serde_json::Value, ItemError> {
     if a.password.is_some() {
-        return Err((PASSWORD_REFUSED.into(), "password_field"));
+        return Err((PASSWORD_REFUSED.into(), Rejection::PasswordField));
     }
     let source = native_source(&a.source)?;
     let account = Account::new(&a.account, &st.normalize);
@@ -129,7 +130,7 @@ fn native_check_one(st: &PolicyState, a: NativeAttempt) -> Result<serde_json::Va
 
 fn native_report_one(st: &PolicyState, e: NativeEvent) -> Result<serde_json::Value, ItemError> {
     if e.password.is_some() {
-        return Err((PASSWORD_REFUSED.into(), "password_field"));
+        return Err((PASSWORD_REFUSED.into(), Rejection::PasswordField));
     }
     let source = native_source(&e.source)?;
     let mut ev = AuthEvent::new(
@@ -171,7 +172,7 @@ pub(super) async fn v1_check(
     State(st): State<PolicyState>,
     AdmittedBody(bytes): AdmittedBody,
 ) -> Response {
-    st.handle.metrics().request("v1_check");
+    st.handle.metrics().request(Endpoint::V1Check);
     let a: NativeAttempt = match parse_json(&st, &bytes) {
         Ok(a) => a,
         Err(r) => return r,
@@ -196,7 +197,7 @@ pub(super) async fn v1_password_check(
     State(st): State<PolicyState>,
     AdmittedBody(bytes): AdmittedBody,
 ) -> Response {
-    st.handle.metrics().request("v1_password_check");
+    st.handle.metrics().request(Endpoint::V1PasswordCheck);
     let Some(checker) = st.passwords.clone() else {
         return json_response(
             StatusCode::NOT_FOUND,
@@ -226,7 +227,7 @@ pub(super) async fn v1_report(
     State(st): State<PolicyState>,
     AdmittedBody(bytes): AdmittedBody,
 ) -> Response {
-    st.handle.metrics().request("v1_report");
+    st.handle.metrics().request(Endpoint::V1Report);
     let e: NativeEvent = match parse_json(&st, &bytes) {
         Ok(a) => a,
         Err(r) => return r,
@@ -243,7 +244,7 @@ struct Batch {
 fn batch(
     st: PolicyState,
     bytes: &[u8],
-    endpoint: &str,
+    endpoint: Endpoint,
     one: impl Fn(&PolicyState, serde_json::Value) -> Result<serde_json::Value, ItemError>,
 ) -> Response {
     st.handle.metrics().request(endpoint);
@@ -254,7 +255,7 @@ fn batch(
     if b.items.len() > st.cfg.batch_max_events {
         return st.refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "bad_request",
+            Rejection::BadRequest,
             &format!("at most {} items per batch", st.cfg.batch_max_events),
         );
     }
@@ -274,16 +275,16 @@ fn batch(
 
 fn typed<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ItemError> {
     if mentions_password_field(&v) {
-        return Err((PASSWORD_REFUSED.into(), "password_field"));
+        return Err((PASSWORD_REFUSED.into(), Rejection::PasswordField));
     }
-    serde_json::from_value(v).map_err(|e| (format!("invalid item: {e}"), "bad_json"))
+    serde_json::from_value(v).map_err(|e| (format!("invalid item: {e}"), Rejection::BadJson))
 }
 
 pub(super) async fn v1_check_batch(
     State(st): State<PolicyState>,
     AdmittedBody(bytes): AdmittedBody,
 ) -> Response {
-    batch(st, &bytes, "v1_check_batch", |st, v| {
+    batch(st, &bytes, Endpoint::V1CheckBatch, |st, v| {
         native_check_one(st, typed(v)?)
     })
 }
@@ -292,7 +293,7 @@ pub(super) async fn v1_report_batch(
     State(st): State<PolicyState>,
     AdmittedBody(bytes): AdmittedBody,
 ) -> Response {
-    batch(st, &bytes, "v1_report_batch", |st, v| {
+    batch(st, &bytes, Endpoint::V1ReportBatch, |st, v| {
         native_report_one(st, typed(v)?)
     })
 }

@@ -5,6 +5,7 @@
 use super::PolicyState;
 use crate::http::{Gate, json_response, parse_json};
 use crate::hub::{AdminError, now};
+use crate::labels::{Answer, Endpoint, Rejection};
 use axum::http::StatusCode;
 use axum::response::Response;
 use portcullis_core::{Account, Prefix, Timestamp, addr::parse_ip};
@@ -32,12 +33,12 @@ struct BlParams {
 const WFORCE_ACTOR: &str = "wforce-client";
 const WFORCE_VIA: &str = "wforce-api";
 
-pub(super) async fn list_edit(st: &PolicyState, cmd: &str, bytes: &[u8]) -> Response {
+pub(super) async fn list_edit(st: &PolicyState, cmd: Endpoint, bytes: &[u8]) -> Response {
     let p: BlParams = match parse_json(st, bytes) {
         Ok(p) => p,
         Err(r) => return r,
     };
-    let bad = |m: &str| st.refuse(StatusCode::BAD_REQUEST, "bad_request", m);
+    let bad = |m: &str| st.refuse(StatusCode::BAD_REQUEST, Rejection::BadRequest, m);
     let prefix: Option<Prefix> = match (p.ip.as_deref(), p.netmask.as_deref()) {
         (Some(_), Some(_)) => return bad("ip and netmask are mutually exclusive"),
         (Some(s), None) => match parse_ip(s) {
@@ -56,7 +57,7 @@ pub(super) async fn list_edit(st: &PolicyState, cmd: &str, bytes: &[u8]) -> Resp
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|l| Account::new(l, &st.normalize).name);
-    if prefix.is_some() && login.is_some() && cmd != "reset" {
+    if prefix.is_some() && login.is_some() && cmd != Endpoint::Reset {
         return bad("ip+login entries are not supported: block the source, or protect the login");
     }
     if prefix.is_none() && login.is_none() {
@@ -64,7 +65,7 @@ pub(super) async fn list_edit(st: &PolicyState, cmd: &str, bytes: &[u8]) -> Resp
     }
     let at = now();
     let reason = p.reason.unwrap_or_default();
-    if cmd == "addBLEntry" && p.expire_secs.is_none() {
+    if cmd == Endpoint::AddBlEntry && p.expire_secs.is_none() {
         return bad("expire_secs is required");
     }
     let until = match st.handle.rules().expiry(at, p.expire_secs) {
@@ -73,7 +74,7 @@ pub(super) async fn list_edit(st: &PolicyState, cmd: &str, bytes: &[u8]) -> Resp
     };
     let mut actions = Vec::new();
     match cmd {
-        "addBLEntry" => {
+        Endpoint::AddBlEntry => {
             if let Some(prefix) = prefix {
                 actions.push(AdminAction::Block {
                     prefix,
@@ -91,7 +92,7 @@ pub(super) async fn list_edit(st: &PolicyState, cmd: &str, bytes: &[u8]) -> Resp
                 });
             }
         }
-        "delBLEntry" => {
+        Endpoint::DelBlEntry => {
             if let Some(prefix) = prefix {
                 actions.push(AdminAction::Unblock { prefix });
             }
@@ -212,18 +213,21 @@ pub(super) fn stats(st: &PolicyState) -> Response {
     let m = st.handle.metrics();
     let (user, sys) = cpu_msec();
     let mut commandstats = serde_json::Map::new();
-    for e in crate::sinks::metrics::ENDPOINTS.iter().take(8) {
-        commandstats.insert((*e).into(), m.requests_of(e).into());
+    for e in &Endpoint::ALL[..8] {
+        commandstats.insert(e.as_str().into(), m.requests_of(*e).into());
     }
-    commandstats.insert("allow_allowed".into(), m.verdicts_of("allow").into());
-    commandstats.insert("allow_tarpitted".into(), m.verdicts_of("tarpit").into());
-    commandstats.insert("allow_denied".into(), m.verdicts_of("deny").into());
+    commandstats.insert("allow_allowed".into(), m.verdicts_of(Answer::Allow).into());
+    commandstats.insert(
+        "allow_tarpitted".into(),
+        m.verdicts_of(Answer::Tarpit).into(),
+    );
+    commandstats.insert("allow_denied".into(), m.verdicts_of(Answer::Deny).into());
     json_response(
         StatusCode::OK,
         &json!({
-            "reports": m.requests_of("report"),
-            "allows": m.requests_of("allow"),
-            "denieds": m.verdicts_of("deny"),
+            "reports": m.requests_of(Endpoint::Report),
+            "allows": m.requests_of(Endpoint::Allow),
+            "denieds": m.verdicts_of(Answer::Deny),
             "user-msec": user,
             "sys-msec": sys,
             "perfstats": {},
