@@ -74,6 +74,16 @@ pub struct InputSummary {
     /// Lines that were not login attempts or could not be read, by reason.
     pub skipped: u64,
     pub skipped_by_reason: BTreeMap<String, u64>,
+    /// Lines understood but not an attempt of their own: merged into another line's attempt
+    /// (Dovecot's auth-worker twin of a login line, sshd's PAM line), or held and given out
+    /// later.
+    #[serde(default)]
+    pub absorbed: u64,
+    /// Attempts beyond one per line: a record that holds several, and held lines given out at
+    /// the end of a file. Every line is accounted for:
+    /// `lines + extra_events = events + absorbed + skipped`.
+    #[serde(default)]
+    pub extra_events: u64,
     pub events_by_outcome: BTreeMap<Outcome, u64>,
     pub first_event: Option<Timestamp>,
     pub last_event: Option<Timestamp>,

@@ -92,6 +92,9 @@ pub struct FileStats {
     pub detail: String,
     pub lines: u64,
     pub events: u64,
+    /// Records skipped in a file read whole (for its accounting; line files count skips in
+    /// [`InputStats::skipped_by_reason`] only).
+    pub skipped_here: u64,
     /// Why reading stopped early (truncated/corrupt compressed data, read error).
     pub problem: Option<String>,
 }
@@ -104,8 +107,11 @@ pub struct InputStats {
     /// Events delivered by the stream so far.
     pub events: u64,
     /// Lines understood but not an attempt of their own (e.g. the auth-worker twin of a login
-    /// line, sshd's PAM line).
+    /// line, sshd's PAM line), or held and given out later.
     pub absorbed: u64,
+    /// Events beyond one per line (a record with several; held lines given out at the end of a
+    /// file). `lines + extra_events = events + absorbed + skipped` once the stream is read.
+    pub extra_events: u64,
     pub skipped_by_reason: BTreeMap<&'static str, u64>,
     /// Up to `samples_per_reason` lines per reason, as `file:line: text` (passwords redacted).
     pub samples: BTreeMap<&'static str, Vec<String>>,
@@ -121,6 +127,16 @@ impl InputStats {
         self.skipped_by_reason.values().sum()
     }
 
+    /// Accounts for a file read whole (evtx, an Entra document): its records that were not
+    /// skipped gave `events`, one each, some several, some none.
+    fn whole_file_read(&mut self, file: usize, events: u64) {
+        let fs = &mut self.files[file];
+        fs.events += events;
+        let kept = fs.lines.saturating_sub(fs.skipped_here);
+        self.extra_events += events.saturating_sub(kept);
+        self.absorbed += kept.saturating_sub(events);
+    }
+
     /// The report's input section.
     pub fn summary(&self) -> InputSummary {
         InputSummary {
@@ -128,6 +144,8 @@ impl InputStats {
             lines: self.lines,
             events: self.events,
             skipped: self.skipped(),
+            absorbed: self.absorbed,
+            extra_events: self.extra_events,
             skipped_by_reason: self
                 .skipped_by_reason
                 .iter()
@@ -551,6 +569,7 @@ impl Stream {
             Ok(s) => {
                 let fs = &mut stats.files[self.cur_stats];
                 fs.lines += s.records;
+                fs.skipped_here = s.skipped.values().sum();
                 stats.lines += s.records;
                 for (k, v) in s.skipped {
                     *stats.skipped_by_reason.entry(k).or_default() += v;
@@ -564,7 +583,7 @@ impl Stream {
                     .push(format!("{}: {}: {}", fs.path, e.kind, e.message));
             }
         }
-        stats.files[self.cur_stats].events += evs.len() as u64;
+        stats.whole_file_read(self.cur_stats, evs.len() as u64);
         self.pending.extend(evs);
     }
 
@@ -583,6 +602,7 @@ impl Stream {
             Ok(s) => {
                 stats.lines += s.records;
                 stats.files[self.cur_stats].lines += s.records;
+                stats.files[self.cur_stats].skipped_here = s.skipped.values().sum();
                 for (k, v) in s.skipped {
                     *stats.skipped_by_reason.entry(k).or_default() += v;
                 }
@@ -595,7 +615,7 @@ impl Stream {
                     .push(format!("{}: {}: {}", fs.path, e.kind, e.message));
             }
         }
-        stats.files[self.cur_stats].events += evs.len() as u64;
+        stats.whole_file_read(self.cur_stats, evs.len() as u64);
         self.pending.extend(evs);
     }
 
@@ -631,10 +651,16 @@ impl Stream {
                     }
                 }
             } else {
-                // End of this file: next file of the set, or the end of the stream.
+                // End of this file: next file of the set, or the end of the stream. A file read
+                // whole (evtx, an Entra document) leaves its events pending.
                 if !self.open_next(opts, stats) {
+                    if !self.pending.is_empty() {
+                        continue;
+                    }
                     if let Some(p) = self.parser.as_mut() {
                         p.finish(&self.ctx, &mut self.out);
+                        stats.extra_events += self.out.len() as u64;
+                        stats.files[self.cur_stats].events += self.out.len() as u64;
                         self.out.reverse();
                         self.parser = None;
                         continue;
@@ -657,6 +683,7 @@ impl Stream {
                 LineResult::Events(0) => stats.absorbed += 1,
                 LineResult::Events(n) => {
                     stats.files[self.cur_stats].events += n as u64;
+                    stats.extra_events += n as u64 - 1;
                 }
                 LineResult::Skip(reason) => {
                     *stats.skipped_by_reason.entry(reason).or_default() += 1;

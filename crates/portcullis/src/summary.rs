@@ -45,6 +45,20 @@ fn more(total: usize) -> String {
     }
 }
 
+/// Why lines and login attempts differ beyond the skipped lines, when they do: ", A absorbed
+/// into other attempts, X more than one per line" (empty when every line is one attempt or
+/// skipped). `lines + extra_events = events + absorbed + skipped` always holds.
+pub fn accounting_note(i: &portcullis_core::report::InputSummary) -> String {
+    let mut s = String::new();
+    if i.absorbed > 0 {
+        let _ = write!(s, ", {} absorbed into other attempts", count(i.absorbed));
+    }
+    if i.extra_events > 0 {
+        let _ = write!(s, ", {} more than one per line", count(i.extra_events));
+    }
+    s
+}
+
 /// Renders the report as plain text.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
@@ -60,6 +74,10 @@ pub fn render(r: &Report) -> String {
         count(i.lines),
         count(i.events),
     );
+    let note = accounting_note(i);
+    if !note.is_empty() {
+        let _ = writeln!(o, "  accounting: {}", note.trim_start_matches(", "));
+    }
     if !i.events_by_outcome.is_empty() {
         let parts: Vec<String> = i
             .events_by_outcome

@@ -44,8 +44,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let summary = input.finish(a.verbose);
     eprintln!(
-        "portcullis: {} lines, {} login attempts, {} skipped",
-        summary.lines, summary.events, summary.skipped
+        "portcullis: {} lines, {} login attempts, {} skipped{}",
+        summary.lines,
+        summary.events,
+        summary.skipped,
+        crate::summary::accounting_note(&summary)
     );
     Ok(ExitCode::SUCCESS)
 }
