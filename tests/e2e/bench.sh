@@ -7,6 +7,8 @@
 #   PC_FLOOD=0     skip run 2
 #   PC_PIN=1       pin the server to CPU 1 and wrk to CPU 0 (taskset), instead of sharing both
 #   PC_FAMILIAR_MS=N  the server's store_familiar_interval_ms (default 1000)
+#   PC_DEAD_WEBHOOK=1 a webhook on a closed loopback port wanting every event (a receiver
+#                  that is down: its deliveries fail, are retried, then dropped and counted)
 #   PC_PREGEN=N    requests wrk builds before its clock starts (default 1048576; 0 = one Lua
 #                  call per request, the old, costlier load generator; see tests/e2e/bench.lua)
 # Runs: (1) allow+report over IPv4 sources from 198.18.0.0/15 in the chosen mix; (2) the worst
@@ -39,6 +41,12 @@ log_format = "text"
 worker_threads = ${PC_WORKERS:-0}
 store_familiar_interval_ms = ${PC_FAMILIAR_MS:-1000}
 EOT
+if [ "${PC_DEAD_WEBHOOK:-0}" = 1 ]; then
+    DEAD=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    cat >> "$DIR/p.toml" <<EOT
+webhooks = [{ name = "down", url = "http://127.0.0.1:$DEAD/", format = "slack", timeout_ms = 200, events = ["campaign_opened", "campaign_updated", "source_flagged", "account_compromised", "account_at_risk"] }]
+EOT
+fi
 MIX=${PC_MIX:-worst}
 SRV_PIN=()
 WRK_PIN=()
@@ -102,4 +110,4 @@ dec_quant "$D0"
 steal "$S0"
 echo "== after IPv6 flood: $(rss)"
 fi
-curl -s "http://127.0.0.1:$APORT/metrics" | grep -E "^portcullis_(requests_total\{endpoint=\"(allow|report)\"|verdicts|findings|store_(commits|relaxed_commits|items|dropped|errors|commit_micro))"
+curl -s "http://127.0.0.1:$APORT/metrics" | grep -E "^portcullis_(requests_total\{endpoint=\"(allow|report)\"|verdicts|findings|webhook_|store_(commits|relaxed_commits|items|dropped|errors|commit_micro))"

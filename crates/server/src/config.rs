@@ -64,6 +64,8 @@ pub struct ServerConfig {
     /// Worker threads of the HTTP runtime; 0 = one per CPU less one, at least one
     /// ([`ServerConfig::effective_worker_threads`]).
     pub worker_threads: usize,
+    /// Webhooks findings and shields changes are posted to (docs/integrations.md).
+    pub webhooks: Vec<crate::sinks::webhooks::WebhookConfig>,
     /// Log files to follow across rotation (docs/followers.md).
     pub follow: Vec<crate::sources::follow::FollowConfig>,
     /// Syslog receiver listen addresses ("" = off; a bare port = loopback).
@@ -105,6 +107,7 @@ impl Default for ServerConfig {
             store_batch_interval_ms: 5,
             store_familiar_interval_ms: 1000,
             worker_threads: 0,
+            webhooks: Vec::new(),
             follow: Vec::new(),
             syslog_udp: String::new(),
             syslog_tcp: String::new(),
@@ -289,6 +292,9 @@ impl ServerConfig {
         for f in &self.follow {
             f.line_format().map_err(|m| err("follow", m))?;
         }
+        for w in &self.webhooks {
+            w.validate().map_err(|m| err("webhooks", m))?;
+        }
         crate::sources::syslog::parse_listen(&self.syslog_udp).map_err(|m| err("syslog_udp", m))?;
         crate::sources::syslog::parse_listen(&self.syslog_tcp).map_err(|m| err("syslog_tcp", m))?;
         if portcullis_parse::detect::Format::from_name(&self.syslog_format)
@@ -358,6 +364,10 @@ store_familiar_interval_ms = 1000
 # HTTP worker threads; 0 = one per CPU less one (at least one), leaving a CPU to the store
 # writer and to the mail server that usually runs beside portcullis (docs/bench/server.md).
 worker_threads = 0
+# Webhooks for findings and shields changes (docs/integrations.md), e.g.
+# webhooks = [{ name = "soc", url = "https://soc.example.org/hook", format = "json",
+#               secret = "at least 16 characters" }]   # or format = "slack" / "teams"
+webhooks = []
 # Log files to follow across rotation (docs/followers.md), e.g.
 # follow = [{ path = "/var/log/mail.log", format = "syslog" }]
 follow = []

@@ -14,6 +14,7 @@ pub use crate::clock::now;
 use crate::sinks::familiar::FamiliarWrites;
 use crate::sinks::metrics::Metrics;
 use crate::sinks::timeline::Timeline;
+use crate::sinks::webhooks::{Notice, Webhooks};
 use crate::validate::{AdminRules, Refused};
 use parking_lot::Mutex;
 use portcullis_core::report::{InputSummary, Report};
@@ -32,6 +33,7 @@ struct Shared {
     rules: AdminRules,
     familiar: FamiliarWrites,
     timeline: Timeline,
+    webhooks: Webhooks,
     ready: AtomicBool,
 }
 
@@ -91,6 +93,7 @@ impl EngineHandle {
         metrics: Arc<Metrics>,
         trusted: Vec<Prefix>,
         rules: AdminRules,
+        webhooks: Webhooks,
     ) -> Self {
         EngineHandle {
             inner: Arc::new(Shared {
@@ -101,6 +104,7 @@ impl EngineHandle {
                 rules,
                 familiar: FamiliarWrites::new(),
                 timeline: Timeline::new(),
+                webhooks,
                 ready: AtomicBool::new(false),
             }),
         }
@@ -169,6 +173,9 @@ impl EngineHandle {
         for f in &findings {
             self.inner.metrics.finding(f);
             self.inner.store.record_finding(at, f);
+            if !self.inner.webhooks.is_empty() {
+                self.inner.webhooks.notify(&Notice::finding(at, f));
+            }
         }
     }
 
@@ -209,6 +216,7 @@ impl EngineHandle {
     pub fn admin(&self, entry: AuditEntry) -> Result<i64, AdminError> {
         self.inner.rules.check(&entry.action)?;
         let action = entry.action.clone();
+        let notice = Notice::admin(entry.at, &entry.action, &entry.actor);
         let seq = self
             .inner
             .store
@@ -221,12 +229,20 @@ impl EngineHandle {
         };
         self.persist_findings(findings);
         self.inner.metrics.admin_action();
+        if let Some(n) = notice {
+            self.inner.webhooks.notify(&n);
+        }
         Ok(seq)
     }
 
     /// Applies an action to the engine without storing it (tests, dry runs).
     pub fn apply_volatile(&self, action: AdminAction) {
         self.inner.engine.lock().apply(action);
+    }
+
+    /// The webhooks findings and shields changes are posted to.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.inner.webhooks
     }
 
     /// The attempts observed since start-up, for the dashboard.

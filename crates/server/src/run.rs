@@ -7,6 +7,7 @@ use crate::config::ServerConfig;
 use crate::http::RateLimiter;
 use crate::hub::{EngineHandle, now};
 use crate::sinks::metrics::Metrics;
+use crate::sinks::webhooks::Webhooks;
 use crate::sources::{follow, syslog};
 use crate::tls;
 use crate::validate::AdminRules;
@@ -48,13 +49,12 @@ pub fn start_engine(
         cfg.admin_min_block_prefix_v6,
         cfg.admin_max_expiry_days,
     );
-    let handle = EngineHandle::new(
-        engine,
-        Arc::new(store),
-        Arc::new(Metrics::default()),
-        trusted,
-        rules,
-    );
+    let webhooks = Webhooks::start(&cfg.webhooks).map_err(|m| anyhow::anyhow!("[server] {m}"))?;
+    let metrics = Arc::new(Metrics::default());
+    for (name, stats) in webhooks.stats() {
+        metrics.attach_webhook(&name, stats);
+    }
+    let handle = EngineHandle::new(engine, Arc::new(store), metrics, trusted, rules, webhooks);
     let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;
     tracing::info!(
         store = %path.display(),

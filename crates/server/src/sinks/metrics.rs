@@ -4,6 +4,7 @@
 //! start ([`Metrics::attach_follower`], [`Metrics::attach_syslog`], [`Metrics::attach_tls`]).
 
 pub use crate::labels::{Answer, Endpoint, Rejection};
+use crate::sinks::webhooks::HookStats;
 use crate::sources::follow::FollowStats;
 use crate::sources::syslog::SyslogStats;
 use crate::tls::TlsStats;
@@ -93,6 +94,7 @@ struct Attached {
     followers: Vec<(String, Arc<FollowStats>)>,
     syslog: Option<Arc<SyslogStats>>,
     tls: Vec<(&'static str, Arc<TlsStats>)>,
+    webhooks: Vec<(String, Arc<HookStats>)>,
 }
 
 /// A label value in the text format: backslash, double quote and newline escaped.
@@ -142,6 +144,13 @@ impl Metrics {
     /// Exports the syslog receiver's counters.
     pub fn attach_syslog(&self, stats: Arc<SyslogStats>) {
         self.attached.lock().syslog = Some(stats);
+    }
+    /// Exports a webhook's delivery counters, labelled with its name.
+    pub fn attach_webhook(&self, name: &str, stats: Arc<HookStats>) {
+        self.attached
+            .lock()
+            .webhooks
+            .push((name.to_string(), stats));
     }
     /// Exports a TLS listener's handshake counters (`listener` = "policy" or "admin").
     pub fn attach_tls(&self, listener: &'static str, stats: Arc<TlsStats>) {
@@ -396,6 +405,31 @@ impl Metrics {
                 .map(|(l, st)| (format!("listener=\"{l}\""), load(field(st))))
                 .collect();
             family(&format!("portcullis_tls_{what}_total"), help, &rows);
+        }
+        type HookField = fn(&HookStats) -> &AtomicU64;
+        let hooks: [(&str, &str, HookField); 4] = [
+            ("delivered", "Webhook notifications delivered.", |h| {
+                &h.delivered
+            }),
+            (
+                "failed",
+                "Webhook notifications given up after retries.",
+                |h| &h.failed,
+            ),
+            (
+                "dropped",
+                "Webhook notifications dropped (queue full).",
+                |h| &h.dropped,
+            ),
+            ("retries", "Webhook delivery retries.", |h| &h.retries),
+        ];
+        for (what, help, field) in hooks {
+            let rows: Vec<(String, u64)> = a
+                .webhooks
+                .iter()
+                .map(|(n, st)| (format!("hook=\"{}\"", label(n)), load(field(st))))
+                .collect();
+            family(&format!("portcullis_webhook_{what}_total"), help, &rows);
         }
     }
 }

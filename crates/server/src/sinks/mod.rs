@@ -1,8 +1,10 @@
 //! Where the hub's results go besides the answer to the client: counters for `/metrics`
 //! ([`metrics`]), the dashboard's record of live traffic ([`timeline`]), and which successes the
-//! store must learn as familiar sources ([`familiar`]). Findings and admin actions are written
-//! by the store crate's own writer thread; nothing here blocks a request.
+//! store must learn as familiar sources ([`familiar`]), and notifications to webhooks
+//! ([`webhooks`]). Findings and admin actions are written by the store crate's own writer
+//! thread; nothing here blocks a request.
 
 pub mod familiar;
 pub mod metrics;
 pub mod timeline;
+pub mod webhooks;
