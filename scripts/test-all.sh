@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with a Rust toolchain. Installs what the tests
-# need when it is missing (Debian's dovecot-imapd for the end-to-end test, Chromium and
-# playwright-core for the dashboard check, cargo-fuzz for bounded fuzzing), then runs:
-#   formatting, clippy (warnings are errors), every crate's unit and integration tests,
-#   real Dovecot against `portcullis serve`, the dashboard in headless Chromium, and each
-#   fuzz target for a bounded time.
+# need when it is missing (Debian's dovecot-imapd, crowdsec-custom-bouncer,
+# crowdsec-firewall-bouncer and nftables for the end-to-end tests, Chromium and playwright-core
+# for the dashboard check; cargo-deny and cargo-fuzz at pinned versions from crates.io), then
+# runs: formatting, clippy (warnings are errors), the MSRV check, cargo deny (licences, bans,
+# sources; advisories when a RustSec database is on disk), every crate's unit and integration
+# tests, real Dovecot against `portcullis serve`, Debian's CrowdSec bouncers enforcing its
+# decisions (in a network namespace of their own), the dashboard in headless Chromium, and
+# each fuzz target for a bounded time.
 # Environment: FUZZ_SECONDS (default 5), SKIP_FUZZ=1, SKIP_E2E=1, SKIP_BROWSER=1,
 # PORTCULLIS_ADVISORY_DB (a clone of github.com/rustsec/advisory-db: the advisories check runs
 # against it offline; without it that check is skipped and says so).
@@ -18,6 +21,9 @@ step() { printf '\n== %s (%ss)\n' "$*" $(( $(date +%s) - t0 )); }
 # --- what the tests need from Debian -------------------------------------------------------
 need=()
 [ "${SKIP_E2E:-}" = 1 ] || { command -v dovecot >/dev/null && command -v doveadm >/dev/null; } || need+=(dovecot-imapd)
+[ "${SKIP_E2E:-}" = 1 ] || command -v crowdsec-custom-bouncer >/dev/null || need+=(crowdsec-custom-bouncer)
+[ "${SKIP_E2E:-}" = 1 ] || command -v crowdsec-firewall-bouncer >/dev/null || need+=(crowdsec-firewall-bouncer)
+[ "${SKIP_E2E:-}" = 1 ] || command -v nft >/dev/null || need+=(nftables)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v node >/dev/null || need+=(nodejs npm)
 if [ "${#need[@]}" -gt 0 ]; then
@@ -64,6 +70,8 @@ if [ "${SKIP_E2E:-}" != 1 ]; then
     PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
     step "end to end: real Dovecot against portcullis serve, over TLS"
     E2E_TLS=1 PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
+    step "end to end: Debian's CrowdSec bouncers enforce portcullis's decisions (own netns)"
+    PORTCULLIS_BIN="$BIN" tests/e2e/crowdsec.sh
 fi
 
 if [ "${SKIP_BROWSER:-}" != 1 ] && [ -x tests/browser/run-real.sh ]; then

@@ -64,6 +64,9 @@ pub struct ServerConfig {
     /// Worker threads of the HTTP runtime; 0 = one per CPU less one, at least one
     /// ([`ServerConfig::effective_worker_threads`]).
     pub worker_threads: usize,
+    /// How long a flagged source is banned at the edge (decisions pulled by CrowdSec
+    /// bouncers), seconds; never beyond the engine's `flag_ttl_secs`.
+    pub decisions_flag_ban_secs: u64,
     /// Webhooks findings and shields changes are posted to (docs/integrations.md).
     pub webhooks: Vec<crate::sinks::webhooks::WebhookConfig>,
     /// Log files to follow across rotation (docs/followers.md).
@@ -107,6 +110,7 @@ impl Default for ServerConfig {
             store_batch_interval_ms: 5,
             store_familiar_interval_ms: 1000,
             worker_threads: 0,
+            decisions_flag_ban_secs: 4 * 3600,
             webhooks: Vec::new(),
             follow: Vec::new(),
             syslog_udp: String::new(),
@@ -364,6 +368,9 @@ store_familiar_interval_ms = 1000
 # HTTP worker threads; 0 = one per CPU less one (at least one), leaving a CPU to the store
 # writer and to the mail server that usually runs beside portcullis (docs/bench/server.md).
 worker_threads = 0
+# CrowdSec bouncers pull decisions from the admin listener (docs/integrations.md): admin blocks
+# for their own duration, flagged sources for this long (capped by [engine] flag_ttl_secs).
+decisions_flag_ban_secs = 14400
 # Webhooks for findings and shields changes (docs/integrations.md), e.g.
 # webhooks = [{ name = "soc", url = "https://soc.example.org/hook", format = "json",
 #               secret = "at least 16 characters" }]   # or format = "slack" / "teams"

@@ -11,6 +11,7 @@
 //! a crash and is replayed on start ([`EngineHandle::restore`]).
 
 pub use crate::clock::now;
+use crate::sinks::decisions::DecisionBook;
 use crate::sinks::familiar::FamiliarWrites;
 use crate::sinks::metrics::Metrics;
 use crate::sinks::timeline::Timeline;
@@ -34,6 +35,7 @@ struct Shared {
     familiar: FamiliarWrites,
     timeline: Timeline,
     webhooks: Webhooks,
+    decisions: DecisionBook,
     ready: AtomicBool,
 }
 
@@ -94,6 +96,7 @@ impl EngineHandle {
         trusted: Vec<Prefix>,
         rules: AdminRules,
         webhooks: Webhooks,
+        decisions: DecisionBook,
     ) -> Self {
         EngineHandle {
             inner: Arc::new(Shared {
@@ -105,6 +108,7 @@ impl EngineHandle {
                 familiar: FamiliarWrites::new(),
                 timeline: Timeline::new(),
                 webhooks,
+                decisions,
                 ready: AtomicBool::new(false),
             }),
         }
@@ -159,6 +163,11 @@ impl EngineHandle {
         for a in actions {
             engine.apply(a);
         }
+        for b in self.inner.store.blocks(now)? {
+            self.inner
+                .decisions
+                .block(b.prefix, b.at, b.until, &b.reason);
+        }
         // What the replay found was found before; it is already in the store.
         let _ = engine.take_findings();
         drop(engine);
@@ -173,6 +182,13 @@ impl EngineHandle {
         for f in &findings {
             self.inner.metrics.finding(f);
             self.inner.store.record_finding(at, f);
+            match f {
+                Finding::CampaignOpened(c) | Finding::CampaignUpdated(c) => {
+                    self.inner.decisions.campaign(c)
+                }
+                Finding::SourceFlagged(s) => self.inner.decisions.flag(s, at),
+                _ => {}
+            }
             if !self.inner.webhooks.is_empty() {
                 self.inner.webhooks.notify(&Notice::finding(at, f));
             }
@@ -217,6 +233,7 @@ impl EngineHandle {
         self.inner.rules.check(&entry.action)?;
         let action = entry.action.clone();
         let notice = Notice::admin(entry.at, &entry.action, &entry.actor);
+        let (at, reason) = (entry.at, entry.reason.clone());
         let seq = self
             .inner
             .store
@@ -224,15 +241,32 @@ impl EngineHandle {
             .map_err(|e| AdminError::Store(e.into()))?;
         let findings = {
             let mut e = self.inner.engine.lock();
-            e.apply(action);
+            e.apply(action.clone());
             e.take_findings()
         };
         self.persist_findings(findings);
         self.inner.metrics.admin_action();
+        self.edge_decision(&action, at, &reason);
         if let Some(n) = notice {
             self.inner.webhooks.notify(&n);
         }
         Ok(seq)
+    }
+
+    /// Keeps the decisions bouncers pull in step with an admin block or unblock.
+    fn edge_decision(&self, action: &AdminAction, at: Timestamp, reason: &str) {
+        match action {
+            AdminAction::Block { prefix, until, .. } => {
+                self.inner.decisions.block(*prefix, at, *until, reason)
+            }
+            AdminAction::Unblock { prefix } => self.inner.decisions.unblock(*prefix),
+            _ => {}
+        }
+    }
+
+    /// The decisions enforcement points pull (`/v1/decisions`).
+    pub fn decisions(&self) -> &DecisionBook {
+        &self.inner.decisions
     }
 
     /// Applies an action to the engine without storing it (tests, dry runs).

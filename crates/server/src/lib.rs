@@ -16,13 +16,14 @@
 //! store is flushed and closed on the way out.
 //!
 //! Layers, each importing only those below it: `run` → `api` → `hub` → `sinks` → `sources`,
-//! with `config`, `http`, `labels`, `validate`, `clock` and `tls` underneath.
+//! with `config`, `http`, `labels`, `validate`, `bouncers`, `clock` and `tls` underneath.
 
 // Handlers return `Result<_, Response>` where the error is the refusal to send at once; boxing
 // it would only add an allocation on the refusal path.
 #![allow(clippy::result_large_err)]
 
 pub mod api;
+pub mod bouncers;
 pub mod client;
 mod clock;
 pub mod config;

@@ -6,6 +6,7 @@ use crate::api::{admin, policy};
 use crate::config::ServerConfig;
 use crate::http::RateLimiter;
 use crate::hub::{EngineHandle, now};
+use crate::sinks::decisions::DecisionBook;
 use crate::sinks::metrics::Metrics;
 use crate::sinks::webhooks::Webhooks;
 use crate::sources::{follow, syslog};
@@ -54,7 +55,20 @@ pub fn start_engine(
     for (name, stats) in webhooks.stats() {
         metrics.attach_webhook(&name, stats);
     }
-    let handle = EngineHandle::new(engine, Arc::new(store), metrics, trusted, rules, webhooks);
+    // A flagged source is banned at the edge for decisions_flag_ban_secs, never beyond the
+    // engine's own memory of the flag.
+    let ban = cfg
+        .decisions_flag_ban_secs
+        .min(u64::from(engine.config().flag_ttl_secs)) as i64;
+    let handle = EngineHandle::new(
+        engine,
+        Arc::new(store),
+        metrics,
+        trusted,
+        rules,
+        webhooks,
+        DecisionBook::new(ban),
+    );
     let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;
     tracing::info!(
         store = %path.display(),
@@ -203,6 +217,7 @@ pub async fn serve(
                 body_limit: cfg.body_limit_bytes,
                 json_max_depth: cfg.json_max_depth,
                 tls: l.tls.is_some(),
+                bouncers: Arc::new(crate::bouncers::Bouncers::open(&cfg.data_dir)?),
             });
             Some(spawn_http("admin", l, app, &metrics, wait(rx.clone()))?)
         }

@@ -106,6 +106,20 @@ pub enum AdminCommand {
         #[arg(long)]
         reason: String,
     },
+    /// CrowdSec bouncers allowed to pull decisions from `/v1/decisions`: `list`, `add NAME`
+    /// (prints its API key, once), `delete NAME`.
+    Bouncers {
+        #[arg(value_parser = ["list", "add", "delete"], default_value = "list")]
+        action: String,
+        name: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        /// With `add`: send this bouncer narrow IPv4 ranges (/22 or narrower) address by
+        /// address, for bouncers that cannot enforce a range (Debian 12's
+        /// crowdsec-firewall-bouncer in nftables mode).
+        #[arg(long)]
+        expand_ranges: bool,
+    },
     /// The audit log, newest first.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -252,6 +266,29 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "/v1/reset",
             &json!({"account": account, "actor": who, "reason": reason}),
         )?,
+        AdminCommand::Bouncers {
+            action,
+            name,
+            reason,
+            expand_ranges,
+        } => {
+            if action == "list" {
+                c.get("/v1/bouncers")?
+            } else {
+                let name = name.as_deref().context("give the bouncer's name")?;
+                let reason = reason.as_deref().context("--reason is required")?;
+                let path = if action == "add" {
+                    "/v1/bouncers"
+                } else {
+                    "/v1/bouncers/delete"
+                };
+                let mut body = json!({"name": name, "actor": who, "reason": reason});
+                if action == "add" {
+                    body["expand_ranges"] = json!(expand_ranges);
+                }
+                c.post(path, &body)?
+            }
+        }
         AdminCommand::Audit { limit } => c.get(&format!("/v1/audit?limit={limit}"))?,
         AdminCommand::Metrics => {
             emit(&c.metrics()?)?;

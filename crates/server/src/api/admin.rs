@@ -22,7 +22,7 @@ use portcullis_core::{Account, NormalizeOptions, Prefix, Protocol};
 use portcullis_engine::{AdminAction, ProtectionMode};
 use portcullis_store::AuditEntry;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -37,6 +37,8 @@ pub struct AdminState {
     pub json_max_depth: usize,
     /// The admin listener itself speaks TLS (the dashboard's cookie is then `Secure`).
     pub tls: bool,
+    /// The bouncers allowed to pull decisions (`/v1/bouncers` manages them).
+    pub bouncers: Arc<crate::bouncers::Bouncers>,
 }
 
 /// The admin API's routes (the admin listener also serves the dashboard: [`crate::api::admin_listener`]).
@@ -56,6 +58,8 @@ pub fn router(state: AdminState) -> Router {
         .route("/v1/unprotect", post(unprotect))
         .route("/v1/shields", get(shields).post(set_shields))
         .route("/v1/reset", post(reset))
+        .route("/v1/bouncers", get(bouncers).post(add_bouncer))
+        .route("/v1/bouncers/delete", post(delete_bouncer))
         .with_state(state)
 }
 
@@ -450,5 +454,63 @@ async fn report(State(st): State<AdminState>, _: Authorized) -> Response {
     match serde_json::to_value(&r) {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => store_error(e),
+    }
+}
+
+async fn bouncers(State(st): State<AdminState>, _: Authorized) -> Response {
+    json_response(StatusCode::OK, &Value::Array(st.bouncers.list()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BouncerReq {
+    name: String,
+    /// Send it narrow IPv4 ranges address by address (for bouncers that cannot enforce
+    /// ranges, such as Debian 12's firewall bouncer in nftables mode).
+    #[serde(default)]
+    expand_ranges: bool,
+}
+
+/// Registers a bouncer: its key is in this answer and nowhere else, ever.
+async fn add_bouncer(
+    State(st): State<AdminState>,
+    Admitted(req): Admitted<Change<BouncerReq>>,
+) -> Response {
+    if req.actor.trim().is_empty() || req.reason.trim().is_empty() {
+        return bad_request(&st, "actor and reason are required");
+    }
+    match st
+        .bouncers
+        .add(req.what.name.trim(), req.what.expand_ranges, now())
+    {
+        Ok(key) => {
+            tracing::info!(bouncer = %req.what.name, actor = %req.actor, reason = %req.reason, "bouncer added");
+            json_response(
+                StatusCode::OK,
+                &json!({"name": req.what.name.trim(), "api_key": key}),
+            )
+        }
+        Err(m) => bad_request(&st, &m),
+    }
+}
+
+async fn delete_bouncer(
+    State(st): State<AdminState>,
+    Admitted(req): Admitted<Change<BouncerReq>>,
+) -> Response {
+    if req.actor.trim().is_empty() || req.reason.trim().is_empty() {
+        return bad_request(&st, "actor and reason are required");
+    }
+    match st.bouncers.delete(req.what.name.trim()) {
+        Ok(true) => {
+            st.handle.decisions().forget(req.what.name.trim());
+            tracing::info!(bouncer = %req.what.name, actor = %req.actor, reason = %req.reason, "bouncer deleted");
+            json_response(StatusCode::OK, &json!({"status": "ok"}))
+        }
+        Ok(false) => json_response(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no bouncer {:?}", req.what.name)}),
+        ),
+        Err(m) => store_error(m),
     }
 }
