@@ -70,8 +70,8 @@ if [ "${SKIP_E2E:-}" != 1 ]; then
     PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
     step "end to end: real Dovecot against portcullis serve, over TLS"
     E2E_TLS=1 PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
-    step "end to end: Debian's CrowdSec bouncers enforce portcullis's decisions (own netns)"
-    PORTCULLIS_BIN="$BIN" tests/e2e/crowdsec.sh
+    step "end to end: Debian's CrowdSec bouncers and nftables enforce portcullis's decisions (own netns)"
+    PORTCULLIS_BIN="$BIN" tests/e2e/enforcement.sh
 fi
 
 if [ "${SKIP_BROWSER:-}" != 1 ] && [ -x tests/browser/run-real.sh ]; then

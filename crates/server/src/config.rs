@@ -67,6 +67,11 @@ pub struct ServerConfig {
     /// How long a flagged source is banned at the edge (decisions pulled by CrowdSec
     /// bouncers), seconds; never beyond the engine's `flag_ttl_secs`.
     pub decisions_flag_ban_secs: u64,
+    /// An nftables table of portcullis's own whose sets `blocked4`/`blocked6` hold the
+    /// decisions ("" = off; needs CAP_NET_ADMIN).
+    pub nftables_table: String,
+    /// Also add an input chain to that table dropping what the sets hold.
+    pub nftables_drop: bool,
     /// Webhooks findings and shields changes are posted to (docs/integrations.md).
     pub webhooks: Vec<crate::sinks::webhooks::WebhookConfig>,
     /// Log files to follow across rotation (docs/followers.md).
@@ -111,6 +116,8 @@ impl Default for ServerConfig {
             store_familiar_interval_ms: 1000,
             worker_threads: 0,
             decisions_flag_ban_secs: 4 * 3600,
+            nftables_table: String::new(),
+            nftables_drop: false,
             webhooks: Vec::new(),
             follow: Vec::new(),
             syslog_udp: String::new(),
@@ -371,6 +378,11 @@ worker_threads = 0
 # CrowdSec bouncers pull decisions from the admin listener (docs/integrations.md): admin blocks
 # for their own duration, flagged sources for this long (capped by [engine] flag_ttl_secs).
 decisions_flag_ban_secs = 14400
+# The same decisions in nftables sets (inet table, sets blocked4 and blocked6, kernel timeouts
+# so entries expire even if portcullis stops): "" = off. nftables_drop adds an input chain
+# dropping them; otherwise use the sets in your own ruleset (ip saddr @blocked4 drop).
+nftables_table = ""
+nftables_drop = false
 # Webhooks for findings and shields changes (docs/integrations.md), e.g.
 # webhooks = [{ name = "soc", url = "https://soc.example.org/hook", format = "json",
 #               secret = "at least 16 characters" }]   # or format = "slack" / "teams"

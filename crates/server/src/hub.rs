@@ -35,7 +35,7 @@ struct Shared {
     familiar: FamiliarWrites,
     timeline: Timeline,
     webhooks: Webhooks,
-    decisions: DecisionBook,
+    decisions: Arc<DecisionBook>,
     ready: AtomicBool,
 }
 
@@ -108,7 +108,7 @@ impl EngineHandle {
                 familiar: FamiliarWrites::new(),
                 timeline: Timeline::new(),
                 webhooks,
-                decisions,
+                decisions: Arc::new(decisions),
                 ready: AtomicBool::new(false),
             }),
         }
@@ -264,8 +264,8 @@ impl EngineHandle {
         }
     }
 
-    /// The decisions enforcement points pull (`/v1/decisions`).
-    pub fn decisions(&self) -> &DecisionBook {
+    /// The decisions enforcement points pull (`/v1/decisions`, the nftables sink).
+    pub fn decisions(&self) -> &Arc<DecisionBook> {
         &self.inner.decisions
     }
 

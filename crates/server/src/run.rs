@@ -185,6 +185,18 @@ pub async fn serve(
     passwords: Option<Arc<portcullis_passwords::PasswordChecker>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Decisions into nftables sets (optional): up before the listeners, stopped after them.
+    let nft = if cfg.nftables_table.is_empty() {
+        None
+    } else {
+        let sink = crate::sinks::nftables::NftSink::start(
+            &cfg.nftables_table,
+            cfg.nftables_drop,
+            handle.decisions().clone(),
+        )?;
+        handle.metrics().attach_nftables(sink.stats.clone());
+        Some(sink)
+    };
     let (tx, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -252,6 +264,7 @@ pub async fn serve(
         None => None,
     };
     handle.set_ready(false);
+    drop(nft);
     let store = handle.store().clone();
     let closed = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!("store flushed and closed");

@@ -273,6 +273,20 @@ impl DecisionBook {
         now: Timestamp,
         filter: &Filter,
     ) -> Option<(Vec<Value>, Vec<Value>)> {
+        let (new, deleted) = self.delta(bouncer, startup, expand_ranges, now, filter)?;
+        let json = |v: Vec<Decision>| v.iter().map(|d| d.to_json(now)).collect();
+        Some((json(new), json(deleted)))
+    }
+
+    /// [`DecisionBook::stream`] as decisions: (new, deleted).
+    pub fn delta(
+        &self,
+        bouncer: &str,
+        startup: bool,
+        expand_ranges: bool,
+        now: Timestamp,
+        filter: &Filter,
+    ) -> Option<(Vec<Decision>, Vec<Decision>)> {
         let mut i = self.inner.lock();
         let mut current = self.current(&mut i, now, filter);
         if expand_ranges {
@@ -283,18 +297,18 @@ impl DecisionBook {
         }
         let sent = i.sent.entry(bouncer.to_string()).or_default();
         let (new, deleted) = if startup {
-            (current.iter().map(|d| d.to_json(now)).collect(), Vec::new())
+            (current.clone(), Vec::new())
         } else {
+            let ids: std::collections::HashSet<u64> = current.iter().map(|d| d.id).collect();
             let new = current
                 .iter()
                 .filter(|d| !sent.contains_key(&d.id))
-                .map(|d| d.to_json(now))
+                .cloned()
                 .collect();
-            let ids: std::collections::HashSet<u64> = current.iter().map(|d| d.id).collect();
             let deleted = sent
                 .values()
                 .filter(|d| !ids.contains(&d.id))
-                .map(|d| d.to_json(now))
+                .cloned()
                 .collect();
             (new, deleted)
         };

@@ -4,6 +4,7 @@
 //! start ([`Metrics::attach_follower`], [`Metrics::attach_syslog`], [`Metrics::attach_tls`]).
 
 pub use crate::labels::{Answer, Endpoint, Rejection};
+use crate::sinks::nftables::NftStats;
 use crate::sinks::webhooks::HookStats;
 use crate::sources::follow::FollowStats;
 use crate::sources::syslog::SyslogStats;
@@ -95,6 +96,7 @@ struct Attached {
     syslog: Option<Arc<SyslogStats>>,
     tls: Vec<(&'static str, Arc<TlsStats>)>,
     webhooks: Vec<(String, Arc<HookStats>)>,
+    nftables: Option<Arc<NftStats>>,
 }
 
 /// A label value in the text format: backslash, double quote and newline escaped.
@@ -144,6 +146,10 @@ impl Metrics {
     /// Exports the syslog receiver's counters.
     pub fn attach_syslog(&self, stats: Arc<SyslogStats>) {
         self.attached.lock().syslog = Some(stats);
+    }
+    /// Exports the nftables sink's counters.
+    pub fn attach_nftables(&self, stats: Arc<NftStats>) {
+        self.attached.lock().nftables = Some(stats);
     }
     /// Exports a webhook's delivery counters, labelled with its name.
     pub fn attach_webhook(&self, name: &str, stats: Arc<HookStats>) {
@@ -430,6 +436,27 @@ impl Metrics {
                 .map(|(n, st)| (format!("hook=\"{}\"", label(n)), load(field(st))))
                 .collect();
             family(&format!("portcullis_webhook_{what}_total"), help, &rows);
+        }
+        if let Some(st) = &a.nftables {
+            for (what, help, v) in [
+                ("added", "Elements added to the nftables sets.", &st.added),
+                (
+                    "deleted",
+                    "Elements deleted from the nftables sets.",
+                    &st.deleted,
+                ),
+                (
+                    "errors",
+                    "nftables elements the kernel refused.",
+                    &st.errors,
+                ),
+            ] {
+                family(
+                    &format!("portcullis_nftables_{what}_total"),
+                    help,
+                    &[(String::new(), load(v))],
+                );
+            }
         }
     }
 }

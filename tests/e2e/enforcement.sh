@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Debian's own CrowdSec bouncers enforce portcullis's decisions, unmodified:
-#   crowdsec-custom-bouncer calls a script per decision (its adds and deletions are asserted),
-#   crowdsec-firewall-bouncer keeps nftables sets (their contents are asserted),
-# both pulling /v1/decisions/stream from `portcullis serve` with keys made by
-# `portcullis admin bouncers add`. An admin block that expires, an admin block that is lifted,
-# and the sources of a spray fed through the native API all reach both.
+# Enforcement at the edge, with real parts. portcullis's decisions are enforced by
+#   Debian's own CrowdSec bouncers, unmodified: crowdsec-custom-bouncer calls a script per
+#     decision (its adds and deletions are asserted), crowdsec-firewall-bouncer keeps nftables
+#     sets (their contents are asserted); both pull /v1/decisions/stream from `portcullis
+#     serve` with keys made by `portcullis admin bouncers add`;
+#   portcullis's own nftables sink (nftables_table): its sets hold the same decisions, with
+#     kernel timeouts that expire them even after portcullis is killed.
+# An admin block that expires, an admin block that is lifted, and the sources of a spray fed
+# through the native API reach all three.
 #
 # Runs in a network namespace of its own (unshare -n: nftables changes and all traffic stay
 # inside it, on its loopback). Needs root, nftables and the two bouncer packages.
@@ -51,6 +54,8 @@ admin_listen = "127.0.0.1:18301"
 data_dir = "$DIR/data"
 policy_api_key = "$KEY"
 admin_token = "$TOKEN"
+nftables_table = "portcullis_e2e"
+nftables_drop = true
 EOT
 RUST_LOG=info "$BIN" serve --config "$DIR/portcullis.toml" >"$DIR/serve.log" 2>&1 &
 PIDS+=($!)
@@ -136,23 +141,29 @@ wait_for "the firewall bouncer's nftables set" nft list set ip crowdsec crowdsec
 
 in_set() { nft list set ip crowdsec crowdsec-blacklists | grep -q "$1"; }
 not_in_set() { ! in_set "$1"; }
+in_own() { nft list set inet portcullis_e2e blocked4 | grep -q "$1"; }
+not_in_own() { ! in_own "$1"; }
 called() { grep -q "^$1 $2 " "$DIR/calls.txt"; }
 
 # 1. An admin block that expires: added, then deleted by both when it runs out.
 admin block 192.0.2.77 --for 4s --reason "e2e: expires" >/dev/null
 wait_for "custom bouncer: add 192.0.2.77" called add 192.0.2.77
 wait_for "nft set holds 192.0.2.77" in_set 192.0.2.77
+wait_for "portcullis's own set holds 192.0.2.77" in_own 192.0.2.77
 grep "^add 192.0.2.77 " "$DIR/calls.txt" | grep -q "portcullis/admin_block: e2e: expires" || fail "scenario of the block"
 wait_for "custom bouncer: del 192.0.2.77 after expiry" called del 192.0.2.77
 wait_for "nft set loses 192.0.2.77" not_in_set 192.0.2.77
+wait_for "portcullis's own set loses 192.0.2.77" not_in_own 192.0.2.77
 
 # 2. An admin block that is lifted.
 admin block 192.0.2.88 --reason "e2e: lifted" >/dev/null
 wait_for "custom bouncer: add 192.0.2.88" called add 192.0.2.88
 wait_for "nft set holds 192.0.2.88" in_set 192.0.2.88
+wait_for "portcullis's own set holds 192.0.2.88" in_own 192.0.2.88
 admin unblock 192.0.2.88 --reason "e2e: done" >/dev/null
 wait_for "custom bouncer: del 192.0.2.88" called del 192.0.2.88
 wait_for "nft set loses 192.0.2.88" not_in_set 192.0.2.88
+wait_for "portcullis's own set loses 192.0.2.88" not_in_own 192.0.2.88
 
 # 3. A distributed spray through the native API: its flagged sources reach both.
 python3 - <<'EOT' >"$DIR/batch.json"
@@ -180,6 +191,9 @@ wait_for "custom bouncer: all $n_flagged flagged sources added" \
 net=${first%/*}
 last=${net%.*}.200
 wait_for "nft set holds $last of the flagged $first" in_set "$last "
+# portcullis's own set holds the range itself (an interval set).
+wait_for "portcullis's own set holds $first" in_own "$first"
+nft list chain inet portcullis_e2e input | grep -q "@blocked4 drop" || fail "the drop chain"
 
 # Point queries, as the nginx and HAProxy bouncers make them.
 q=$(curl -s -H "X-Api-Key: $CUSTOM_KEY" "http://127.0.0.1:18301/v1/decisions?ip=${last}")
@@ -187,4 +201,11 @@ echo "$q" | grep -q '"type":"ban"' || fail "GET /v1/decisions?ip=${last}: $q"
 q=$(curl -s -H "X-Api-Key: $CUSTOM_KEY" "http://127.0.0.1:18301/v1/decisions?ip=192.0.2.200")
 [ "$q" = null ] || fail "GET /v1/decisions for an address with no decision: $q"
 
-echo "crowdsec bouncers e2e: ok ($n_flagged flagged sources enforced; blocks added, expired and lifted on both bouncers)"
+# 4. Kernel timeouts: a block made just before portcullis dies still expires on time.
+admin block 192.0.2.99 --for 3s --reason "e2e: outlives serve" >/dev/null
+wait_for "portcullis's own set holds 192.0.2.99" in_own 192.0.2.99
+kill -9 "${PIDS[0]}"
+wait_for "the kernel expires 192.0.2.99 with portcullis dead" not_in_own 192.0.2.99
+in_own "$first" || fail "the flagged range stays (its timeout is hours away)"
+
+echo "enforcement e2e: ok ($n_flagged flagged sources enforced; blocks added, expired and lifted on both bouncers and in portcullis's own nftables sets, which expire by kernel timeout with portcullis dead)"
