@@ -21,8 +21,8 @@
 //! 65,536 of them (oldest-first sweeps; if still full, it is cleared, which can only cause a
 //! double count, never a lost one).
 
+use crate::header::Header;
 use crate::scan::{contains_ci, find_lit, leading_u64, rfind_lit, starts_with_ci, sub, tail};
-use crate::syslog::Header;
 use crate::{LineResult, ParseCtx, Sink, reason};
 use ahash::AHashMap;
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol, Timestamp};
@@ -661,7 +661,7 @@ pub fn pam_rhost_user(text: &str) -> (Option<IpAddr>, Option<&str>) {
 mod tests {
     use super::*;
 
-    use crate::syslog::parse_lines_for_test as run;
+    use crate::parse_syslog_lines_for_test as run;
 
     /// The definition `login_fields` implements in one pass: each key by a separate search
     /// for its last occurrence.
