@@ -16,6 +16,8 @@ step() { printf '\n== %s (%ss)\n' "$*" $(( $(date +%s) - t0 )); }
 # --- what the tests need from Debian -------------------------------------------------------
 need=()
 [ "${SKIP_E2E:-}" = 1 ] || { command -v dovecot >/dev/null && command -v doveadm >/dev/null; } || need+=(dovecot-imapd)
+# debootstrap: the Dovecot 2.4 test makes a Debian 13 chroot (cached in /var/cache/portcullis-tests).
+[ "${SKIP_E2E:-}" = 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v node >/dev/null || need+=(nodejs npm)
 if [ "${#need[@]}" -gt 0 ]; then
@@ -42,6 +44,8 @@ if [ "${SKIP_E2E:-}" != 1 ]; then
     PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
     step "end to end: real Dovecot against portcullis serve, over TLS"
     E2E_TLS=1 PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
+    step "end to end: real Dovecot 2.4 (Debian 13, in a chroot) against portcullis serve"
+    PORTCULLIS_BIN="$BIN" tests/e2e/dovecot24.sh
 fi
 
 if [ "${SKIP_BROWSER:-}" != 1 ] && [ -x tests/browser/run-real.sh ]; then
