@@ -30,7 +30,7 @@ fn a_real_dovecot_24_log_counts_every_login_once() {
     let mismatch = count(": Info: passwd-file: Password mismatch ");
     let refused = count(": Info: policy: Authentication failure due to policy server refusal");
     assert_eq!(count(": Login: "), 0, "2.4 never writes 2.3's `Login:`");
-    // What the run did: 6 good logins; 3 + 160 + 1 + 2 refused ones (1 unknown account).
+    // What the run did: 6 good logins; 2 + 160 + 1 + 2 refused ones (1 an unknown account).
     assert_eq!((logged_in, failed, unknown), (6, 165, 1));
     assert_eq!(mismatch + unknown + refused, failed);
 
