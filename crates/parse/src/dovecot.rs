@@ -2,7 +2,8 @@
 //! auth workers, and PAM's `pam_unix(dovecot:auth)` lines, for Dovecot 2.2, 2.3 and 2.4.
 //!
 //! Which lines are attempts:
-//! * login process: `Login:` (2.2/2.3), `Logged in:` (2.4) / `proxy(..): started proxying` =
+//! * login process: `Login:` (2.2/2.3), `Logged in:` (2.4) / `proxy(..): started proxying` (2.4:
+//!   `Started`) =
 //!   success (2.4 writes `secured` where 2.3 wrote `TLS`; neither matters here); `(auth failed, N
 //!   attempts …)` in `Disconnected`, `Aborted login`, 2.4's `Login aborted: …` and any other
 //!   wording = N failures (`bad_password`: the login process cannot tell a wrong password from
@@ -789,9 +790,11 @@ mod tests {
             "Dec 05 08:58:08 imap-login: Info: Login aborted: Connection closed (auth failed, 1 attempts in 0 secs) (auth_failed): user=<alice>, method=PLAIN, rip=203.0.113.5, lip=127.0.0.1, secured, session=<MfsIMd9h3uV/AAAB>",
             "Dec 05 08:58:09 imap-login: Info: Login aborted: Logged out (no auth attempts in 0 secs) (no_auth_attempts): user=<>, rip=127.0.0.1, lip=127.0.0.1, secured, session=<t70XMd9hAOZ/AAAB>",
             "Dec 05 08:58:12 imap-login: Info: Login aborted: Connection closed (disconnected before auth was ready, waited 0 secs) (auth_process_not_ready): user=<>, rip=127.0.0.1, lip=127.0.0.1, secured, session=<FFJFMd9hFuZ/AAAB>",
-            // Through syslog, and a proxy line in either capitalisation.
+            // A 2.4.1 proxy (a second 2.4.1 as its backend): the proxied login, then its end.
+            "Dec 05 09:20:42 imap-login: Info: proxy(carol,127.0.0.1:10146): Started proxying to remote host (0.057 secs): user=<carol>, method=PLAIN, rip=192.0.2.50, lip=127.0.0.1, secured, session=<Rfq2gd9hfJt/AAAB>",
+            "Dec 05 09:20:42 imap-login: Info: proxy(carol,127.0.0.1:10146): Disconnected by server (0s idle, in=279, out=844): user=<carol>, method=PLAIN, rip=192.0.2.50, lip=127.0.0.1, secured, session=<Rfq2gd9hfJt/AAAB>",
+            // Through syslog (hand-made: the framing of 2.3's lines).
             "Dec 05 08:58:13 mx dovecot: imap-login: Logged in: user=<bob>, method=PLAIN, rip=192.0.2.11, lip=10.0.0.1, mpid=1, TLS, session=<s3>",
-            "Dec 05 08:58:14 mx dovecot: imap-login: proxy(carol): Started proxying to 10.0.0.2:143: user=<carol>, method=PLAIN, rip=192.0.2.12, lip=10.0.0.1, session=<s4>",
         ]);
         let got: Vec<(Outcome, &str, Option<&str>)> = ev
             .iter()
@@ -802,12 +805,13 @@ mod tests {
             [
                 (Outcome::Success, "alice", Some("lWkSMd9h+OV/AAAB")),
                 (Outcome::BadPassword, "alice", Some("MfsIMd9h3uV/AAAB")),
+                (Outcome::Success, "carol", Some("Rfq2gd9hfJt/AAAB")),
                 (Outcome::Success, "bob", Some("s3")),
-                (Outcome::Success, "carol", Some("s4")),
             ]
         );
         assert_eq!(ev[0].source, Some("192.0.2.10".parse().unwrap()));
         assert_eq!(ev[0].protocol, Protocol::Imap);
+        assert_eq!(ev[2].source, Some("192.0.2.50".parse().unwrap()));
     }
 
     #[test]
