@@ -3,12 +3,11 @@
 //!
 //! Which lines are attempts:
 //! * login process: `Login:` (2.2/2.3), `Logged in:` (2.4) / `proxy(..): started proxying` (2.4:
-//!   `Started`) =
-//!   success (2.4 writes `secured` where 2.3 wrote `TLS`; neither matters here); `(auth failed, N
-//!   attempts …)` in `Disconnected`, `Aborted login`, 2.4's `Login aborted: …` and any other
-//!   wording = N failures (`bad_password`: the login process cannot tell a wrong password from
-//!   an unknown user); `(tried to use disabled|disallowed … auth)` and `(proxy dest auth
-//!   failed)` = one `other_failure`. `no auth attempts`, TLS handshake failures, `client didn't
+//!   `Started`) = success (2.4 writes `secured` where 2.3 wrote `TLS`; neither matters here);
+//!   `(auth failed, N attempts …)` in `Disconnected`, `Aborted login`, 2.4's `Login aborted: …`
+//!   and any other wording = N failures (`bad_password`: the login process cannot tell a wrong
+//!   password from an unknown user); `(tried to use disabled|disallowed … auth)` and `(proxy
+//!   dest auth failed)` = one `other_failure`. `no auth attempts`, TLS handshake failures, `client didn't
 //!   finish SASL auth` and `disconnected before auth was ready` are not attempts.
 //! * auth / auth-worker (`auth_verbose=yes`): `driver(user,ip[,<session>]): Password mismatch`
 //!   = `bad_password`; `unknown user` = `unknown_account`; `pam_authenticate() failed: …` by its
