@@ -24,6 +24,8 @@ need=()
 [ "${SKIP_E2E:-}" = 1 ] || command -v crowdsec-custom-bouncer >/dev/null || need+=(crowdsec-custom-bouncer)
 [ "${SKIP_E2E:-}" = 1 ] || command -v crowdsec-firewall-bouncer >/dev/null || need+=(crowdsec-firewall-bouncer)
 [ "${SKIP_E2E:-}" = 1 ] || command -v nft >/dev/null || need+=(nftables)
+# debootstrap: the Dovecot 2.4 test makes a Debian 13 chroot (cached in /var/cache/portcullis-tests).
+[ "${SKIP_E2E:-}" = 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v node >/dev/null || need+=(nodejs npm)
 if [ "${#need[@]}" -gt 0 ]; then
@@ -72,6 +74,8 @@ if [ "${SKIP_E2E:-}" != 1 ]; then
     E2E_TLS=1 PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
     step "end to end: Debian's CrowdSec bouncers and nftables enforce portcullis's decisions (own netns)"
     PORTCULLIS_BIN="$BIN" tests/e2e/enforcement.sh
+    step "end to end: real Dovecot 2.4 (Debian 13, in a chroot) against portcullis serve"
+    PORTCULLIS_BIN="$BIN" tests/e2e/dovecot24.sh
 fi
 
 if [ "${SKIP_BROWSER:-}" != 1 ] && [ -x tests/browser/run-real.sh ]; then

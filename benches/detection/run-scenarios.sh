@@ -7,11 +7,14 @@
 #   benches/detection/run-scenarios.sh --scenarios brute-force,benign+days=7
 #   benches/detection/run-scenarios.sh --docs               # also rewrite the table in docs/detection.md
 #
-# A scenario may carry sizes: `benign+days=7`, `parliament-2017+accounts=2000+days=14`. The default
-# list is every scenario at its default size, plus `benign+days=7`: a benign week whose log begins
-# in the password-expiry wave (the first Monday), the engine's cold start.
+# A scenario may carry sizes: `benign+days=7`, `parliament-2017+accounts=2000+days=14`, and the
+# Dovecot release whose log wording is written: `parliament-2017+dovecot=2.4` (default 2.3; the
+# row's scenario then reads `parliament-2017 (Dovecot 2.4)`). The default list is every scenario
+# at its default size, plus `benign+days=7`: a benign week whose log begins in the
+# password-expiry wave (the first Monday), the engine's cold start; and `parliament-2017` written
+# as Dovecot 2.4 writes it, which must score exactly as the 2.3 log does.
 # Per scenario and seed, exactly:
-#   portcullis simulate --scenario S --seed N [--days D] [--accounts A] --out OUT/S-N/sim
+#   portcullis simulate --scenario S --seed N [--days D] [--accounts A] [--dovecot V] --out OUT/S-N/sim
 #   portcullis analyze --format json --no-progress OUT/S-N/sim/mail.log > OUT/S-N/report.json
 #   portcullis eval --labels OUT/S-N/sim/labels.json --format json --check OUT/S-N/report.json \
 #       > OUT/S-N/eval.json                                                 (exit 1 = a target missed)
@@ -25,7 +28,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SCENARIOS="parliament-2017,rotate-every-attempt,ipv6-rotation,credential-stuffing,brute-force,benign,benign+days=7"
+SCENARIOS="parliament-2017,parliament-2017+dovecot=2.4,rotate-every-attempt,ipv6-rotation,credential-stuffing,brute-force,benign,benign+days=7"
 SEEDS=1
 OUT="$ROOT/target/detection-scenarios"
 DOCS=0
@@ -37,7 +40,7 @@ while [ $# -gt 0 ]; do
         --out) OUT=$2; shift 2 ;;
         --docs) DOCS=1; shift ;;
         --clean) CLEAN=1; shift ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -54,7 +57,7 @@ for spec in ${SCENARIOS//,/ }; do
     rest=${spec#"$sc"}
     for kv in ${rest//+/ }; do
         case "$kv" in
-            days=*|accounts=*) size+=("--${kv%%=*}" "${kv#*=}") ;;
+            days=*|accounts=*|dovecot=*) size+=("--${kv%%=*}" "${kv#*=}") ;;
             *) echo "bad scenario spec $spec" >&2; exit 2 ;;
         esac
     done
@@ -98,6 +101,11 @@ rows = []
 for d in dirs:
     e = json.load(open(f"{d}/eval.json"))
     l = json.load(open(f"{d}/sim/labels.json"))
+    spec = open(f"{d}/spec").read().split()[0]
+    name = e["scenario"]
+    for kv in spec.split("+")[1:]:
+        if kv.startswith("dovecot="):
+            name += f" (Dovecot {kv.split('=', 1)[1]})"
     s, c = e["sources"], e["compromised"]
     det = e.get("detection")
     if det is None:
@@ -124,7 +132,7 @@ for d in dirs:
     verdict = "all met" if e["pass"] else "missed: " + ", ".join(missed)
     unrelated = len(e.get("unrelated_campaigns", []))
     rows.append(
-        f"| {e['scenario']} | {e['seed']} | {size} | {delay} | {linked} | {main} | {src} | "
+        f"| {name} | {e['seed']} | {size} | {delay} | {linked} | {main} | {src} | "
         f"{benign} | {gw} | {comp} | {sprays} | {unrelated} | {verdict} |"
     )
 

@@ -11,8 +11,9 @@
 //! The live log follower and the syslog receiver feed single lines through
 //! [`Format::line_parser`].
 
+use crate::header::{YearGuesser, parse_header};
 use crate::journald::JournaldParser;
-use crate::syslog::{Family, Programs, SyslogParser, YearGuesser, family, parse_header};
+use crate::syslog::{Family, Programs, SyslogParser, family};
 use crate::{FnParser, LineParser, ParseCtx};
 use std::fmt;
 

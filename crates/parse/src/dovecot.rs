@@ -2,11 +2,12 @@
 //! auth workers, and PAM's `pam_unix(dovecot:auth)` lines, for Dovecot 2.2, 2.3 and 2.4.
 //!
 //! Which lines are attempts:
-//! * login process: `Login:` / `proxy(..): started proxying` = success; `(auth failed, N
-//!   attempts …)` in `Disconnected`, `Aborted login`, 2.4's `Login aborted: …` and any other
-//!   wording = N failures (`bad_password`: the login process cannot tell a wrong password from
-//!   an unknown user); `(tried to use disabled|disallowed … auth)` and `(proxy dest auth
-//!   failed)` = one `other_failure`. `no auth attempts`, TLS handshake failures, `client didn't
+//! * login process: `Login:` (2.2/2.3), `Logged in:` (2.4) / `proxy(..): started proxying` (2.4:
+//!   `Started`) = success (2.4 writes `secured` where 2.3 wrote `TLS`; neither matters here);
+//!   `(auth failed, N attempts …)` in `Disconnected`, `Aborted login`, 2.4's `Login aborted: …`
+//!   and any other wording = N failures (`bad_password`: the login process cannot tell a wrong
+//!   password from an unknown user); `(tried to use disabled|disallowed … auth)` and `(proxy
+//!   dest auth failed)` = one `other_failure`. `no auth attempts`, TLS handshake failures, `client didn't
 //!   finish SASL auth` and `disconnected before auth was ready` are not attempts.
 //! * auth / auth-worker (`auth_verbose=yes`): `driver(user,ip[,<session>]): Password mismatch`
 //!   = `bad_password`; `unknown user` = `unknown_account`; `pam_authenticate() failed: …` by its
@@ -21,8 +22,8 @@
 //! 65,536 of them (oldest-first sweeps; if still full, it is cleared, which can only cause a
 //! double count, never a lost one).
 
+use crate::header::Header;
 use crate::scan::{contains_ci, find_lit, leading_u64, rfind_lit, starts_with_ci, sub, tail};
-use crate::syslog::Header;
 use crate::{LineResult, ParseCtx, Sink, reason};
 use ahash::AHashMap;
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol, Timestamp};
@@ -474,8 +475,10 @@ impl Dovecot {
             "managesieve-login" => Protocol::Managesieve,
             p => Protocol::from_service(p),
         };
+        // 2.2/2.3 write `Login:`, 2.4 `Logged in:`; a proxy writes `started proxying` (any case).
         let (outcome, n) = if msg.starts_with("Login: ")
-            || (msg.starts_with("proxy(") && find_lit!(msg, "): started proxying").is_some())
+            || msg.starts_with("Logged in: ")
+            || (msg.starts_with("proxy(") && contains_ci(msg, "): started proxying"))
         {
             (Outcome::Success, 1)
         } else {
@@ -661,7 +664,7 @@ pub fn pam_rhost_user(text: &str) -> (Option<IpAddr>, Option<&str>) {
 mod tests {
     use super::*;
 
-    use crate::syslog::parse_lines_for_test as run;
+    use crate::parse_syslog_lines_for_test as run;
 
     /// The definition `login_fields` implements in one pass: each key by a separate search
     /// for its last occurrence.
@@ -776,6 +779,38 @@ mod tests {
                 .iter()
                 .all(|e| e.outcome == Outcome::BadPassword && e.protocol == Protocol::Pop3)
         );
+    }
+
+    #[test]
+    fn dovecot_24_login_lines() {
+        // Written by a real Dovecot 2.4.1 (Debian 13), its own log_path (no host).
+        let ev = run(&[
+            "Dec 05 08:58:09 imap-login: Info: Logged in: user=<alice>, method=PLAIN, rip=192.0.2.10, lip=127.0.0.1, mpid=24356, secured, session=<lWkSMd9h+OV/AAAB>",
+            "Dec 05 08:58:08 imap-login: Info: Login aborted: Connection closed (auth failed, 1 attempts in 0 secs) (auth_failed): user=<alice>, method=PLAIN, rip=203.0.113.5, lip=127.0.0.1, secured, session=<MfsIMd9h3uV/AAAB>",
+            "Dec 05 08:58:09 imap-login: Info: Login aborted: Logged out (no auth attempts in 0 secs) (no_auth_attempts): user=<>, rip=127.0.0.1, lip=127.0.0.1, secured, session=<t70XMd9hAOZ/AAAB>",
+            "Dec 05 08:58:12 imap-login: Info: Login aborted: Connection closed (disconnected before auth was ready, waited 0 secs) (auth_process_not_ready): user=<>, rip=127.0.0.1, lip=127.0.0.1, secured, session=<FFJFMd9hFuZ/AAAB>",
+            // A 2.4.1 proxy (a second 2.4.1 as its backend): the proxied login, then its end.
+            "Dec 05 09:20:42 imap-login: Info: proxy(carol,127.0.0.1:10146): Started proxying to remote host (0.057 secs): user=<carol>, method=PLAIN, rip=192.0.2.50, lip=127.0.0.1, secured, session=<Rfq2gd9hfJt/AAAB>",
+            "Dec 05 09:20:42 imap-login: Info: proxy(carol,127.0.0.1:10146): Disconnected by server (0s idle, in=279, out=844): user=<carol>, method=PLAIN, rip=192.0.2.50, lip=127.0.0.1, secured, session=<Rfq2gd9hfJt/AAAB>",
+            // Through syslog (hand-made: the framing of 2.3's lines).
+            "Dec 05 08:58:13 mx dovecot: imap-login: Logged in: user=<bob>, method=PLAIN, rip=192.0.2.11, lip=10.0.0.1, mpid=1, TLS, session=<s3>",
+        ]);
+        let got: Vec<(Outcome, &str, Option<&str>)> = ev
+            .iter()
+            .map(|e| (e.outcome, e.account.name.as_str(), e.session.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (Outcome::Success, "alice", Some("lWkSMd9h+OV/AAAB")),
+                (Outcome::BadPassword, "alice", Some("MfsIMd9h3uV/AAAB")),
+                (Outcome::Success, "carol", Some("Rfq2gd9hfJt/AAAB")),
+                (Outcome::Success, "bob", Some("s3")),
+            ]
+        );
+        assert_eq!(ev[0].source, Some("192.0.2.10".parse().unwrap()));
+        assert_eq!(ev[0].protocol, Protocol::Imap);
+        assert_eq!(ev[2].source, Some("192.0.2.50".parse().unwrap()));
     }
 
     #[test]

@@ -525,7 +525,7 @@ impl Stream {
                         .iter()
                         .take(20)
                         .find_map(|l| {
-                            crate::syslog::infer_start_year(&String::from_utf8_lossy(l), reference)
+                            crate::header::infer_start_year(&String::from_utf8_lossy(l), reference)
                         })
                         .unwrap_or_else(|| chrono::Datelike::year(&reference.to_chrono()))
                 });

@@ -6,7 +6,8 @@
 //!
 //! `MESSAGE` given as a byte array (journald does this for non-UTF-8 text) is decoded lossily.
 
-use crate::syslog::{Header, Programs, SyslogParser};
+use crate::header::Header;
+use crate::syslog::{Programs, SyslogParser};
 use crate::{LineParser, LineResult, ParseCtx, Sink, reason};
 use portcullis_core::Timestamp;
 use serde::Deserialize;

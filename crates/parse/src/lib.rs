@@ -19,8 +19,8 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct ParseCtx {
     /// Year for timestamps that have none (BSD syslog): the year of the FIRST line of the stream
-    /// (see [`syslog::infer_start_year`]); parsers move it forward when months wrap
-    /// (December → January), see [`syslog::YearGuesser`].
+    /// (see [`header::infer_start_year`]); parsers move it forward when months wrap
+    /// (December → January), see [`header::YearGuesser`].
     pub year: i32,
     /// When set, BSD timestamps instead take the latest year that does not put them more than a
     /// day after this instant (live feeds pass the clock; tests a fixed instant); `year` is
@@ -105,6 +105,7 @@ pub(crate) mod scan;
 // Text formats (syslog-framed lines and the input layer).
 pub mod detect;
 pub mod dovecot;
+pub mod header;
 pub mod input;
 pub mod journald;
 pub mod openssh;
@@ -114,3 +115,19 @@ pub mod syslog;
 pub mod entra;
 pub mod generic;
 pub mod windows;
+
+/// Unit-test helper shared by the syslog-family parsers (Dovecot, OpenSSH, Postfix): feeds the
+/// lines through one fresh all-programs parser (BSD year 2024) and returns the events.
+#[cfg(test)]
+pub(crate) fn parse_syslog_lines_for_test(lines: &[&str]) -> Vec<portcullis_core::AuthEvent> {
+    let mut p = syslog::SyslogParser::new(syslog::Programs::ALL);
+    let ctx = ParseCtx {
+        year: 2024,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for l in lines {
+        p.parse_line(l, &ctx, &mut out);
+    }
+    out
+}

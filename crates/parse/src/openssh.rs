@@ -26,8 +26,8 @@
 //! (falling back to the last with a port, then the last; see [`from_clauses`]). Only for
 //! `hostbased`, whose trailing auth info quotes a client-chosen name, is the first taken.
 
+use crate::header::Header;
 use crate::scan::{find_lit, leading_u64, rfind_lit, tail};
-use crate::syslog::Header;
 use crate::{LineResult, ParseCtx, Sink, reason};
 use ahash::AHashMap;
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol, Timestamp};
@@ -465,7 +465,7 @@ impl OpenSsh {
 mod tests {
     use super::*;
 
-    use crate::syslog::parse_lines_for_test as run;
+    use crate::parse_syslog_lines_for_test as run;
 
     #[test]
     fn last_from_clause_wins_against_user_name_injection() {

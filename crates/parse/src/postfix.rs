@@ -11,8 +11,8 @@
 //!   mid-AUTH, fail2ban gh-3505) become `other_failure` events. The per-process table is
 //!   cleared on `disconnect` and bounded (65,536 processes).
 
+use crate::header::Header;
 use crate::scan::{find_lit, leading_u64, tail};
-use crate::syslog::Header;
 use crate::{LineResult, ParseCtx, Sink, reason};
 use ahash::AHashMap;
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol};
@@ -163,7 +163,7 @@ fn protocol_of(program: &str) -> Protocol {
 mod tests {
     use super::*;
 
-    use crate::syslog::parse_lines_for_test as run;
+    use crate::parse_syslog_lines_for_test as run;
 
     #[test]
     fn sasl_failure_success_and_disconnect_summary() {

@@ -427,6 +427,7 @@ impl Generator {
             out,
             cfg.format,
             cfg.auth_lines,
+            cfg.dovecot,
             &cfg.host,
             IpAddr::V4(SERVER_ADDR),
         );

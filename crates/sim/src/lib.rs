@@ -15,7 +15,7 @@ pub mod scenario;
 
 pub use generate::{GenStats, Generator};
 pub use labels::Labels;
-pub use scenario::{AuthLines, Format, Scenario, SimConfig};
+pub use scenario::{AuthLines, DovecotVersion, Format, Scenario, SimConfig};
 
 use std::fs;
 use std::io::{self, BufWriter};

@@ -2,7 +2,10 @@
 //!
 //! Dovecot 2.3 through rsyslog with RFC 3339 high-precision timestamps, exactly the shapes of
 //! real lines (see the format test, which compares with lines from
-//! `crowdsec-hub-tests/dovecot-logs/dovecot-logs.log`):
+//! `crowdsec-hub-tests/dovecot-logs/dovecot-logs.log`); with `--dovecot 2.4`, the wording of
+//! Dovecot 2.4 (`Logged in:`, `Login aborted: Connection closed (auth failed, …)
+//! (auth_failed)`, `auth(user,ip,sasl:plain)<session>: passwd-file: …`, `secured`), as the real
+//! 2.4.1 of `tests/e2e/dovecot24.sh` writes it, in the same syslog framing:
 //!
 //! ```text
 //! 2017-06-23T01:02:03.123456+00:00 mail1 dovecot: imap-login: Login: user=<alice@example.org>, method=PLAIN, rip=203.0.113.9, lip=192.0.2.25, mpid=12345, TLS, session=<AbCdEfGhIjKlMnOp>
@@ -18,7 +21,7 @@
 //! `auth_failure_delay`), so lines pass through a small reorder queue that releases a line once
 //! no earlier line can still come: memory is bounded by the lines of the last few seconds.
 
-use crate::scenario::{AuthLines, Format};
+use crate::scenario::{AuthLines, DovecotVersion, Format};
 use portcullis_core::event::EventRecord;
 use portcullis_core::{Outcome, Protocol, Timestamp};
 use std::cmp::Reverse;
@@ -49,6 +52,7 @@ pub struct LogWriter {
     out: Box<dyn Write>,
     format: Format,
     auth_lines: AuthLines,
+    dovecot: DovecotVersion,
     host: std::rc::Rc<str>,
     lip: IpAddr,
     queue: BinaryHeap<Reverse<(i64, u64, String)>>,
@@ -109,6 +113,7 @@ impl LogWriter {
         out: Box<dyn Write>,
         format: Format,
         auth_lines: AuthLines,
+        dovecot: DovecotVersion,
         host: &str,
         lip: IpAddr,
     ) -> Self {
@@ -116,6 +121,7 @@ impl LogWriter {
             out,
             format,
             auth_lines,
+            dovecot,
             host: std::rc::Rc::from(host),
             lip,
             queue: BinaryHeap::new(),
@@ -201,10 +207,14 @@ impl LogWriter {
     fn dovecot(&mut self, w: &Written<'_>) {
         let svc = service(w.protocol);
         let (host, lip) = (std::rc::Rc::clone(&self.host), self.lip);
+        let v24 = self.dovecot == DovecotVersion::V24;
+        // 2.4 says `secured` where 2.3 says `TLS`.
+        let secured = if v24 { "secured" } else { "TLS" };
         if w.outcome.is_success() {
             let line = format!(
-                "{} {host} dovecot: {svc}-login: Login: user=<{}>, method=PLAIN, rip={}, lip={lip}, mpid={}, TLS, session=<{}>",
+                "{} {host} dovecot: {svc}-login: {}: user=<{}>, method=PLAIN, rip={}, lip={lip}, mpid={}, {secured}, session=<{}>",
                 self.ts.format(w.ts),
+                if v24 { "Logged in" } else { "Login" },
                 w.account,
                 w.source,
                 w.mpid,
@@ -224,20 +234,37 @@ impl LogWriter {
             } else {
                 String::new()
             };
-            let line = format!(
-                "{} {host} dovecot: auth: passwd-file({},{},<{}>): {what}{hash}",
-                self.ts.format(w.ts),
-                w.account,
-                w.source,
-                w.session
-            );
+            let line = if v24 {
+                // 2.4 names the request in the tag: auth(user,ip,sasl:mech)<session>.
+                format!(
+                    "{} {host} dovecot: auth({},{},sasl:plain)<{}>: passwd-file: {what}{hash}",
+                    self.ts.format(w.ts),
+                    w.account,
+                    w.source,
+                    w.session
+                )
+            } else {
+                format!(
+                    "{} {host} dovecot: auth: passwd-file({},{},<{}>): {what}{hash}",
+                    self.ts.format(w.ts),
+                    w.account,
+                    w.source,
+                    w.session
+                )
+            };
             self.push(w.ts, line);
         }
         let later = w.ts + i64::from(w.fail_secs) * 1_000_000 + 137;
         let line = format!(
-            "{} {host} dovecot: {svc}-login: Disconnected (auth failed, 1 attempts in {} secs): user=<{}>, method=PLAIN, rip={}, lip={lip}, TLS, session=<{}>",
+            "{} {host} dovecot: {svc}-login: {} (auth failed, 1 attempts in {} secs){}: user=<{}>, method=PLAIN, rip={}, lip={lip}, {secured}, session=<{}>",
             self.ts.format(later),
+            if v24 {
+                "Login aborted: Connection closed"
+            } else {
+                "Disconnected"
+            },
             w.fail_secs,
+            if v24 { " (auth_failed)" } else { "" },
             w.account,
             w.source,
             w.session

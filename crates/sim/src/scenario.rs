@@ -200,6 +200,38 @@ impl AuthLines {
     }
 }
 
+/// Which Dovecot release's wording the `dovecot` format writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DovecotVersion {
+    /// 2.3: `Login:`, `Disconnected (auth failed, …)`, `auth: passwd-file(user,ip,<session>): …`,
+    /// `TLS`.
+    #[default]
+    V23,
+    /// 2.4 (Debian 13): `Logged in:`, `Login aborted: Connection closed (auth failed, …)
+    /// (auth_failed)`, `auth(user,ip,sasl:plain)<session>: passwd-file: …`, `secured`.
+    V24,
+}
+
+impl DovecotVersion {
+    pub fn name(self) -> &'static str {
+        match self {
+            DovecotVersion::V23 => "2.3",
+            DovecotVersion::V24 => "2.4",
+        }
+    }
+}
+
+impl FromStr for DovecotVersion {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "2.3" => Ok(DovecotVersion::V23),
+            "2.4" => Ok(DovecotVersion::V24),
+            _ => Err(format!("unknown Dovecot version {s:?}; known: 2.3, 2.4")),
+        }
+    }
+}
+
 /// Everything a simulation run needs. Same config, same bytes.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -211,6 +243,8 @@ pub struct SimConfig {
     pub start: Timestamp,
     pub format: Format,
     pub auth_lines: AuthLines,
+    /// The Dovecot release whose log lines `Format::Dovecot` writes.
+    pub dovecot: DovecotVersion,
     pub domain: String,
     /// The syslog host name of the mail server.
     pub host: String,
@@ -233,6 +267,7 @@ impl SimConfig {
             start: Timestamp::parse_rfc3339("2017-05-29T00:00:00Z").unwrap_or_default(),
             format: Format::Dovecot,
             auth_lines: AuthLines::Sha1,
+            dovecot: DovecotVersion::V23,
             domain: "example.org".into(),
             host: "mail1".into(),
         }
@@ -268,7 +303,7 @@ impl SimConfig {
     /// The command line that reproduces this run.
     pub fn command_line(&self) -> String {
         format!(
-            "portcullis simulate --scenario {} --accounts {} --seed {} --days {} --start {} --format {} --auth-lines {} --domain {} --host {}",
+            "portcullis simulate --scenario {} --accounts {} --seed {} --days {} --start {} --format {} --auth-lines {} --dovecot {} --domain {} --host {}",
             self.scenario,
             self.accounts,
             self.seed,
@@ -276,6 +311,7 @@ impl SimConfig {
             self.start,
             self.format.name(),
             self.auth_lines.name(),
+            self.dovecot.name(),
             self.domain,
             self.host
         )
@@ -306,6 +342,10 @@ mod tests {
             assert_eq!(f.name().parse::<Format>().unwrap(), f);
         }
         assert!("csv".parse::<Format>().unwrap_err().contains("windows"));
+        for v in [DovecotVersion::V23, DovecotVersion::V24] {
+            assert_eq!(v.name().parse::<DovecotVersion>().unwrap(), v);
+        }
+        assert!("2.5".parse::<DovecotVersion>().unwrap_err().contains("2.4"));
     }
 
     #[test]

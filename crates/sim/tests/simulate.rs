@@ -5,7 +5,7 @@
 use portcullis_core::event::EventRecord;
 use portcullis_core::{NormalizeOptions, Prefix, Timestamp};
 use portcullis_sim::labels::Labels;
-use portcullis_sim::{Format, Generator, Scenario, SimConfig, simulate};
+use portcullis_sim::{DovecotVersion, Format, Generator, Scenario, SimConfig, simulate};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::Path;
@@ -201,6 +201,115 @@ fn dovecot_lines_have_the_shape_of_real_ones() {
         }
     }
     assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+}
+
+/// A real Dovecot 2.4.1 log (Debian 13, written during `tests/e2e/dovecot24.sh`; its own
+/// `log_path`, so no syslog framing): the message after `Mon dd HH:MM:SS `, Info prefix dropped.
+const REAL_24: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../parse/tests/data/dovecot-2.4.1-e2e.log"
+);
+
+fn message_24_real(line: &str) -> String {
+    line[16..].replacen(": Info: ", ": ", 1)
+}
+
+/// 2.4's auth line with the request blanked: `auth(*,*,sasl:plain)<*>: passwd-file: what`.
+fn auth_shape_24(msg: &str) -> String {
+    let rest = msg.strip_prefix("auth(").expect("a 2.4 auth line");
+    let parts: Vec<&str> = rest[..rest.find(')').unwrap()].split(',').collect();
+    assert_eq!(parts.len(), 3, "{msg}");
+    assert!(parts[1].parse::<IpAddr>().is_ok(), "{msg}");
+    let after = &rest[rest.find(")<").unwrap() + 2..];
+    let what = &after[after.find(">: ").unwrap() + 3..];
+    let what = what.split(" (SHA1 of given password: ").next().unwrap();
+    format!("auth(*,*,{})<*>: {what}", parts[2])
+}
+
+#[test]
+fn dovecot_24_lines_have_the_shape_of_real_24_ones() {
+    let real = std::fs::read_to_string(REAL_24).expect("the real Dovecot 2.4 log");
+    let find = |needle: &str| {
+        message_24_real(
+            real.lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("{needle}")),
+        )
+    };
+    let real_login = find("imap-login: Info: Logged in: ");
+    let real_fail = find("imap-login: Info: Login aborted: Connection closed (auth failed, 1 ");
+    let real_mismatch = find(": Info: passwd-file: Password mismatch (SHA1 of given password: ");
+    let real_unknown = find(": Info: passwd-file: unknown user (SHA1 of given password: ");
+
+    let mut c = cfg(Scenario::Parliament2017, 120, 3);
+    c.dovecot = DovecotVersion::V24;
+    let (dir, _) = run(&c);
+    let log = read(dir.path(), "mail.log");
+    let mut seen = [0usize; 4];
+    for line in log.lines() {
+        assert!(rfc3339_header_ok(line), "header: {line}");
+        let m = message(line);
+        if m.contains(": Logged in: ") {
+            assert_eq!(shape(&m), shape(&real_login), "{line}");
+            seen[0] += 1;
+        } else if m.contains(": Login aborted: ") {
+            assert_eq!(shape(&m), shape(&real_fail), "{line}");
+            seen[1] += 1;
+        } else if m.contains(": unknown user") {
+            assert_eq!(auth_shape_24(&m), auth_shape_24(&real_unknown), "{line}");
+            assert!(m.contains(" (SHA1 of given password: "), "{line}");
+            seen[2] += 1;
+        } else {
+            assert_eq!(auth_shape_24(&m), auth_shape_24(&real_mismatch), "{line}");
+            assert!(m.contains(" (SHA1 of given password: "), "{line}");
+            seen[3] += 1;
+        }
+    }
+    assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+}
+
+/// The events portcullis reads from a simulated log.
+fn parsed(log: &str) -> Vec<portcullis_core::AuthEvent> {
+    use portcullis_parse::LineParser;
+    use portcullis_parse::syslog::{Programs, SyslogParser};
+    let mut p = SyslogParser::new(Programs::ALL);
+    let ctx = portcullis_parse::ParseCtx::default();
+    let mut out = Vec::new();
+    for l in log.lines() {
+        p.parse_line(l, &ctx, &mut out);
+    }
+    out
+}
+
+#[test]
+fn a_24_log_says_exactly_what_the_23_log_of_the_same_run_says() {
+    let c23 = cfg(Scenario::Parliament2017, 150, 4);
+    let mut c24 = c23.clone();
+    c24.dovecot = DovecotVersion::V24;
+    let (d23, l23) = run(&c23);
+    let (d24, l24) = run(&c24);
+    let (log23, log24) = (read(d23.path(), "mail.log"), read(d24.path(), "mail.log"));
+    assert_ne!(log23, log24);
+    assert!(log24.contains(": Logged in: ") && !log24.contains(": Login: "));
+    assert_eq!(log23.lines().count(), log24.lines().count());
+    assert_eq!(l23.counts.attempts, l24.counts.attempts);
+    let key = |e: &portcullis_core::AuthEvent| {
+        (
+            e.ts,
+            e.account.name.clone(),
+            e.source,
+            e.outcome,
+            e.protocol,
+            e.password_fingerprint,
+            e.session.clone(),
+        )
+    };
+    let (e23, e24) = (parsed(&log23), parsed(&log24));
+    assert_eq!(e23.len() as u64, l23.counts.attempts);
+    assert_eq!(
+        e23.iter().map(key).collect::<Vec<_>>(),
+        e24.iter().map(key).collect::<Vec<_>>()
+    );
 }
 
 // ---- label consistency ------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 use anyhow::Context;
 use portcullis_core::Timestamp;
-use portcullis_sim::{AuthLines, Format, Scenario, SimConfig};
+use portcullis_sim::{AuthLines, DovecotVersion, Format, Scenario, SimConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,6 +43,11 @@ pub struct Args {
     /// plain, or none (login lines only).
     #[arg(long, default_value = "sha1")]
     auth_lines: String,
+    /// Dovecot release whose log wording the dovecot format writes: 2.3 (`Login:`,
+    /// `Disconnected (auth failed …)`) or 2.4 (`Logged in:`, `Login aborted: …`,
+    /// `auth(user,ip,sasl:plain)<session>: …`).
+    #[arg(long, default_value = "2.3")]
+    dovecot: String,
     /// Mail domain of the accounts.
     #[arg(long, default_value = "example.org")]
     domain: String,
@@ -77,6 +82,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     cfg.auth_lines = args
         .auth_lines
         .parse::<AuthLines>()
+        .map_err(anyhow::Error::msg)?;
+    cfg.dovecot = args
+        .dovecot
+        .parse::<DovecotVersion>()
         .map_err(anyhow::Error::msg)?;
     cfg.domain = args.domain;
     cfg.host = args.host;
