@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with a Rust toolchain. Installs what the tests
-# need when it is missing (Debian's dovecot-imapd for the end-to-end test, Chromium and
+# need when it is missing (Debian's dovecot-imapd for the end-to-end test, whois (mkpasswd) and
+# apache2-utils (htpasswd) for the password-scheme test, Chromium and
 # playwright-core for the dashboard check, cargo-fuzz for bounded fuzzing), then runs:
 #   formatting, clippy (warnings are errors), every crate's unit and integration tests,
 #   real Dovecot against `portcullis serve`, the dashboard in headless Chromium, and each
@@ -16,6 +17,8 @@ step() { printf '\n== %s (%ss)\n' "$*" $(( $(date +%s) - t0 )); }
 # --- what the tests need from Debian -------------------------------------------------------
 need=()
 [ "${SKIP_E2E:-}" = 1 ] || { command -v dovecot >/dev/null && command -v doveadm >/dev/null; } || need+=(dovecot-imapd)
+[ "${SKIP_E2E:-}" = 1 ] || command -v mkpasswd >/dev/null || need+=(whois)
+[ "${SKIP_E2E:-}" = 1 ] || command -v htpasswd >/dev/null || need+=(apache2-utils)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v node >/dev/null || need+=(nodejs npm)
 if [ "${#need[@]}" -gt 0 ]; then
@@ -42,6 +45,8 @@ if [ "${SKIP_E2E:-}" != 1 ]; then
     PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
     step "end to end: real Dovecot against portcullis serve, over TLS"
     E2E_TLS=1 PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
+    step "end to end: passwords audit of files made by mkpasswd, doveadm pw and htpasswd"
+    PORTCULLIS_BIN="$BIN" tests/e2e/password-schemes.sh
 fi
 
 if [ "${SKIP_BROWSER:-}" != 1 ] && [ -x tests/browser/run-real.sh ]; then
