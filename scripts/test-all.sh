@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with a Rust toolchain. Installs what the tests
 # need when it is missing (Debian's dovecot-imapd, crowdsec-custom-bouncer,
-# crowdsec-firewall-bouncer and nftables for the end-to-end tests, Chromium and playwright-core
-# for the dashboard check; cargo-deny and cargo-fuzz at pinned versions from crates.io), then
-# runs: formatting, clippy (warnings are errors), the MSRV check, cargo deny (licences, bans,
-# sources; advisories when a RustSec database is on disk), every crate's unit and integration
-# tests, real Dovecot against `portcullis serve`, Debian's CrowdSec bouncers enforcing its
-# decisions (in a network namespace of their own), the dashboard in headless Chromium, and
-# each fuzz target for a bounded time.
+# crowdsec-firewall-bouncer, nftables and debootstrap for the end-to-end tests, whois (mkpasswd)
+# and apache2-utils (htpasswd) for the password-scheme test, Chromium and playwright-core for the
+# dashboard check; cargo-deny and cargo-fuzz at pinned versions from crates.io), then runs:
+# formatting, clippy (warnings are errors), the MSRV check, cargo deny (licences, bans, sources;
+# advisories when a RustSec database is on disk), every crate's unit and integration tests, real
+# Dovecot 2.3 and 2.4 against `portcullis serve`, Debian's CrowdSec bouncers enforcing its
+# decisions (in a network namespace of their own), a passwords audit of files made with every
+# scheme the system tools offer, the dashboard in headless Chromium, and each fuzz target for a
+# bounded time.
 # Environment: FUZZ_SECONDS (default 5), SKIP_FUZZ=1, SKIP_E2E=1, SKIP_BROWSER=1,
 # PORTCULLIS_ADVISORY_DB (a clone of github.com/rustsec/advisory-db: the advisories check runs
 # against it offline; without it that check is skipped and says so).
@@ -26,6 +28,8 @@ need=()
 [ "${SKIP_E2E:-}" = 1 ] || command -v nft >/dev/null || need+=(nftables)
 # debootstrap: the Dovecot 2.4 test makes a Debian 13 chroot (cached in /var/cache/portcullis-tests).
 [ "${SKIP_E2E:-}" = 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
+[ "${SKIP_E2E:-}" = 1 ] || command -v mkpasswd >/dev/null || need+=(whois)
+[ "${SKIP_E2E:-}" = 1 ] || command -v htpasswd >/dev/null || need+=(apache2-utils)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v node >/dev/null || need+=(nodejs npm)
 if [ "${#need[@]}" -gt 0 ]; then
@@ -76,6 +80,8 @@ if [ "${SKIP_E2E:-}" != 1 ]; then
     PORTCULLIS_BIN="$BIN" tests/e2e/enforcement.sh
     step "end to end: real Dovecot 2.4 (Debian 13, in a chroot) against portcullis serve"
     PORTCULLIS_BIN="$BIN" tests/e2e/dovecot24.sh
+    step "end to end: passwords audit of files made by mkpasswd, doveadm pw and htpasswd"
+    PORTCULLIS_BIN="$BIN" tests/e2e/password-schemes.sh
 fi
 
 if [ "${SKIP_BROWSER:-}" != 1 ] && [ -x tests/browser/run-real.sh ]; then

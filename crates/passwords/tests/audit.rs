@@ -111,10 +111,8 @@ fn audit_finds_what_the_tools_wrote() {
     // expected.tsv lists every account but root and daemon (locked); xena's hash is rejected.
     assert_eq!(r.accounts, truth.len() + 2 - 1);
     assert_eq!(r.locked, 3); // root, daemon, grace
-    assert_eq!(
-        users(&r.untestable),
-        set(&["shadow:dave", "shadow:heidi", "htpasswd:htc"])
-    );
+    // yescrypt, MD5-crypt and Apache's apr1 are tested like every other scheme.
+    assert_eq!(users(&r.untestable), set(&[]));
     assert_eq!(
         users(&r.empty),
         set(&[
@@ -144,6 +142,8 @@ fn audit_finds_what_the_tools_wrote() {
         "shadow:alice",
         "shadow:bob",
         "shadow:carol",
+        "shadow:dave",
+        "shadow:heidi",
         "shadow:ivan",
         "shadow:judy",
         "dovecot-users:kim@contoso.com",
@@ -157,6 +157,7 @@ fn audit_finds_what_the_tools_wrote() {
         "dovecot-users:walter@contoso.com",
         "htpasswd:hta",
         "htpasswd:htb",
+        "htpasswd:htc",
         "htpasswd:htd",
         "ntds.txt:administrator",
         "ntds.txt:alice",
@@ -169,6 +170,17 @@ fn audit_finds_what_the_tools_wrote() {
     assert!(r.by_scheme.contains_key("argon2id"));
     assert!(r.by_scheme.contains_key("bcrypt"));
     assert!(r.by_scheme.contains_key("ssha512"));
+    for scheme in ["yescrypt", "md5-crypt", "apr1-md5"] {
+        let c = &r.coverage[scheme];
+        assert_eq!((c.accounts, c.tested, c.found), (1, 1, 1), "{scheme}");
+    }
+    // Coverage: frank's SHA-512-crypt (a strong password) got every guess there was.
+    let c = &r.coverage["sha512-crypt"];
+    assert!(
+        c.tested > c.found && c.min_guesses == c.possible_guesses,
+        "{c:?}"
+    );
+    assert!(!r.coverage["locked"].slow && r.coverage["locked"].not_testable);
 
     // Breached: dave's NT hash is only in the breach list (not a candidate).
     let breached: BTreeMap<String, String> = r
@@ -303,8 +315,16 @@ fn resumes_from_state_and_respects_time_limit() {
     assert!(!r0.effort.complete);
     assert!(r0.guessed.iter().all(|g| !matches!(
         g.scheme.as_str(),
-        "sha512-crypt" | "sha256-crypt" | "bcrypt" | "argon2id"
+        "sha512-crypt"
+            | "sha256-crypt"
+            | "bcrypt"
+            | "argon2id"
+            | "yescrypt"
+            | "md5-crypt"
+            | "apr1-md5"
     )));
+    // ... and the coverage says so: the slow accounts were not tested.
+    assert_eq!(r0.coverage["yescrypt"].tested, 0);
     assert!(r0.spray_exposure.complete_to_rank == 0);
     // Full run with the state file, then a second run that resumes at the end: no new work,
     // same findings.

@@ -94,7 +94,7 @@ pub fn parse_line(line: &str) -> ParsedLine {
     match parse_password_field(fields[1]) {
         Ok(hash) => ParsedLine::Account {
             user: user.to_string(),
-            hash,
+            hash: hash.with_login(user),
             lm_stored: false,
         },
         Err(SchemeError(why)) => ParsedLine::Bad(why),

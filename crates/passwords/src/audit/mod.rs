@@ -16,7 +16,9 @@
 //! [`AuditOptions::reveal`] is set.
 
 pub mod input;
+pub mod legacy;
 pub mod scheme;
+pub mod xcrypt;
 
 use crate::common::{Candidates, leet};
 use crate::filter::BreachFilter;
@@ -141,6 +143,27 @@ pub struct Effort {
     pub guesses_per_second: BTreeMap<String, f64>,
 }
 
+/// What the audit covered for one scheme, so that an admin sees what was *not* tested.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SchemeCoverage {
+    /// Accounts stored with this scheme.
+    pub accounts: usize,
+    /// Accounts that were tested at all (at least one guess, or the password is known).
+    pub tested: usize,
+    /// Accounts whose password was found (empty, stored in plaintext or guessed).
+    pub found: usize,
+    /// Of the tested accounts not found: the fewest and the most guesses one got.
+    pub min_guesses: usize,
+    pub max_guesses: usize,
+    /// Guesses an account could have got (the ranked list and its own name guesses, capped by
+    /// `--max-guesses` for slow schemes): `min_guesses` below this means partial coverage.
+    pub possible_guesses: usize,
+    /// Slow scheme (attacked rank by rank within the guess and time budget).
+    pub slow: bool,
+    /// The scheme cannot be tested (locked accounts, or a scheme this build cannot compute).
+    pub not_testable: bool,
+}
+
 /// The audit report (schema `portcullis.password-audit/v1`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AuditReport {
@@ -155,8 +178,11 @@ pub struct AuditReport {
     pub plaintext_stored: Vec<AccountRef>,
     pub lm_hash_stored: Vec<AccountRef>,
     pub locked: usize,
-    /// Accounts whose scheme this build cannot test (yescrypt, MD5-crypt, …).
+    /// Accounts whose scheme this build cannot test (unknown schemes; on systems without
+    /// libxcrypt, yescrypt, MD5-crypt and DES crypt).
     pub untestable: Vec<AccountRef>,
+    /// Per scheme: accounts tested and guesses each got.
+    pub coverage: BTreeMap<String, SchemeCoverage>,
     pub spray_exposure: SprayExposure,
     pub effort: Effort,
 }
@@ -366,7 +392,7 @@ pub fn audit(
                         .or_else(|| (g_len..limit(i)).find(|r| candidate(i, *r) == p));
                 }
             }
-            StoredHash::Salted { .. } => {
+            StoredHash::Salted { .. } | StoredHash::CramMd5(_) | StoredHash::DigestMd5 { .. } => {
                 if a.hash.verify("") {
                     empty[i] = true;
                 } else {
@@ -674,6 +700,45 @@ pub fn audit(
     for a in accounts {
         *by_scheme.entry(a.hash.scheme().to_string()).or_default() += 1;
     }
+    // Coverage: the ranks each account was tried with (a hit at rank r means r + 1 guesses).
+    let mut coverage: BTreeMap<String, SchemeCoverage> = BTreeMap::new();
+    for (i, a) in accounts.iter().enumerate() {
+        let c = coverage.entry(a.hash.scheme().to_string()).or_default();
+        c.accounts += 1;
+        c.slow = a.hash.is_slow();
+        if !a.hash.is_testable() {
+            if matches!(a.hash, StoredHash::Empty) {
+                c.tested += 1;
+                c.found += 1;
+            } else {
+                c.not_testable = true;
+            }
+            continue;
+        }
+        let possible = if c.slow { slow_limit(i) } else { limit(i) };
+        c.possible_guesses = c.possible_guesses.max(possible);
+        let known = empty[i] || matches!(a.hash, StoredHash::Plain(_));
+        if known || found[i].is_some() {
+            c.tested += 1;
+            c.found += 1;
+            continue;
+        }
+        let got = if c.slow {
+            state.next_rank.min(possible)
+        } else {
+            possible
+        };
+        if got == 0 {
+            continue;
+        }
+        c.min_guesses = if c.tested == c.found {
+            got
+        } else {
+            c.min_guesses.min(got)
+        };
+        c.max_guesses = c.max_guesses.max(got);
+        c.tested += 1;
+    }
     let refs = |f: &dyn Fn(usize, &AccountHash) -> bool| -> Vec<AccountRef> {
         accounts
             .iter()
@@ -699,6 +764,7 @@ pub fn audit(
             .filter(|a| matches!(a.hash, StoredHash::Locked))
             .count(),
         untestable: refs(&|_, a| matches!(a.hash, StoredHash::Unsupported(_))),
+        coverage,
         spray_exposure,
         effort,
     }
@@ -825,6 +891,41 @@ impl AuditReport {
                 self.untestable.len()
             );
             list(&mut s, &self.untestable);
+        }
+        let _ = writeln!(
+            s,
+            "\nCOVERAGE per scheme (accounts tested of all; found; guesses each of the others got):"
+        );
+        for (name, c) in &self.coverage {
+            let detail = if c.not_testable {
+                if name == "locked" {
+                    "no password to test".to_string()
+                } else {
+                    "NOT TESTABLE".to_string()
+                }
+            } else if c.tested == c.found {
+                "all found".to_string()
+            } else {
+                let got = if c.min_guesses == c.max_guesses {
+                    c.min_guesses.to_string()
+                } else {
+                    format!("{}-{}", c.min_guesses, c.max_guesses)
+                };
+                let partial = if c.min_guesses < c.possible_guesses {
+                    " (partial)"
+                } else {
+                    ""
+                };
+                format!("{got} of {} guesses each{partial}", c.possible_guesses)
+            };
+            let _ = writeln!(
+                s,
+                "    {name:<14} {:>6} of {:<6} tested, {:>6} found; {detail}{}",
+                c.tested,
+                c.accounts,
+                c.found,
+                if c.slow { " [slow]" } else { "" }
+            );
         }
         let f = &self.effort;
         let _ = writeln!(

@@ -32,6 +32,10 @@ enum PasswordsCommand {
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "\
+Schemes: every crypt(3) method of mkpasswd (yescrypt, gost-yescrypt, scrypt, bcrypt, SHA-crypt,
+MD5-crypt, Sun MD5, DES, BSDi, NT), every doveadm pw scheme, htpasswd's apr1, bcrypt, SHA-crypt,
+DES and {SHA}. The report's COVERAGE section (JSON: coverage) says per scheme how many accounts
+were tested and how many guesses each got.
 Exit status: 0 nothing found, 1 some account is empty, breached, guessed or spray-exposed, 2 error.
 Examples:
   portcullis passwords audit ntds.txt --filter pwned-ntlm.pcf --org-word Contoso
