@@ -5,7 +5,7 @@
 use crate::config::EngineConfig;
 use crate::keys::Secs;
 use crate::sketch::{Distinct64, WindowCount};
-use crate::store::Aged;
+use crate::table::Aged;
 
 /// One source: an address (host table) or a /24, /64 or /48 (network table). Only failures
 /// from sources *unfamiliar* to the account are counted here.
