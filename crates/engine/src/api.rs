@@ -1,5 +1,5 @@
-//! The engine's public vocabulary: verdicts, findings, admin actions, attempts, and the
-//! [`Engine`] entry points (implemented in `engine.rs`).
+//! The engine's public vocabulary: verdicts, findings, admin actions, attempts. The
+//! [`Engine`](crate::Engine) and its entry points are in `engine.rs`.
 
 use portcullis_core::report::{AccountAtRisk, Campaign, CompromisedAccount, FlaggedSource};
 use portcullis_core::{Account, Prefix, Protocol, Timestamp};
@@ -111,6 +111,3 @@ pub enum AdminAction {
         account: String,
     },
 }
-
-pub use crate::config::EngineConfig;
-pub use crate::engine::{Engine, EngineStats};

@@ -1,9 +1,10 @@
 //! The campaign tracker: named attacks, the sources flagged as taking part, compromised and
 //! at-risk accounts, and their rendering as report v1 types.
 
-use crate::keys::{FixedMap, Secs, fixed_map};
+use crate::keys::{FixedMap, Secs, SourceKey, fixed_map};
 use portcullis_core::report::{Campaign, CampaignKind, FlaggedSource};
 use portcullis_core::{Prefix, Timestamp};
+use std::num::NonZeroU32;
 
 /// A campaign as the engine tracks it.
 #[derive(Clone, Debug)]
@@ -31,6 +32,20 @@ pub struct CampaignState {
     pub linked: Vec<(Prefix, String)>,
     /// Workstations flagged in it (sources known only by name: no address to list).
     pub clients: Vec<String>,
+}
+
+/// A reference to a campaign by its index in the engine's list, stored in 4 bytes (with
+/// `Option`, none costs nothing: the index is kept plus one in a `NonZeroU32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CampaignRef(NonZeroU32);
+
+impl CampaignRef {
+    pub fn new(index: usize) -> Self {
+        CampaignRef(NonZeroU32::new(index as u32 + 1).expect("campaign index below u32::MAX"))
+    }
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
 }
 
 /// Earlier-campaign sources a campaign links (named in its sources and summary).
@@ -124,17 +139,26 @@ impl CampaignState {
     }
 }
 
-/// Flagged sources: hosts and networks, each once, with the campaign they belong to.
+/// One flagged source (an address, a network, or a workstation) and its campaign.
+#[derive(Debug)]
+pub struct Flag {
+    /// The report form (source, first flagged, reason, campaign name).
+    pub source: FlaggedSource,
+    /// Campaign index (0-based) it belongs to.
+    pub campaign: u32,
+    /// When it was flagged.
+    pub at: Secs,
+    /// A workstation (a client key with no address): not reported as a source.
+    pub workstation: bool,
+}
+
+/// Flagged sources: hosts and networks, each once, with the campaign they belong to; indexed
+/// by key.
 #[derive(Debug)]
 pub struct Flagged {
-    pub list: Vec<FlaggedSource>,
-    /// Campaign index (0-based) of each entry, and when it was flagged.
-    pub campaign: Vec<u32>,
-    pub at: Vec<Secs>,
-    /// The entry is a workstation (a client key with no address): not reported as a source.
-    pub client: Vec<bool>,
-    hosts: FixedMap<u128, u32>,
-    nets: FixedMap<u128, u32>,
+    pub list: Vec<Flag>,
+    hosts: FixedMap<SourceKey, u32>,
+    nets: FixedMap<SourceKey, u32>,
     cap: usize,
     /// Flags not recorded because the cap was reached.
     pub dropped: u64,
@@ -144,19 +168,16 @@ impl Flagged {
     pub fn new(cap: usize) -> Self {
         Flagged {
             list: Vec::new(),
-            campaign: Vec::new(),
-            at: Vec::new(),
-            client: Vec::new(),
             hosts: fixed_map(),
             nets: fixed_map(),
             cap,
             dropped: 0,
         }
     }
-    pub fn host(&self, bits: u128) -> Option<u32> {
+    pub fn host(&self, bits: SourceKey) -> Option<u32> {
         self.hosts.get(&bits).copied()
     }
-    pub fn net(&self, key: u128) -> Option<u32> {
+    pub fn net(&self, key: SourceKey) -> Option<u32> {
         self.nets.get(&key).copied()
     }
     pub fn len(&self) -> usize {
@@ -167,7 +188,7 @@ impl Flagged {
     pub fn add(
         &mut self,
         is_net: bool,
-        key: u128,
+        key: SourceKey,
         source: Prefix,
         campaign: u32,
         campaign_name: String,
@@ -188,28 +209,28 @@ impl Flagged {
         }
         let idx = self.list.len();
         map.insert(key, idx as u32);
-        self.list.push(FlaggedSource {
-            source,
-            first_flagged: now,
-            reason,
-            campaign: Some(campaign_name),
+        self.list.push(Flag {
+            source: FlaggedSource {
+                source,
+                first_flagged: now,
+                reason,
+                campaign: Some(campaign_name),
+            },
+            campaign,
+            at: crate::keys::secs(now),
+            workstation: false,
         });
-        self.campaign.push(campaign);
-        self.at.push(crate::keys::secs(now));
-        self.client.push(false);
         Some(idx)
     }
+    /// The flag at `idx` (an index from [`Flagged::host`] or [`Flagged::net`]).
+    pub fn get(&self, idx: u32) -> &Flag {
+        &self.list[idx as usize]
+    }
     pub fn heap_bytes(&self) -> usize {
-        self.list.capacity() * (std::mem::size_of::<FlaggedSource>() + 48)
+        self.list.capacity() * (std::mem::size_of::<Flag>() + 48)
             + (self.hosts.capacity() + self.nets.capacity()) * 21
     }
 }
-
-// The engine side of campaigns: opening them, flagging sources, and their findings.
-
-use crate::api::Finding;
-use crate::engine::Engine;
-use crate::workstations::is_client_key;
 
 pub(crate) fn kind_index(k: CampaignKind) -> usize {
     match k {
@@ -223,94 +244,3 @@ pub(crate) fn kind_index(k: CampaignKind) -> usize {
 
 /// Sources (and accounts) named in one `campaign_opened` / `campaign_updated` finding.
 pub const FINDING_MAX_SOURCES: usize = 100;
-
-impl Engine {
-    /// The campaign of `kind` that single-source detections join (recent), or a new one.
-    pub(crate) fn campaign_for(&mut self, kind: CampaignKind, why: &str) -> usize {
-        let k = kind_index(kind);
-        if let Some(i) = self.by_kind[k]
-            && self.now.secs_since(self.campaigns[i].last_seen)
-                <= i64::from(self.cfg.spray_idle_secs)
-        {
-            return i;
-        }
-        let i = self.new_campaign(kind, why.to_string());
-        self.by_kind[k] = Some(i);
-        i
-    }
-
-    pub(crate) fn new_campaign(&mut self, kind: CampaignKind, why: String) -> usize {
-        let id = self.id_base + self.campaigns.len() as u32 + 1;
-        self.campaigns
-            .push(CampaignState::new(id, kind, self.now, why));
-        let c = self.campaigns.last().expect("just pushed");
-        let rep = c.to_report(Vec::new());
-        self.push(Finding::CampaignOpened(rep));
-        self.campaigns.len() - 1
-    }
-
-    pub(crate) fn flag(
-        &mut self,
-        is_net: bool,
-        key: u128,
-        prefix: Prefix,
-        i: usize,
-        reason: String,
-    ) {
-        let name = self.campaigns[i].name();
-        if let Some(idx) = self
-            .flagged
-            .add(is_net, key, prefix, i as u32, name, self.now, reason)
-        {
-            self.campaigns[i].sources += 1;
-            self.campaigns[i].dirty = true;
-            if !is_net && is_client_key(key) {
-                // A workstation has no address to report or block by: the campaign names it
-                // and the accounts that failed from it.
-                self.flagged.client[idx] = true;
-                let label = self.label(key);
-                let cap = self.cfg.report_max_accounts;
-                let failed = self.clients.get(&key).map(|c| c.failed.clone());
-                let c = &mut self.campaigns[i];
-                if c.clients.len() < crate::campaign::MAX_LINKED {
-                    c.clients.push(label);
-                }
-                for a in failed.unwrap_or_default() {
-                    if c.accounts.len() < cap && !c.accounts.iter().any(|x| **x == *a) {
-                        c.accounts.push(a.into());
-                    }
-                }
-            } else {
-                let f = self.flagged.list[idx].clone();
-                self.push(Finding::SourceFlagged(f));
-            }
-            if !is_net {
-                self.resolve_recent(i, key);
-            }
-        }
-    }
-
-    pub(crate) fn emit_update(&mut self, i: usize) {
-        let c = &mut self.campaigns[i];
-        c.dirty = false;
-        c.last_update = self.now_s;
-        // A finding carries the newest sources only (each was its own `source_flagged`
-        // finding); the report lists them all.
-        let mut sources: Vec<Prefix> = self
-            .flagged
-            .list
-            .iter()
-            .zip(&self.flagged.campaign)
-            .zip(&self.flagged.client)
-            .rev()
-            .filter(|((_, k), client)| **k == i as u32 && !**client)
-            .take(FINDING_MAX_SOURCES)
-            .map(|((f, _), _)| f.source)
-            .collect();
-        sources.reverse();
-        let mut rep = c.to_report(sources);
-        rep.accounts.truncate(FINDING_MAX_SOURCES);
-        rep.accounts.shrink_to_fit();
-        self.push(Finding::CampaignUpdated(rep));
-    }
-}

@@ -5,10 +5,9 @@
 use crate::api::Finding;
 use crate::campaign::kind_index;
 use crate::engine::Engine;
-use crate::keys::{host_prefix, net_prefix, ts};
+use crate::keys::{AccountKey, SourceKey, ts};
 use crate::provisional::Provisional;
 use crate::state::{AT_RISK, AccountState, COMPROMISED};
-use crate::workstations::is_client_key;
 use portcullis_core::Timestamp;
 use portcullis_core::report::{CampaignKind, CompromisedAccount};
 
@@ -16,7 +15,7 @@ impl Engine {
     /// Address `key` was just flagged in campaign `i`: its successes in the last
     /// `spray_idle_secs` that were new to their account (address and network), outside a live
     /// spray, were lucky guesses from it.
-    pub(crate) fn resolve_recent(&mut self, i: usize, key: u128) {
+    pub(crate) fn resolve_recent(&mut self, i: usize, key: SourceKey) {
         let floor = self.now.plus_secs(-i64::from(self.cfg.spray_idle_secs));
         let found = self.recent_new.take(key, false, |p| p.at >= floor);
         for p in found {
@@ -48,7 +47,7 @@ impl Engine {
 
     /// A source was just enrolled in campaign `i`: provisional successes from it become
     /// compromises.
-    pub(crate) fn resolve_provisional(&mut self, i: usize, is_net: bool, key: u128) {
+    pub(crate) fn resolve_provisional(&mut self, i: usize, is_net: bool, key: SourceKey) {
         let found = self.provisional.take(key, is_net, |_| true);
         for p in found {
             self.withdraw_familiarity(&p);
@@ -87,7 +86,9 @@ impl Engine {
                 p.at >= first
                     && p.at <= last
                     && accounts.get(&p.akey).is_some_and(|a| {
-                        !a.has(COMPROMISED) && !a.tried_password(fp) && (wide || a.campaign != 0)
+                        !a.has(COMPROMISED)
+                            && !a.tried_password(fp)
+                            && (wide || a.campaign.is_some())
                     })
             };
             let mut found = self.provisional.take_matching(skipped);
@@ -119,11 +120,11 @@ impl Engine {
     pub(crate) fn compromise_evidence(
         &self,
         acct: &AccountState,
-        akey: u64,
+        akey: AccountKey,
         name: &str,
-        bits: u128,
-        subnet: u128,
-        site: Option<u128>,
+        bits: SourceKey,
+        subnet: SourceKey,
+        site: Option<SourceKey>,
         net_fp: u32,
     ) -> Option<(Option<u32>, String)> {
         let cfg = &self.cfg;
@@ -131,7 +132,7 @@ impl Engine {
         let gateway = host.is_some_and(|h| h.is_gateway(cfg));
         if let Some(idx) = self.flagged.host(bits) {
             return Some((
-                Some(self.flagged.campaign[idx as usize]),
+                Some(self.flagged.get(idx).campaign),
                 format!("success from {} flagged in the campaign", self.label(bits)),
             ));
         }
@@ -140,11 +141,11 @@ impl Engine {
             for k in std::iter::once(subnet).chain(site) {
                 if let Some(idx) = self.flagged.net(k) {
                     return Some((
-                        Some(self.flagged.campaign[idx as usize]),
+                        Some(self.flagged.get(idx).campaign),
                         format!(
                             "success from {} inside {} flagged in the campaign",
                             self.label(bits),
-                            net_prefix(k)
+                            k.net_prefix()
                         ),
                     ));
                 }
@@ -155,25 +156,25 @@ impl Engine {
         }
         // The account was targeted by a spray (live, or ended recently), and this source took
         // part: it failed for other accounts, or its network has failing hosts and no success.
-        if acct.campaign > 0 {
-            let c = &self.campaigns[(acct.campaign - 1) as usize];
+        if let Some(targeted) = acct.campaign {
+            let c = &self.campaigns[targeted.index()];
             let recent =
                 c.live || self.now.secs_since(c.last_seen) < i64::from(cfg.spray_idle_secs);
             if recent {
                 // "Another account" that is a near miss of this one's name, just before, was
                 // the user mistyping their own name (crate::typos), not an attacker's try.
                 if let Some(h) = host
-                    && h.accounts_failed.estimate_without(akey) >= 1
+                    && h.accounts_failed.estimate_without(akey.bits()) >= 1
                     && h.accounts_ok.is_empty()
-                    && !(h.accounts_failed.estimate_without(akey) == 1
+                    && !(h.accounts_failed.estimate_without(akey.bits()) == 1
                         && self.typos.near_miss_of(bits, name, self.now_s))
                 {
                     return Some((
-                        Some(acct.campaign - 1),
+                        Some(targeted.index() as u32),
                         format!(
                             "success from {} after it failed for {} other accounts, during {}",
                             self.label(bits),
-                            h.accounts_failed.estimate_without(akey),
+                            h.accounts_failed.estimate_without(akey.bits()),
                             c.name()
                         ),
                     ));
@@ -181,14 +182,14 @@ impl Engine {
                 if let Some(n) = self.nets.get(&subnet)
                     && n.accounts_ok.is_empty()
                     && n.spread.estimate() >= 2
-                    && n.accounts_failed.estimate_without(akey) >= 1
+                    && n.accounts_failed.estimate_without(akey.bits()) >= 1
                 {
                     return Some((
-                        Some(acct.campaign - 1),
+                        Some(targeted.index() as u32),
                         format!(
                             "success from {} whose network {} failed from {} addresses, during {}",
                             self.label(bits),
-                            net_prefix(subnet),
+                            subnet.net_prefix(),
                             n.spread.estimate(),
                             c.name()
                         ),
@@ -205,9 +206,9 @@ impl Engine {
         let distinct_passwords = acct.recent_passwords.iter().filter(|&&p| p != 0).count() >= 2;
         if acct.has(AT_RISK)
             && host.is_some_and(|h| {
-                h.accounts_failed.contains(akey)
+                h.accounts_failed.contains(akey.bits())
                     && h.accounts_ok.is_empty()
-                    && (distinct_passwords || h.accounts_failed.estimate_without(akey) >= 1)
+                    && (distinct_passwords || h.accounts_failed.estimate_without(akey.bits()) >= 1)
             })
         {
             return Some((
@@ -225,8 +226,8 @@ impl Engine {
         &mut self,
         account: &str,
         at: Timestamp,
-        akey: u64,
-        bits: u128,
+        akey: AccountKey,
+        bits: SourceKey,
         campaign: Option<u32>,
         evidence: String,
     ) {
@@ -238,7 +239,7 @@ impl Engine {
         if let Some(c) = campaign {
             let name = self.campaigns[c as usize].name();
             let reason = format!("success for {account} while taking part in {name}");
-            self.flag(false, bits, host_prefix(bits), c as usize, reason);
+            self.flag(false, bits, bits.host_prefix(), c as usize, reason);
             // Flagged here rather than enrolled: its earlier provisional successes (lucky
             // guesses before anything was known about it) are compromises too.
             self.resolve_provisional(c as usize, false, bits);
@@ -246,7 +247,7 @@ impl Engine {
         let ca = CompromisedAccount {
             account: account.to_string(),
             at,
-            source: (!is_client_key(bits)).then(|| host_prefix(bits)),
+            source: (!bits.is_workstation()).then(|| bits.host_prefix()),
             campaign: campaign.map(|c| self.campaigns[c as usize].name()),
             evidence,
         };

@@ -3,23 +3,27 @@
 //! One [`Engine::observe`] call: advance event time (`step.rs`), decide the verdict a live
 //! server would have given *before* the attempt (`verdict.rs`, as [`Engine::check`] does), then
 //! learn from the outcome (`step.rs`) and run the detectors whose inputs changed — one module
-//! each: `single_source.rs` (brute force, single-source spray), `guessing.rs`, `spray.rs` (with the population
-//! signal in `population.rs`), `sprayed_passwords.rs`, `typos.rs`, `workstations.rs`. Admin
-//! overlays live in `admin.rs`, compromise resolution in `compromise.rs`, campaigns and flags
-//! in `campaign.rs`, the report projection in `report.rs`. Each adds its own `impl Engine`.
+//! each: `brute_force.rs`, `single_source.rs` (single-source spray, enumeration, stuffing),
+//! `guessing.rs`, `spray.rs` (membership; the population signal is `population.rs`),
+//! `sprayed_passwords.rs`, `typos.rs`, `workstations.rs`. The admin overlay is `admin.rs`,
+//! compromise resolution `compromise.rs`, the campaign tracker `campaign.rs` (state) and
+//! `tracker.rs` (opening campaigns, flagging sources), the report projection `report.rs`.
+//! Modules that need the engine's state add their own `impl Engine` block; this file imports
+//! none of them (no import circle).
 
 use crate::admin::{Admin, prefix_match};
-use crate::api::{Action, Attempt, Finding, Verdict};
+use crate::api::{Action, AdminAction, Attempt, Finding, Verdict};
 use crate::campaign::{CampaignState, Flagged};
 use crate::config::EngineConfig;
-use crate::keys::{FixedMap, Secs, account_key, ip_bits};
+use crate::keys::{AccountKey, Secs, SourceKey};
 use crate::population::Population;
 use crate::provisional::Held;
 use crate::sprayed_passwords::SprayedPasswords;
-use crate::state::{AccountState, SourceState};
+use crate::state::{AT_RISK, AccountState, COMPROMISED, SourceState};
 use crate::table::Table;
 use crate::typos::Typos;
-use crate::workstations::{ClientInfo, source_key};
+use crate::workstations::Workstations;
+use crate::workstations::source_key;
 use portcullis_core::report::{AccountAtRisk, CompromisedAccount};
 use portcullis_core::{AuthEvent, Timestamp};
 
@@ -47,9 +51,9 @@ pub struct Engine {
     pub(crate) trusted: Vec<(u128, u128)>,
     pub(crate) now: Timestamp,
     pub(crate) now_s: Secs,
-    pub(crate) hosts: Table<u128, SourceState>,
-    pub(crate) nets: Table<u128, SourceState>,
-    pub(crate) accounts: Table<u64, AccountState>,
+    pub(crate) hosts: Table<SourceKey, SourceState>,
+    pub(crate) nets: Table<SourceKey, SourceState>,
+    pub(crate) accounts: Table<AccountKey, AccountState>,
     pub(crate) known_accounts: u64,
     pub(crate) population: Population,
     /// Passwords (unsalted fingerprints) tried on many accounts.
@@ -77,7 +81,7 @@ pub struct Engine {
     pub(crate) max_findings: usize,
     pub(crate) dropped_findings: u64,
     /// Workstations named by sourceless Windows events (client keys), at most [`MAX_CLIENTS`].
-    pub(crate) clients: FixedMap<u128, ClientInfo>,
+    pub(crate) clients: Workstations,
     /// The first campaign id is `c{id_base + 1}` (see [`Engine::resume_campaign_ids`]).
     pub(crate) id_base: u32,
 }
@@ -118,7 +122,7 @@ impl Engine {
             next_expiry: 0,
             max_findings: 1_000_000,
             dropped_findings: 0,
-            clients: crate::keys::fixed_map(),
+            clients: Workstations::default(),
             id_base: 0,
             cfg: config,
         }
@@ -158,8 +162,8 @@ impl Engine {
     /// seen, or evicted) has no familiar sources. Fingerprints are 32-bit, so a false "yes"
     /// has odds of about 8 in 2^32 per call.
     pub fn is_familiar(&self, account: &portcullis_core::Account, ip: std::net::IpAddr) -> bool {
-        let akey = account_key(&account.name);
-        self.familiar(self.accounts.get(&akey), ip_bits(ip))
+        let akey = AccountKey::of(&account.name);
+        self.familiar(self.accounts.get(&akey), SourceKey::of_ip(ip))
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -177,8 +181,8 @@ impl Engine {
                 + self.passwords.heap_bytes()
                 + self.typos.heap_bytes()
                 + self.admin.protections.capacity() * 40,
-            source_slot_bytes: std::mem::size_of::<(u128, SourceState)>() + 1,
-            account_slot_bytes: std::mem::size_of::<(u64, AccountState)>() + 1,
+            source_slot_bytes: std::mem::size_of::<(SourceKey, SourceState)>() + 1,
+            account_slot_bytes: std::mem::size_of::<(AccountKey, AccountState)>() + 1,
         }
     }
 
@@ -186,7 +190,7 @@ impl Engine {
     /// (decided on what was known before this attempt, as [`Engine::check`] would).
     pub fn observe(&mut self, ev: &AuthEvent) -> Verdict {
         self.tick(ev.ts);
-        let akey = account_key(&ev.account.name);
+        let akey = AccountKey::of(&ev.account.name);
         let src = source_key(ev);
         let verdict = self.decide(src, akey, ev.protocol);
         self.verdicts[match verdict.action {
@@ -202,8 +206,60 @@ impl Engine {
     /// An attempt before authentication. Not counted: the report that follows is.
     pub fn check(&mut self, attempt: &Attempt<'_>) -> Verdict {
         self.tick(attempt.ts);
-        let akey = account_key(&attempt.account.name);
-        self.decide(attempt.source.map(ip_bits), akey, attempt.protocol)
+        let akey = AccountKey::of(&attempt.account.name);
+        self.decide(attempt.source.map(SourceKey::of_ip), akey, attempt.protocol)
+    }
+
+    /// An admin decision. Expiry (`until`) is judged by event time.
+    pub fn apply(&mut self, action: AdminAction) {
+        match action {
+            AdminAction::Block {
+                prefix,
+                at,
+                until,
+                reason,
+            } => {
+                self.tick(at);
+                self.admin.block(prefix, until, reason);
+            }
+            AdminAction::Unblock { prefix } => self.admin.unblock(prefix),
+            AdminAction::Protect {
+                account,
+                mode,
+                at,
+                until,
+            } => {
+                self.tick(at);
+                let key = AccountKey::of(&portcullis_core::Account::from_raw(&account).name);
+                self.admin.protections.insert(key, (mode, until));
+            }
+            AdminAction::Unprotect { account } => {
+                let key = AccountKey::of(&portcullis_core::Account::from_raw(&account).name);
+                self.admin.protections.remove(&key);
+            }
+            AdminAction::ShieldsUp {
+                protocols,
+                at,
+                until,
+            } => {
+                self.tick(at);
+                self.admin.shields = Some((protocols, until));
+            }
+            AdminAction::ShieldsDown => self.admin.shields = None,
+            AdminAction::ResetAccount { account } => {
+                let key = AccountKey::of(&portcullis_core::Account::from_raw(&account).name);
+                if let Some(a) = self.accounts.get_mut(&key) {
+                    a.guesses.reset();
+                    a.recent_passwords = [0; 4];
+                    a.flags &= !(AT_RISK | COMPROMISED);
+                }
+            }
+        }
+    }
+
+    /// How a source key reads in reasons and evidence: the address, or the workstation name.
+    pub(crate) fn label(&self, key: SourceKey) -> String {
+        self.clients.label(key)
     }
 
     /// Findings since the last call, oldest first.

@@ -15,6 +15,7 @@
 
 mod admin;
 pub mod api;
+mod brute_force;
 mod campaign;
 mod compromise;
 pub mod config;
@@ -32,12 +33,11 @@ mod sprayed_passwords;
 mod state;
 mod step;
 mod table;
+mod tracker;
 mod typos;
 mod verdict;
 mod workstations;
 
-pub use api::{
-    Action, AdminAction, Attempt, Engine, EngineConfig, Finding, ProtectionMode, Reason, Verdict,
-};
-pub use config::defaults_toml;
-pub use engine::EngineStats;
+pub use api::{Action, AdminAction, Attempt, Finding, ProtectionMode, Reason, Verdict};
+pub use config::{EngineConfig, defaults_toml};
+pub use engine::{Engine, EngineStats};

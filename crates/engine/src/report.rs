@@ -18,16 +18,11 @@ impl Engine {
             }
         }
         let mut by_campaign: BTreeMap<u32, Vec<Prefix>> = BTreeMap::new();
-        for ((f, c), client) in self
-            .flagged
-            .list
-            .iter()
-            .zip(&self.flagged.campaign)
-            .zip(&self.flagged.client)
-        {
-            if !client {
-                by_campaign.entry(*c).or_default().push(f.source);
-            }
+        for f in self.flagged.list.iter().filter(|f| !f.workstation) {
+            by_campaign
+                .entry(f.campaign)
+                .or_default()
+                .push(f.source.source);
         }
         r.campaigns = self
             .campaigns
@@ -39,9 +34,8 @@ impl Engine {
             .flagged
             .list
             .iter()
-            .zip(&self.flagged.client)
-            .filter(|(_, client)| !**client)
-            .map(|(f, _)| f.clone())
+            .filter(|f| !f.workstation)
+            .map(|f| f.source.clone())
             .collect();
         r.compromised_accounts = self.compromised.clone();
         r.accounts_at_risk = self.at_risk.clone();

@@ -2,11 +2,11 @@
 //! (`population.rs`) or a sprayed password fires, and its membership — the sources, networks
 //! and accounts that take part, linked back over the long horizon.
 
+use crate::campaign::CampaignRef;
 use crate::engine::Engine;
-use crate::keys::{NetLevel, host_prefix, is_v4, net_key, net_prefix, ts};
+use crate::keys::{AccountKey, NetLevel, SourceKey, ts};
 use crate::population::{LONG, Signal};
 use crate::state::{NAMED, SourceState};
-use crate::workstations::is_client_key;
 use portcullis_core::report::CampaignKind;
 
 /// Why the population signal raised a spray.
@@ -45,7 +45,7 @@ impl Engine {
         c.last_seen = self.now;
         // Accounts that failed in the window that raised it are its targets.
         let first_minute = self.population.minute().saturating_sub(LONG - 1);
-        let tag = i as u32 + 1;
+        let tag = Some(CampaignRef::new(i));
         let mut n = 0u64;
         for (_, a) in self.accounts.iter_mut() {
             if a.population_minute >= first_minute && a.campaign != tag {
@@ -56,7 +56,7 @@ impl Engine {
         self.campaigns[i].accounts_targeted += n;
         // Sources and networks that took part within the look-back.
         let since = self.now_s.saturating_sub(self.cfg.spray_lookback_secs);
-        let mut hosts: Vec<(u128, SourceState)> = self
+        let mut hosts: Vec<(SourceKey, SourceState)> = self
             .hosts
             .iter()
             .filter(|(_, h)| h.last_fail >= since && self.spray_member(h))
@@ -72,7 +72,7 @@ impl Engine {
                 "failed on {} distinct accounts, never succeeded",
             );
         }
-        let mut nets: Vec<(u128, SourceState)> = self
+        let mut nets: Vec<(SourceKey, SourceState)> = self
             .nets
             .iter()
             .filter(|(k, n)| n.last_fail >= since && self.spray_member_net(**k, n))
@@ -99,11 +99,11 @@ impl Engine {
     /// A /24 or /64 (`spray_member_net_hosts` failing addresses), or a /48
     /// (`spray_net_min_hosts` failing /64s), failing on as many accounts, where nobody ever
     /// logged in: a network that holds a familiar source of any account has successes.
-    fn spray_member_net(&self, key: u128, n: &SourceState) -> bool {
-        if is_client_key(key) {
+    fn spray_member_net(&self, key: SourceKey, n: &SourceState) -> bool {
+        if key.is_workstation() {
             return false;
         }
-        let min = if key & 0xff == 48 {
+        let min = if key.prefix_len() == 48 {
             self.cfg.spray_net_min_hosts
         } else {
             self.cfg.spray_member_net_hosts
@@ -118,11 +118,11 @@ impl Engine {
     pub(crate) fn grow_spray(
         &mut self,
         i: usize,
-        bits: u128,
+        bits: SourceKey,
         host: &SourceState,
-        subnet: u128,
+        subnet: SourceKey,
         sub: &SourceState,
-        site: Option<u128>,
+        site: Option<SourceKey>,
         site_state: Option<&SourceState>,
     ) {
         self.link_earlier(i, bits, host, subnet);
@@ -162,7 +162,7 @@ impl Engine {
     /// earlier campaign — weeks of probing — now takes part in live spray `i`. The spray
     /// names it among its sources and its first sighting reaches back to that campaign's
     /// start (and the source's own first failure, if still held).
-    fn link_earlier(&mut self, i: usize, bits: u128, host: &SourceState, subnet: u128) {
+    fn link_earlier(&mut self, i: usize, bits: SourceKey, host: &SourceState, subnet: SourceKey) {
         let found = self
             .flagged
             .host(bits)
@@ -171,14 +171,14 @@ impl Engine {
         let Some((f, key, is_net)) = found else {
             return;
         };
-        let earlier = self.flagged.campaign[f as usize] as usize;
+        let earlier = self.flagged.get(f).campaign as usize;
         if earlier == i || self.campaigns[earlier].first_seen >= self.campaigns[i].detected_at {
             return;
         }
         let prefix = if is_net {
-            net_prefix(key)
+            key.net_prefix()
         } else {
-            host_prefix(key)
+            key.host_prefix()
         };
         if self.campaigns[i].linked.iter().any(|(p, _)| *p == prefix)
             || self.campaigns[i].linked.len() >= crate::campaign::MAX_LINKED
@@ -199,17 +199,24 @@ impl Engine {
         self.campaigns[i].dirty = true;
     }
 
-    pub(crate) fn enrol(&mut self, i: usize, is_net: bool, key: u128, s: &SourceState, why: &str) {
+    pub(crate) fn enrol(
+        &mut self,
+        i: usize,
+        is_net: bool,
+        key: SourceKey,
+        s: &SourceState,
+        why: &str,
+    ) {
         let horizon = self.now_s.saturating_sub(self.cfg.horizon_secs);
         if s.first_fail >= horizon {
             self.campaigns[i].link_first_seen(ts(s.first_fail));
         }
         // The long horizon: earlier probes from the address's /24 or /48 with no success.
-        if !is_net && !is_client_key(key) {
-            let wider = if is_v4(key) {
-                net_key(key, NetLevel::Subnet)
+        if !is_net && !key.is_workstation() {
+            let wider = if key.is_v4() {
+                key.net(NetLevel::Subnet)
             } else {
-                net_key(key, NetLevel::Site)
+                key.net(NetLevel::Site)
             };
             if let Some(w) = wider
                 && let Some(n) = self.nets.get(&w)
@@ -221,16 +228,16 @@ impl Engine {
             }
         }
         let prefix = if is_net {
-            net_prefix(key)
+            key.net_prefix()
         } else {
-            host_prefix(key)
+            key.host_prefix()
         };
         let reason = why.replace("{}", &s.accounts_failed.estimate().to_string());
         self.flag(is_net, key, prefix, i, reason);
         self.resolve_provisional(i, is_net, key);
     }
 
-    pub(crate) fn target(&mut self, i: usize, akey: u64, name: &str) {
+    pub(crate) fn target(&mut self, i: usize, akey: AccountKey, name: &str) {
         let cap = self.cfg.report_max_accounts;
         let c = &mut self.campaigns[i];
         c.accounts_targeted += 1;
@@ -243,12 +250,12 @@ impl Engine {
         }
     }
 
-    pub(crate) fn name_target(&mut self, i: usize, akey: u64, name: &str) {
+    pub(crate) fn name_target(&mut self, i: usize, akey: AccountKey, name: &str) {
         let cap = self.cfg.report_max_accounts;
         let c = &mut self.campaigns[i];
         if c.accounts.len() < cap
             && let Some(a) = self.accounts.get_mut(&akey)
-            && a.campaign == i as u32 + 1
+            && a.campaign == Some(CampaignRef::new(i))
             && !a.has(NAMED)
         {
             a.flags |= NAMED;

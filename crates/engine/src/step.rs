@@ -2,12 +2,13 @@
 //! hourly upkeep), and learning from each outcome — familiarity on success, failure counts on
 //! the source, its networks and the account — then handing the failure to the detectors.
 
+use crate::campaign::CampaignRef;
 use crate::engine::Engine;
-use crate::keys::{mix128, secs, ts};
+use crate::keys::{AccountKey, SourceKey, secs, ts};
 use crate::provisional::Provisional;
 use crate::spray::spray_why;
 use crate::state::{AT_RISK, KNOWN, UNKNOWN, fp32};
-use crate::workstations::{is_client_key, nets_of};
+
 use portcullis_core::report::CampaignKind;
 use portcullis_core::{AuthEvent, Outcome, Timestamp};
 
@@ -78,7 +79,7 @@ impl Engine {
         }
     }
 
-    pub(crate) fn learn(&mut self, ev: &AuthEvent, akey: u64, src: Option<u128>) {
+    pub(crate) fn learn(&mut self, ev: &AuthEvent, akey: AccountKey, src: Option<SourceKey>) {
         let class = classify(ev.outcome);
         if class == Class::Neutral {
             return;
@@ -101,12 +102,12 @@ impl Engine {
             return;
         };
         let trusted = self.is_trusted(bits);
-        let host_fp = fp32(mix128(bits));
-        let (subnet, site) = nets_of(bits);
-        if is_client_key(bits) {
-            self.remember_client(bits, ev, false);
+        let host_fp = fp32(bits.mix());
+        let (subnet, site) = bits.nets();
+        if bits.is_workstation() {
+            self.clients.remember(bits, ev, None);
         }
-        let net_fp = fp32(mix128(subnet));
+        let net_fp = fp32(subnet.mix());
         match class {
             Class::Success => {
                 self.learn_success(ev, akey, bits, trusted, host_fp, subnet, site, net_fp)
@@ -121,8 +122,15 @@ impl Engine {
                 {
                     return; // a familiar source's typo: judged apart, never counted
                 }
-                if is_client_key(bits) {
-                    self.remember_client(bits, ev, true);
+                if bits.is_workstation() {
+                    // The failure is counted after this; like the source's sketches, the
+                    // workstation's list of accounts starts again when its last failure is
+                    // older than `source_memory_secs`.
+                    let fresh = self.hosts.get(&bits).is_some_and(|h| {
+                        h.last_fail != 0
+                            && now.saturating_sub(h.last_fail) > self.cfg.source_memory_secs
+                    });
+                    self.clients.remember(bits, ev, Some(fresh));
                 }
                 self.learn_failure(ev, akey, has_account, unknown, bits, subnet, site, net_fp);
             }
@@ -134,12 +142,12 @@ impl Engine {
     fn learn_success(
         &mut self,
         ev: &AuthEvent,
-        akey: u64,
-        bits: u128,
+        akey: AccountKey,
+        bits: SourceKey,
         trusted: bool,
         host_fp: u32,
-        subnet: u128,
-        site: Option<u128>,
+        subnet: SourceKey,
+        site: Option<SourceKey>,
         net_fp: u32,
     ) {
         let now = self.now_s;
@@ -222,12 +230,12 @@ impl Engine {
     fn learn_failure(
         &mut self,
         ev: &AuthEvent,
-        akey: u64,
+        akey: AccountKey,
         has_account: bool,
         unknown: bool,
-        bits: u128,
-        subnet: u128,
-        site: Option<u128>,
+        bits: SourceKey,
+        subnet: SourceKey,
+        site: Option<SourceKey>,
         net_fp: u32,
     ) {
         let now = self.now_s;
@@ -245,19 +253,19 @@ impl Engine {
         let prior_flag = self.flag_of(bits);
         let counted = !host.is_gateway(cfg)
             && prior_flag.is_none_or(|i| {
-                self.campaigns[self.flagged.campaign[i as usize] as usize].kind
+                self.campaigns[self.flagged.get(i).campaign as usize].kind
                     == CampaignKind::PasswordSpray
-                    && self.campaigns[self.flagged.campaign[i as usize] as usize].live
+                    && self.campaigns[self.flagged.get(i).campaign as usize].live
             });
         let n = self.nets.entry(subnet);
-        n.fail(now, akey, unknown, Some(mix128(bits)), cfg);
+        n.fail(now, akey, unknown, Some(bits.mix()), cfg);
         if counted {
             self.population.count_network(&mut n.population_minute);
         }
         let sub = *n;
         let site_state = site.map(|s| {
             let n = self.nets.entry(s);
-            n.fail(now, akey, unknown, Some(mix128(subnet)), cfg);
+            n.fail(now, akey, unknown, Some(subnet.mix()), cfg);
             *n
         });
         let gateway = host.is_gateway(cfg);
@@ -298,9 +306,9 @@ impl Engine {
             }
             if let Some(s) = live
                 && !gateway
-                && a.campaign != s as u32 + 1
+                && a.campaign != Some(CampaignRef::new(s))
             {
-                a.campaign = s as u32 + 1;
+                a.campaign = Some(CampaignRef::new(s));
                 targeted_new = true;
             }
             let guesses = a.guesses.value(now, cfg.account_guess_window_secs);
@@ -328,7 +336,7 @@ impl Engine {
         {
             let o = self.passwords.fail(
                 fp,
-                akey,
+                akey.bits(),
                 now,
                 self.cfg.spray_password_accounts,
                 self.cfg.spray_password_window_secs,
@@ -380,13 +388,13 @@ impl Engine {
         // goes on. While a distributed spray is live, a spray-like source's failures are the
         // spray's (counted above; the earlier campaign is linked to it, not extended).
         if let Some(f) = prior_flag {
-            let i = self.flagged.campaign[f as usize] as usize;
+            let i = self.flagged.get(f).campaign as usize;
             let spray_live = self.spray.is_some();
             if self.spray != Some(i)
                 && !(spray_live && self.campaigns[i].kind == CampaignKind::PasswordSpray)
             {
                 let cap = self.cfg.report_max_accounts;
-                let client = self.flagged.client[f as usize];
+                let client = self.flagged.get(f).workstation;
                 let c = &mut self.campaigns[i];
                 c.attempts += 1;
                 c.last_seen = self.now;

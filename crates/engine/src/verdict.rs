@@ -2,10 +2,11 @@
 //! admin overlay, trust and familiarity, flagged sources, live sprays, account guessing.
 
 use crate::api::{Action, ProtectionMode, Reason, Verdict};
+use crate::campaign::CampaignRef;
 use crate::engine::Engine;
-use crate::keys::{NetLevel, mix128, net_key};
+use crate::keys::{AccountKey, NetLevel, SourceKey};
 use crate::state::{AccountState, fp32};
-use crate::workstations::{is_client_key, nets_of};
+
 use portcullis_core::Protocol;
 use portcullis_core::report::CampaignKind;
 
@@ -17,36 +18,37 @@ pub(crate) fn verdict(action: Action, code: &'static str, detail: String) -> Ver
 }
 
 impl Engine {
-    pub(crate) fn is_trusted(&self, bits: u128) -> bool {
-        self.trusted.iter().any(|&(m, n)| bits & m == n)
+    pub(crate) fn is_trusted(&self, bits: SourceKey) -> bool {
+        self.trusted.iter().any(|&(m, n)| bits.bits() & m == n)
     }
 
-    pub(crate) fn familiar(&self, acct: Option<&AccountState>, bits: u128) -> bool {
+    pub(crate) fn familiar(&self, acct: Option<&AccountState>, bits: SourceKey) -> bool {
         acct.is_some_and(|a| {
-            a.familiar_host(fp32(mix128(bits))) || a.familiar_net(fp32(mix128(nets_of(bits).0)))
+            a.familiar_host(fp32(bits.mix())) || a.familiar_net(fp32(bits.nets().0.mix()))
         })
     }
 
     /// The flag that covers a host: the host itself, its /24 or /64, or its /48.
-    pub(crate) fn flag_of(&self, bits: u128) -> Option<u32> {
-        if is_client_key(bits) {
+    pub(crate) fn flag_of(&self, bits: SourceKey) -> Option<u32> {
+        if bits.is_workstation() {
             return self.flagged.host(bits);
         }
         self.flagged
             .host(bits)
-            .or_else(|| net_key(bits, NetLevel::Subnet).and_then(|k| self.flagged.net(k)))
-            .or_else(|| net_key(bits, NetLevel::Site).and_then(|k| self.flagged.net(k)))
+            .or_else(|| bits.net(NetLevel::Subnet).and_then(|k| self.flagged.net(k)))
+            .or_else(|| bits.net(NetLevel::Site).and_then(|k| self.flagged.net(k)))
     }
 
-    pub(crate) fn decide(&self, src: Option<u128>, akey: u64, protocol: Protocol) -> Verdict {
+    pub(crate) fn decide(
+        &self,
+        src: Option<SourceKey>,
+        akey: AccountKey,
+        protocol: Protocol,
+    ) -> Verdict {
         let now = self.now;
         // 1. Admin blocks.
         if let Some(bits) = src
-            && let Some(b) = self
-                .admin
-                .blocks
-                .iter()
-                .find(|b| bits & b.mask == b.net && b.until.is_none_or(|u| now < u))
+            && let Some(b) = self.admin.block_of(bits.bits(), now)
         {
             return verdict(
                 Action::Deny,
@@ -107,15 +109,15 @@ impl Engine {
         };
         // 5. Flagged sources (unless the address has since proven to be a shared gateway).
         if let Some(idx) = self.flag_of(bits) {
-            let at = self.flagged.at[idx as usize];
+            let at = self.flagged.get(idx).at;
             let gateway = self
                 .hosts
                 .get(&bits)
                 .is_some_and(|h| h.is_gateway(&self.cfg));
             if !gateway && self.now_s.saturating_sub(at) < self.cfg.flag_ttl_secs {
-                let c = &self.campaigns[self.flagged.campaign[idx as usize] as usize];
-                let f = &self.flagged.list[idx as usize];
-                let what = if self.flagged.client[idx as usize] {
+                let c = &self.campaigns[self.flagged.get(idx).campaign as usize];
+                let f = &self.flagged.get(idx).source;
+                let what = if self.flagged.get(idx).workstation {
                     self.label(bits)
                 } else {
                     f.source.to_string()
@@ -140,7 +142,7 @@ impl Engine {
         // 6. Accounts a live spray targets: unfamiliar sources wait.
         if let Some(a) = acct {
             if let Some(s) = self.spray
-                && a.campaign == s as u32 + 1
+                && a.campaign == Some(CampaignRef::new(s))
             {
                 return verdict(
                     Action::Tarpit {

@@ -2,23 +2,14 @@
 //! events without a usable address the workstation it names), the networks of a source key,
 //! and the workstation names remembered for reports.
 
-use crate::engine::Engine;
-use crate::keys::{NetLevel, host_prefix, ip_bits, net_key};
+use crate::keys::FixedMap;
+use crate::keys::SourceKey;
 use portcullis_core::{AuthEvent, Protocol};
 
-/// Sources known only by their client's name (a Windows workstation, when the event has no
-/// usable address) are keyed inside 100::/64, the IPv6 discard-only prefix (RFC 6666), which
-/// no real client uses; the low 64 bits hash the upper-cased name.
-const CLIENT_KEY_HIGH: u64 = 0x0100_0000_0000_0000;
-
 /// Workstation names remembered (for reports), and failing accounts remembered per name.
-pub(crate) const MAX_CLIENTS: usize = 16_384;
+const MAX_CLIENTS: usize = 16_384;
 
 const CLIENT_ACCOUNTS: usize = 16;
-
-pub(crate) fn is_client_key(bits: u128) -> bool {
-    (bits >> 64) as u64 == CLIENT_KEY_HIGH
-}
 
 /// The workstation a Windows event names, if any (`-` and empty are none).
 pub(crate) fn workstation(ev: &AuthEvent) -> Option<&str> {
@@ -32,70 +23,57 @@ pub(crate) fn workstation(ev: &AuthEvent) -> Option<&str> {
     (!name.is_empty() && name != "-").then_some(name)
 }
 
-fn client_key(name: &str) -> u128 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        h = (h ^ u64::from(b.to_ascii_uppercase())).wrapping_mul(0x0100_0000_01b3);
-    }
-    (u128::from(CLIENT_KEY_HIGH) << 64) | u128::from(crate::keys::mix64(h))
-}
-
 /// The key of an event's source: its address when usable; with no address, or loopback (a
 /// logon at the machine itself), the Windows workstation it names; else the address as given.
-pub(crate) fn source_key(ev: &AuthEvent) -> Option<u128> {
+pub(crate) fn source_key(ev: &AuthEvent) -> Option<SourceKey> {
     match ev.source {
-        Some(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(ip_bits(ip)),
-        ip => workstation(ev).map(client_key).or(ip.map(ip_bits)),
-    }
-}
-
-/// The networks a source key belongs to: its /24 or /64, and its /48 (IPv6). A workstation
-/// is its own network.
-pub(crate) fn nets_of(bits: u128) -> (u128, Option<u128>) {
-    if is_client_key(bits) {
-        (bits, None)
-    } else {
-        (
-            net_key(bits, NetLevel::Subnet).expect("every family has a subnet"),
-            net_key(bits, NetLevel::Site),
-        )
+        Some(ip) if !ip.is_loopback() && !ip.is_unspecified() => Some(SourceKey::of_ip(ip)),
+        ip => workstation(ev)
+            .map(SourceKey::of_workstation)
+            .or(ip.map(SourceKey::of_ip)),
     }
 }
 
 /// A workstation seen failing: its name, and the first accounts that failed from it in its
 /// current failure epoch (to name them when it is flagged).
 #[derive(Debug)]
-pub(crate) struct ClientInfo {
-    pub(crate) name: Box<str>,
-    pub(crate) failed: Vec<Box<str>>,
+struct ClientInfo {
+    name: Box<str>,
+    failed: Vec<Box<str>>,
 }
 
-impl Engine {
-    /// Remembers a workstation's name (and, for a failure, the account) for reports.
-    pub(crate) fn remember_client(&mut self, key: u128, ev: &AuthEvent, failed: bool) {
+/// The workstations named by sourceless Windows events, at most [`MAX_CLIENTS`].
+#[derive(Debug, Default)]
+pub(crate) struct Workstations {
+    names: FixedMap<SourceKey, ClientInfo>,
+}
+
+impl Workstations {
+    /// Remembers the workstation `ev` names under `key`; for a failure (`failed` = `Some`),
+    /// also the account, after forgetting the accounts of an earlier failure epoch when
+    /// `failed` is `Some(true)` (the source's last failure is older than
+    /// `source_memory_secs`, as its sketches start again).
+    pub(crate) fn remember(&mut self, key: SourceKey, ev: &AuthEvent, failed: Option<bool>) {
         let Some(name) = workstation(ev) else {
             return;
         };
-        if !self.clients.contains_key(&key) {
-            if self.clients.len() >= MAX_CLIENTS {
+        if !self.names.contains_key(&key) {
+            if self.names.len() >= MAX_CLIENTS {
                 return;
             }
             let info = ClientInfo {
                 name: name.into(),
                 failed: Vec::new(),
             };
-            self.clients.insert(key, info);
+            self.names.insert(key, info);
         }
-        if !failed || ev.account.name.is_empty() {
+        let Some(fresh) = failed else {
+            return;
+        };
+        if ev.account.name.is_empty() {
             return;
         }
-        if let Some(c) = self.clients.get_mut(&key) {
-            // The failure is counted after this; like the source's sketches, the list starts
-            // again when the last failure is older than `source_memory_secs`.
-            let fresh = self.hosts.get(&key).is_some_and(|h| {
-                h.last_fail != 0
-                    && self.now_s.saturating_sub(h.last_fail) > self.cfg.source_memory_secs
-            });
+        if let Some(c) = self.names.get_mut(&key) {
             if fresh {
                 c.failed.clear();
             }
@@ -106,15 +84,23 @@ impl Engine {
         }
     }
 
+    /// The accounts that failed from workstation `key` in its current failure epoch.
+    pub(crate) fn failed_accounts(&self, key: SourceKey) -> Vec<Box<str>> {
+        self.names
+            .get(&key)
+            .map(|c| c.failed.clone())
+            .unwrap_or_default()
+    }
+
     /// How a source key reads in reasons and evidence: the address, or the workstation name.
-    pub(crate) fn label(&self, bits: u128) -> String {
-        if is_client_key(bits) {
-            match self.clients.get(&bits) {
+    pub(crate) fn label(&self, key: SourceKey) -> String {
+        if key.is_workstation() {
+            match self.names.get(&key) {
                 Some(c) => format!("workstation {}", c.name),
                 None => "a workstation".to_string(),
             }
         } else {
-            host_prefix(bits).to_string()
+            key.host_prefix().to_string()
         }
     }
 }
