@@ -12,20 +12,20 @@
 //! none of them (no import circle).
 
 use crate::admin::{Admin, prefix_match};
-use crate::api::{Action, AdminAction, Attempt, Finding, Verdict};
+use crate::api::{Action, AdminAction, Attempt, Finding, Standing, Verdict};
 use crate::campaign::{CampaignState, Flagged};
 use crate::config::EngineConfig;
-use crate::keys::{AccountKey, Secs, SourceKey};
+use crate::keys::{AccountKey, Secs, SourceKey, secs};
 use crate::population::Population;
 use crate::provisional::Held;
 use crate::sprayed_passwords::SprayedPasswords;
-use crate::state::{AT_RISK, AccountState, COMPROMISED, SourceState};
+use crate::state::{AT_RISK, AccountState, COMPROMISED, KNOWN, SourceState, fp32};
 use crate::table::Table;
 use crate::typos::Typos;
 use crate::workstations::Workstations;
 use crate::workstations::source_key;
 use portcullis_core::report::{AccountAtRisk, CompromisedAccount};
-use portcullis_core::{AuthEvent, Timestamp};
+use portcullis_core::{AuthEvent, Prefix, Timestamp};
 
 /// Sizes of the engine's state, for monitoring and the memory benchmark.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -164,6 +164,52 @@ impl Engine {
     pub fn is_familiar(&self, account: &portcullis_core::Account, ip: std::net::IpAddr) -> bool {
         let akey = AccountKey::of(&account.name);
         self.familiar(self.accounts.get(&akey), SourceKey::of_ip(ip))
+    }
+
+    /// Read-only: the standing of `ip` with `account` now — trusted network, familiar source —
+    /// as the next verdict for an attempt from there would carry it (for callers that judge a
+    /// source without an attempt, such as a replay's timeline).
+    pub fn standing(&self, account: &portcullis_core::Account, ip: std::net::IpAddr) -> Standing {
+        let akey = AccountKey::of(&account.name);
+        self.standing_of(self.accounts.get(&akey), Some(SourceKey::of_ip(ip)))
+    }
+
+    /// Restores a familiar source remembered from before a restart: `prefix` (its address;
+    /// for a network prefix, its first address, which makes the network familiar too) logged
+    /// in to `account` at `last_success`. The account's familiar sources, its `KNOWN` flag and
+    /// the source's success evidence (gateways, spray membership) are as a success event would
+    /// leave them, so later verdicts are the same; but nothing else happens: event time does
+    /// not move, no verdict is counted, no detector runs (no compromise check, no held
+    /// success, no population or baseline change), no finding arises. Trusted sources become
+    /// familiar to the account only, as a success from them does.
+    pub fn restore_familiar(
+        &mut self,
+        account: &portcullis_core::Account,
+        prefix: Prefix,
+        last_success: Timestamp,
+    ) {
+        if account.name.is_empty() {
+            return;
+        }
+        let akey = AccountKey::of(&account.name);
+        let bits = SourceKey::of_ip(prefix.addr());
+        let t = secs(last_success);
+        let (subnet, site) = bits.nets();
+        let a = self.accounts.entry(akey);
+        a.last_seen = a.last_seen.max(t);
+        if !a.has(KNOWN) {
+            a.flags |= KNOWN;
+            self.known_accounts += 1;
+        }
+        a.remember_success(t, fp32(bits.mix()), fp32(subnet.mix()));
+        if self.is_trusted(bits) {
+            return;
+        }
+        self.hosts.entry(bits).succeed(t, akey);
+        self.nets.entry(subnet).succeed(t, akey);
+        if let Some(s) = site {
+            self.nets.entry(s).succeed(t, akey);
+        }
     }
 
     pub fn stats(&self) -> EngineStats {

@@ -38,6 +38,6 @@ mod typos;
 mod verdict;
 mod workstations;
 
-pub use api::{Action, AdminAction, Attempt, Finding, ProtectionMode, Reason, Verdict};
+pub use api::{Action, AdminAction, Attempt, Finding, ProtectionMode, Reason, Standing, Verdict};
 pub use config::{EngineConfig, defaults_toml};
 pub use engine::{Engine, EngineStats};

@@ -1,7 +1,7 @@
 //! The verdict: what a live server answers for an attempt, from what was known before it —
 //! admin overlay, trust and familiarity, flagged sources, live sprays, account guessing.
 
-use crate::api::{Action, ProtectionMode, Reason, Verdict};
+use crate::api::{Action, ProtectionMode, Reason, Standing, Verdict};
 use crate::campaign::CampaignRef;
 use crate::engine::Engine;
 use crate::keys::{AccountKey, NetLevel, SourceKey};
@@ -14,6 +14,7 @@ pub(crate) fn verdict(action: Action, code: &'static str, detail: String) -> Ver
     Verdict {
         action,
         reasons: vec![Reason { code, detail }],
+        standing: Standing::default(),
     }
 }
 
@@ -39,10 +40,38 @@ impl Engine {
             .or_else(|| bits.net(NetLevel::Site).and_then(|k| self.flagged.net(k)))
     }
 
+    /// The standing of source `src` with the account `acct`, now (before anything it does).
+    pub(crate) fn standing_of(
+        &self,
+        acct: Option<&AccountState>,
+        src: Option<SourceKey>,
+    ) -> Standing {
+        Standing {
+            trusted: src.is_some_and(|b| self.is_trusted(b)),
+            familiar: src.is_some_and(|b| self.familiar(acct, b)),
+        }
+    }
+
+    /// The verdict for an attempt from `src` on account `akey`, with the source's standing.
     pub(crate) fn decide(
         &self,
         src: Option<SourceKey>,
         akey: AccountKey,
+        protocol: Protocol,
+    ) -> Verdict {
+        let acct = self.accounts.get(&akey);
+        let standing = self.standing_of(acct, src);
+        let mut v = self.judge(src, akey, acct, standing, protocol);
+        v.standing = standing;
+        v
+    }
+
+    fn judge(
+        &self,
+        src: Option<SourceKey>,
+        akey: AccountKey,
+        acct: Option<&AccountState>,
+        standing: Standing,
         protocol: Protocol,
     ) -> Verdict {
         let now = self.now;
@@ -56,9 +85,7 @@ impl Engine {
                 format!("{} is blocked by an admin: {}", b.prefix, b.reason),
             );
         }
-        let acct = self.accounts.get(&akey);
-        let trusted = src.is_some_and(|b| self.is_trusted(b));
-        let familiar = src.is_some_and(|b| self.familiar(acct, b));
+        let Standing { trusted, familiar } = standing;
         // 2. Admin protections of the account.
         if let Some((mode, until)) = self.admin.protections.get(&akey)
             && until.is_none_or(|u| now < u)
