@@ -1,5 +1,5 @@
-//! The engine's public vocabulary: verdicts, findings, admin actions, attempts, and the
-//! [`Engine`] entry points (implemented in `engine.rs`).
+//! The engine's public vocabulary: verdicts, findings, admin actions, attempts. The
+//! [`Engine`](crate::Engine) and its entry points are in `engine.rs`.
 
 use portcullis_core::report::{AccountAtRisk, Campaign, CompromisedAccount, FlaggedSource};
 use portcullis_core::{Account, Prefix, Protocol, Timestamp};
@@ -16,7 +16,11 @@ pub enum Action {
         seconds: u32,
     },
     Deny,
-    /// Allowed only from trusted networks or familiar sources; denied from elsewhere.
+    /// Denied: the account (protection `internal_only`) or the shields accept only trusted
+    /// networks and familiar sources, and this source is neither. The engine resolves it: a
+    /// trusted or familiar source gets `Allow` (see [`Verdict::standing`]), so a caller maps
+    /// `InternalOnly` to a denial without looking at trusted networks again; it is a separate
+    /// action only so that callers can say why.
     InternalOnly,
 }
 
@@ -52,11 +56,32 @@ pub struct Reason {
     pub detail: String,
 }
 
+/// Where a source stands with an account: inside a trusted network, and familiar (an earlier
+/// genuine success on the account from the address or its /24 or /64). The one answer to
+/// these questions: `serve`, `analyze` and the dashboard take it from the verdict rather than
+/// judging trust and familiarity again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    pub trusted: bool,
+    pub familiar: bool,
+}
+
+impl Standing {
+    /// Trusted or familiar: judged apart from any attack on the account.
+    pub fn known(self) -> bool {
+        self.trusted || self.familiar
+    }
+}
+
 /// The answer for one attempt.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     pub action: Action,
     pub reasons: Vec<Reason>,
+    /// The source's standing with the account as judged for this verdict: before the event's
+    /// own outcome was learned (a first success does not make its own verdict familiar).
+    /// Filled for every verdict the engine returns; no source = neither.
+    pub standing: Standing,
 }
 
 impl Verdict {
@@ -64,6 +89,7 @@ impl Verdict {
         Verdict {
             action: Action::Allow,
             reasons: Vec::new(),
+            standing: Standing::default(),
         }
     }
 }
@@ -189,9 +215,6 @@ pub enum AdminAction {
         account: String,
     },
 }
-
-pub use crate::config::EngineConfig;
-pub use crate::engine::{Engine, EngineStats};
 
 #[cfg(test)]
 mod tests {

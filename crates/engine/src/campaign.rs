@@ -1,9 +1,10 @@
 //! The campaign tracker: named attacks, the sources flagged as taking part, compromised and
 //! at-risk accounts, and their rendering as report v1 types.
 
-use crate::keys::{FixedMap, Secs, fixed_map};
+use crate::keys::{FixedMap, Secs, SourceKey, fixed_map};
 use portcullis_core::report::{Campaign, CampaignKind, FlaggedSource};
 use portcullis_core::{Prefix, Timestamp};
+use std::num::NonZeroU32;
 
 /// A campaign as the engine tracks it.
 #[derive(Clone, Debug)]
@@ -31,6 +32,20 @@ pub struct CampaignState {
     pub linked: Vec<(Prefix, String)>,
     /// Workstations flagged in it (sources known only by name: no address to list).
     pub clients: Vec<String>,
+}
+
+/// A reference to a campaign by its index in the engine's list, stored in 4 bytes (with
+/// `Option`, none costs nothing: the index is kept plus one in a `NonZeroU32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CampaignRef(NonZeroU32);
+
+impl CampaignRef {
+    pub fn new(index: usize) -> Self {
+        CampaignRef(NonZeroU32::new(index as u32 + 1).expect("campaign index below u32::MAX"))
+    }
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
 }
 
 /// Earlier-campaign sources a campaign links (named in its sources and summary).
@@ -124,17 +139,26 @@ impl CampaignState {
     }
 }
 
-/// Flagged sources: hosts and networks, each once, with the campaign they belong to.
+/// One flagged source (an address, a network, or a workstation) and its campaign.
+#[derive(Debug)]
+pub struct Flag {
+    /// The report form (source, first flagged, reason, campaign name).
+    pub source: FlaggedSource,
+    /// Campaign index (0-based) it belongs to.
+    pub campaign: u32,
+    /// When it was flagged.
+    pub at: Secs,
+    /// A workstation (a client key with no address): not reported as a source.
+    pub workstation: bool,
+}
+
+/// Flagged sources: hosts and networks, each once, with the campaign they belong to; indexed
+/// by key.
 #[derive(Debug)]
 pub struct Flagged {
-    pub list: Vec<FlaggedSource>,
-    /// Campaign index (0-based) of each entry, and when it was flagged.
-    pub campaign: Vec<u32>,
-    pub at: Vec<Secs>,
-    /// The entry is a workstation (a client key with no address): not reported as a source.
-    pub client: Vec<bool>,
-    hosts: FixedMap<u128, u32>,
-    nets: FixedMap<u128, u32>,
+    pub list: Vec<Flag>,
+    hosts: FixedMap<SourceKey, u32>,
+    nets: FixedMap<SourceKey, u32>,
     cap: usize,
     /// Flags not recorded because the cap was reached.
     pub dropped: u64,
@@ -144,19 +168,16 @@ impl Flagged {
     pub fn new(cap: usize) -> Self {
         Flagged {
             list: Vec::new(),
-            campaign: Vec::new(),
-            at: Vec::new(),
-            client: Vec::new(),
             hosts: fixed_map(),
             nets: fixed_map(),
             cap,
             dropped: 0,
         }
     }
-    pub fn host(&self, bits: u128) -> Option<u32> {
+    pub fn host(&self, bits: SourceKey) -> Option<u32> {
         self.hosts.get(&bits).copied()
     }
-    pub fn net(&self, key: u128) -> Option<u32> {
+    pub fn net(&self, key: SourceKey) -> Option<u32> {
         self.nets.get(&key).copied()
     }
     pub fn len(&self) -> usize {
@@ -167,7 +188,7 @@ impl Flagged {
     pub fn add(
         &mut self,
         is_net: bool,
-        key: u128,
+        key: SourceKey,
         source: Prefix,
         campaign: u32,
         campaign_name: String,
@@ -188,19 +209,38 @@ impl Flagged {
         }
         let idx = self.list.len();
         map.insert(key, idx as u32);
-        self.list.push(FlaggedSource {
-            source,
-            first_flagged: now,
-            reason,
-            campaign: Some(campaign_name),
+        self.list.push(Flag {
+            source: FlaggedSource {
+                source,
+                first_flagged: now,
+                reason,
+                campaign: Some(campaign_name),
+            },
+            campaign,
+            at: crate::keys::secs(now),
+            workstation: false,
         });
-        self.campaign.push(campaign);
-        self.at.push(crate::keys::secs(now));
-        self.client.push(false);
         Some(idx)
     }
+    /// The flag at `idx` (an index from [`Flagged::host`] or [`Flagged::net`]).
+    pub fn get(&self, idx: u32) -> &Flag {
+        &self.list[idx as usize]
+    }
     pub fn heap_bytes(&self) -> usize {
-        self.list.capacity() * (std::mem::size_of::<FlaggedSource>() + 48)
+        self.list.capacity() * (std::mem::size_of::<Flag>() + 48)
             + (self.hosts.capacity() + self.nets.capacity()) * 21
     }
 }
+
+pub(crate) fn kind_index(k: CampaignKind) -> usize {
+    match k {
+        CampaignKind::BruteForce => 0,
+        CampaignKind::AccountGuessing => 1,
+        CampaignKind::PasswordSpray => 2,
+        CampaignKind::UserEnumeration => 3,
+        CampaignKind::CredentialStuffing => 4,
+    }
+}
+
+/// Sources (and accounts) named in one `campaign_opened` / `campaign_updated` finding.
+pub const FINDING_MAX_SOURCES: usize = 100;

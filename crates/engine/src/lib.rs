@@ -13,22 +13,31 @@
 //! I/O; the same sequence of calls gives the same verdicts and findings. Memory is bounded by
 //! the caps in [`EngineConfig`]. How each detector works: `docs/detection.md`.
 
+mod admin;
 pub mod api;
+mod brute_force;
 mod campaign;
+mod compromise;
 pub mod config;
 mod engine;
+mod guessing;
 mod keys;
-mod passwords;
 mod population;
 mod provisional;
+mod report;
 mod sharded;
+mod single_source;
 mod sketch;
+mod spray;
+mod sprayed_passwords;
 mod state;
-mod store;
+mod step;
+mod table;
+mod tracker;
 mod typos;
+mod verdict;
+mod workstations;
 
-pub use api::{
-    Action, AdminAction, Attempt, Engine, EngineConfig, Finding, ProtectionMode, Reason, Verdict,
-};
-pub use config::defaults_toml;
-pub use engine::EngineStats;
+pub use api::{Action, AdminAction, Attempt, Finding, ProtectionMode, Reason, Standing, Verdict};
+pub use config::{EngineConfig, defaults_toml};
+pub use engine::{Engine, EngineStats};

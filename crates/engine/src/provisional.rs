@@ -8,7 +8,7 @@
 //! taken entry leaves an empty slot behind, dropped when it reaches the front; every index list
 //! holds the sequence numbers of the *live* entries of its key, in order.
 
-use crate::keys::{NetLevel, net_key};
+use crate::keys::{AccountKey, NetLevel, SourceKey};
 use crate::sharded::{ShardedMap, shards_for};
 use portcullis_core::Timestamp;
 use smallvec::SmallVec;
@@ -27,22 +27,22 @@ pub const MAX_HELD: usize = 100_000;
 #[derive(Clone, Debug)]
 pub struct Provisional {
     pub at: Timestamp,
-    pub bits: u128,
-    pub akey: u64,
+    pub bits: SourceKey,
+    pub akey: AccountKey,
     pub account: String,
     pub host_fp: u32,
     pub net_fp: u32,
 }
 
 /// The networks an address belongs to (its /24 or /64, and its /48 for IPv6).
-fn nets(bits: u128) -> impl Iterator<Item = u128> {
+fn nets(bits: SourceKey) -> impl Iterator<Item = SourceKey> {
     [NetLevel::Subnet, NetLevel::Site]
         .into_iter()
-        .filter_map(move |l| net_key(bits, l))
+        .filter_map(move |l| bits.net(l))
 }
 
 /// Removes `seq` from the (sorted) list of `key`, and the list when it is empty.
-fn unindex(map: &mut ShardedMap<u128, Seqs>, key: u128, seq: u64) {
+fn unindex(map: &mut ShardedMap<SourceKey, Seqs>, key: SourceKey, seq: u64) {
     if let Some(list) = map.get_mut(&key) {
         if let Ok(i) = list.binary_search(&seq) {
             list.remove(i);
@@ -63,8 +63,8 @@ pub struct Held {
     head: u64,
     /// Entries held (slots that are `Some`).
     live: usize,
-    hosts: ShardedMap<u128, Seqs>,
-    nets: ShardedMap<u128, Seqs>,
+    hosts: ShardedMap<SourceKey, Seqs>,
+    nets: ShardedMap<SourceKey, Seqs>,
 }
 
 impl Default for Held {
@@ -81,14 +81,14 @@ impl Default for Held {
 }
 
 impl Held {
-    fn index(&mut self, bits: u128, seq: u64) {
+    fn index(&mut self, bits: SourceKey, seq: u64) {
         self.hosts.entry(bits).or_default().push(seq);
         for n in nets(bits) {
             self.nets.entry(n).or_default().push(seq);
         }
     }
 
-    fn unindex(&mut self, bits: u128, seq: u64) {
+    fn unindex(&mut self, bits: SourceKey, seq: u64) {
         unindex(&mut self.hosts, bits, seq);
         for n in nets(bits) {
             unindex(&mut self.nets, n, seq);
@@ -137,7 +137,7 @@ impl Held {
     /// satisfy `keep_if`, oldest first; the others stay, in order.
     pub fn take(
         &mut self,
-        key: u128,
+        key: SourceKey,
         is_net: bool,
         keep_if: impl Fn(&Provisional) -> bool,
     ) -> Vec<Provisional> {
@@ -192,13 +192,13 @@ impl Held {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::ip_bits;
+    use crate::keys::{AccountKey, SourceKey};
 
     fn p(at: i64, ip: &str, account: &str) -> Provisional {
         Provisional {
             at: Timestamp::from_unix_secs(at),
-            bits: ip_bits(ip.parse().unwrap()),
-            akey: 0,
+            bits: SourceKey::of_ip(ip.parse().unwrap()),
+            akey: AccountKey::default(),
             account: account.into(),
             host_fp: 0,
             net_fp: 0,
@@ -211,24 +211,24 @@ mod tests {
         h.hold(p(0, "198.51.100.7", "a"), 3600);
         h.hold(p(10, "198.51.100.8", "b"), 3600);
         h.hold(p(20, "2001:db8:1:2::5", "c"), 3600);
-        let host = ip_bits("198.51.100.7".parse().unwrap());
+        let host = SourceKey::of_ip("198.51.100.7".parse().unwrap());
         let got = h.take(host, false, |_| true);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].account, "a");
         assert!(h.take(host, false, |_| true).is_empty(), "taken once");
         // The /24 still holds b; a predicate can leave it there.
-        let net = net_key(host, NetLevel::Subnet).unwrap();
+        let net = host.net(NetLevel::Subnet).unwrap();
         assert!(h.take(net, true, |q| q.account == "zz").is_empty());
         assert_eq!(h.take(net, true, |_| true).len(), 1);
         // Taken by a predicate, the counts follow.
         h.hold(p(30, "198.51.100.9", "d"), 3600);
         let got = h.take_matching(|q| q.account == "d");
         assert_eq!(got.len(), 1);
-        let d = ip_bits("198.51.100.9".parse().unwrap());
+        let d = SourceKey::of_ip("198.51.100.9".parse().unwrap());
         assert!(h.take(d, false, |_| true).is_empty());
         // The IPv6 entry is found by its /48 and its /64.
-        let v6 = ip_bits("2001:db8:1:2::5".parse().unwrap());
-        let site = net_key(v6, NetLevel::Site).unwrap();
+        let v6 = SourceKey::of_ip("2001:db8:1:2::5".parse().unwrap());
+        let site = v6.net(NetLevel::Site).unwrap();
         assert_eq!(h.take(site, true, |_| true).len(), 1);
         assert!(h.len() == 0 && h.hosts.is_empty() && h.nets.is_empty());
     }
@@ -239,20 +239,20 @@ mod tests {
         h.hold(p(0, "203.0.113.1", "a"), 100);
         h.hold(p(10, "203.0.113.2", "b"), 100);
         h.hold(p(20, "203.0.113.3", "c"), 100);
-        let b = ip_bits("203.0.113.2".parse().unwrap());
+        let b = SourceKey::of_ip("203.0.113.2".parse().unwrap());
         assert_eq!(h.take(b, false, |_| true)[0].account, "b");
         // `a` ages out at the front, then the empty slot of `b` goes with it.
         h.hold(p(105, "203.0.113.4", "d"), 100);
         h.hold(p(115, "198.51.100.1", "e"), 100);
         assert_eq!((h.len(), h.queue.len()), (3, 3));
-        let net = net_key(b, NetLevel::Subnet).unwrap();
+        let net = b.net(NetLevel::Subnet).unwrap();
         let got: Vec<String> = h
             .take(net, true, |_| true)
             .into_iter()
             .map(|p| p.account)
             .collect();
         assert_eq!(got, ["c", "d"]);
-        let e = ip_bits("198.51.100.1".parse().unwrap());
+        let e = SourceKey::of_ip("198.51.100.1".parse().unwrap());
         assert_eq!(h.take(e, false, |_| true).len(), 1);
         assert!(h.len() == 0 && h.hosts.is_empty() && h.nets.is_empty());
     }
@@ -264,8 +264,12 @@ mod tests {
         h.hold(p(1000, "192.0.2.2", "new"), 60);
         assert_eq!(h.len(), 1);
         assert!(
-            h.take(ip_bits("192.0.2.1".parse().unwrap()), false, |_| true)
-                .is_empty()
+            h.take(
+                SourceKey::of_ip("192.0.2.1".parse().unwrap()),
+                false,
+                |_| true
+            )
+            .is_empty()
         );
         for i in 0..MAX_HELD + 5 {
             h.hold(

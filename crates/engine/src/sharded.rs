@@ -10,7 +10,7 @@
 //! maps use fixed seeds, so iteration order — shard by shard — is the same in every run: the
 //! engine stays deterministic.
 
-use crate::keys::{FixedMap, fixed_map};
+use crate::keys::{AccountKey, FixedMap, SourceKey, fixed_map};
 use std::hash::Hash;
 
 /// Keys that pick their shard cheaply: a multiply-shift of the key's bits (the maps hash with
@@ -38,6 +38,20 @@ impl ShardKey for u128 {
     fn shard_bits(&self) -> u64 {
         let (hi, lo) = ((*self >> 64) as u64, *self as u64);
         (lo ^ hi.rotate_left(29).wrapping_mul(MIX)).wrapping_mul(MIX)
+    }
+}
+
+impl ShardKey for SourceKey {
+    #[inline]
+    fn shard_bits(&self) -> u64 {
+        self.bits().shard_bits()
+    }
+}
+
+impl ShardKey for AccountKey {
+    #[inline]
+    fn shard_bits(&self) -> u64 {
+        self.bits().shard_bits()
     }
 }
 
@@ -170,7 +184,7 @@ mod tests {
     fn account_and_network_keys_spread_too() {
         let mut m: ShardedMap<u64, ()> = ShardedMap::new(16);
         for i in 0..16_000u64 {
-            m.entry(crate::keys::account_key(&format!("user{i}@example.org")))
+            m.entry(crate::keys::AccountKey::of(&format!("user{i}@example.org")).bits())
                 .or_default();
         }
         assert!((0..16).all(|i| (700..1300).contains(&m.shard(i).len())));

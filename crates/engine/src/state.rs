@@ -2,10 +2,11 @@
 //! account. Both are small fixed-size structs (no heap), so memory is entries × size; see
 //! `docs/detection.md` for the bytes per key.
 
+use crate::campaign::CampaignRef;
 use crate::config::EngineConfig;
-use crate::keys::Secs;
+use crate::keys::{AccountKey, Secs};
 use crate::sketch::{Distinct64, WindowCount};
-use crate::store::Aged;
+use crate::table::Aged;
 
 /// One source: an address (host table) or a /24, /64 or /48 (network table). Only failures
 /// from sources *unfamiliar* to the account are counted here.
@@ -44,7 +45,7 @@ impl SourceState {
     pub fn fail(
         &mut self,
         now: Secs,
-        account: u64,
+        account: AccountKey,
         unknown: bool,
         spread: Option<u64>,
         cfg: &EngineConfig,
@@ -67,15 +68,15 @@ impl SourceState {
             self.unknown = self.unknown.saturating_add(1);
         }
         self.fail_window.add(now, cfg.brute_force_window_secs, 1);
-        self.accounts_failed.add(account);
+        self.accounts_failed.add(account.bits());
         if let Some(h) = spread {
             self.spread.add(h);
         }
     }
 
-    pub fn succeed(&mut self, now: Secs, account: u64) {
+    pub fn succeed(&mut self, now: Secs, account: AccountKey) {
         self.last_seen = self.last_seen.max(now);
-        self.accounts_ok.add(account);
+        self.accounts_ok.add(account.bits());
     }
 
     /// A shared gateway (NAT, CGNAT): successes for several distinct accounts, not dwarfed by
@@ -122,8 +123,8 @@ pub struct AccountState {
     pub guess_since: Secs,
     /// Minute of the last failure counted by the population signal.
     pub population_minute: u32,
-    /// The spray campaign (index + 1) that targeted the account, 0 = none.
-    pub campaign: u32,
+    /// The spray campaign that targeted the account.
+    pub campaign: Option<CampaignRef>,
     pub flags: u8,
 }
 

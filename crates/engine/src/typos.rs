@@ -10,7 +10,7 @@
 //! are kept (no password, ever). Bounded: at most [`MAX_ADDRESSES`] entries of a name of at most
 //! [`MAX_NAME`] bytes; when full, entries older than the window go, then all of them.
 
-use crate::keys::{FixedMap, Secs, fixed_map};
+use crate::keys::{FixedMap, Secs, SourceKey, fixed_map};
 
 /// Addresses remembered at once, at most (a hash table of 32,768 slots); the engine takes a
 /// sixteenth of `max_sources` up to this.
@@ -26,7 +26,7 @@ pub const MAX_NAME: usize = 128;
 /// The last unknown account name failed with, per address.
 #[derive(Debug)]
 pub struct Typos {
-    map: FixedMap<u128, (Secs, Box<str>)>,
+    map: FixedMap<SourceKey, (Secs, Box<str>)>,
     cap: usize,
 }
 
@@ -46,7 +46,7 @@ impl Typos {
     }
 
     /// Address `bits` failed at `now` with the unknown account `name` (normalised).
-    pub fn unknown_failure(&mut self, bits: u128, name: &str, now: Secs) {
+    pub fn unknown_failure(&mut self, bits: SourceKey, name: &str, now: Secs) {
         if name.is_empty() || name.len() > MAX_NAME {
             return;
         }
@@ -62,7 +62,7 @@ impl Typos {
     }
 
     /// Did address `bits` fail, shortly before `now`, with a near miss of `name`?
-    pub fn near_miss_of(&self, bits: u128, name: &str, now: Secs) -> bool {
+    pub fn near_miss_of(&self, bits: SourceKey, name: &str, now: Secs) -> bool {
         self.map.get(&bits).is_some_and(|(t, typed)| {
             now.saturating_sub(*t) <= WINDOW_SECS
                 && typed.as_ref() != name
@@ -71,7 +71,7 @@ impl Typos {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.map.capacity() * (std::mem::size_of::<(u128, (Secs, Box<str>))>() + 1)
+        self.map.capacity() * (std::mem::size_of::<(SourceKey, (Secs, Box<str>))>() + 1)
             + self.map.values().map(|(_, n)| n.len()).sum::<usize>()
     }
 
@@ -85,33 +85,37 @@ impl Typos {
 mod tests {
     use super::*;
 
+    fn k(i: u128) -> SourceKey {
+        SourceKey::from_bits(i)
+    }
+
     #[test]
     fn a_near_miss_shortly_before_is_a_typo_and_nothing_else_is() {
         let mut t = Typos::default();
-        t.unknown_failure(1, "john.garci@example.org", 100);
-        assert!(t.near_miss_of(1, "john.garcia@example.org", 130));
+        t.unknown_failure(k(1), "john.garci@example.org", 100);
+        assert!(t.near_miss_of(k(1), "john.garcia@example.org", 130));
         // Swapped letters count once.
-        t.unknown_failure(2, "jonh.garcia@example.org", 100);
-        assert!(t.near_miss_of(2, "john.garcia@example.org", 130));
+        t.unknown_failure(k(2), "jonh.garcia@example.org", 100);
+        assert!(t.near_miss_of(k(2), "john.garcia@example.org", 130));
         // Another address, another name, too late, or the same name: not a typo.
-        assert!(!t.near_miss_of(3, "john.garcia@example.org", 130));
-        assert!(!t.near_miss_of(1, "mary.smith@example.org", 130));
-        assert!(!t.near_miss_of(1, "john.garcia@example.org", 100 + WINDOW_SECS + 1));
-        t.unknown_failure(4, "john.garcia@example.org", 100);
-        assert!(!t.near_miss_of(4, "john.garcia@example.org", 130));
+        assert!(!t.near_miss_of(k(3), "john.garcia@example.org", 130));
+        assert!(!t.near_miss_of(k(1), "mary.smith@example.org", 130));
+        assert!(!t.near_miss_of(k(1), "john.garcia@example.org", 100 + WINDOW_SECS + 1));
+        t.unknown_failure(k(4), "john.garcia@example.org", 100);
+        assert!(!t.near_miss_of(k(4), "john.garcia@example.org", 130));
         // Three edits is another name.
-        t.unknown_failure(5, "jon.garc@example.org", 100);
-        assert!(!t.near_miss_of(5, "john.garcia@example.org", 130));
+        t.unknown_failure(k(5), "jon.garc@example.org", 100);
+        assert!(!t.near_miss_of(k(5), "john.garcia@example.org", 130));
     }
 
     #[test]
     fn a_flood_of_invented_names_stays_bounded() {
         let mut t = Typos::default();
         for i in 0..(3 * MAX_ADDRESSES as u128) {
-            t.unknown_failure(i, &format!("user{i}@example.org"), 5);
+            t.unknown_failure(k(i), &format!("user{i}@example.org"), 5);
             assert!(t.len() <= MAX_ADDRESSES);
         }
-        t.unknown_failure(7, &"x".repeat(MAX_NAME + 1), 5);
-        assert!(!t.near_miss_of(7, &"x".repeat(MAX_NAME), 6));
+        t.unknown_failure(k(7), &"x".repeat(MAX_NAME + 1), 5);
+        assert!(!t.near_miss_of(k(7), &"x".repeat(MAX_NAME), 6));
     }
 }

@@ -7,7 +7,7 @@
 //! interval). This module reads nothing and prints nothing.
 
 use portcullis_core::report::{InputSummary, Report, TimeBucket};
-use portcullis_core::{AuthEvent, Prefix, Timestamp};
+use portcullis_core::{AuthEvent, Timestamp};
 use portcullis_engine::{Engine, EngineConfig};
 use std::collections::BTreeMap;
 
@@ -20,7 +20,6 @@ const MAX_BUCKETS: usize = 2000;
 /// An engine being fed events.
 pub struct Replay {
     engine: Engine,
-    trusted: Vec<Prefix>,
     events: u64,
     /// Hour index → [attempts, failures, unfamiliar failures]. One entry per hour with events:
     /// about 9,000 for a year of logs.
@@ -31,7 +30,6 @@ pub struct Replay {
 impl Replay {
     pub fn new(config: EngineConfig) -> Self {
         Replay {
-            trusted: config.trusted_networks.clone(),
             engine: Engine::new(config),
             events: 0,
             hours: BTreeMap::new(),
@@ -43,13 +41,10 @@ impl Replay {
     pub fn step(&mut self, ev: &AuthEvent) {
         let hour = ev.ts.unix_secs().div_euclid(HOUR);
         let failure = ev.outcome.is_failure();
-        // Familiarity is judged before the engine learns from this event.
-        let unfamiliar = failure
-            && ev.source.is_some_and(|ip| {
-                !self.trusted.iter().any(|p| p.contains(ip))
-                    && !self.engine.is_familiar(&ev.account, ip)
-            });
-        self.engine.observe(ev);
+        // Trust and familiarity are the engine's answer, judged before it learns from this
+        // event (the verdict's standing).
+        let verdict = self.engine.observe(ev);
+        let unfamiliar = failure && ev.source.is_some() && !verdict.standing.known();
         self.events += 1;
         let counts = match &mut self.current {
             Some((h, c)) if *h == hour => c,

@@ -1,0 +1,415 @@
+//! Event intake and maintenance: advancing event time (the population baseline, minute and
+//! hourly upkeep), and learning from each outcome — familiarity on success, failure counts on
+//! the source, its networks and the account — then handing the failure to the detectors.
+
+use crate::campaign::CampaignRef;
+use crate::engine::Engine;
+use crate::keys::{AccountKey, SourceKey, secs, ts};
+use crate::provisional::Provisional;
+use crate::spray::spray_why;
+use crate::state::{AT_RISK, KNOWN, UNKNOWN, fp32};
+
+use portcullis_core::report::CampaignKind;
+use portcullis_core::{AuthEvent, Outcome, Timestamp};
+
+/// How an outcome counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Success,
+    Guess { unknown: bool },
+    Neutral,
+}
+
+fn classify(o: Outcome) -> Class {
+    match o {
+        Outcome::Success => Class::Success,
+        Outcome::UnknownAccount => Class::Guess { unknown: true },
+        Outcome::BadPassword | Outcome::Locked | Outcome::Disabled | Outcome::OtherFailure => {
+            Class::Guess { unknown: false }
+        }
+        // The password was right but has expired: not a guess, not a login.
+        Outcome::Expired => Class::Neutral,
+    }
+}
+
+/// A failure followed within this many seconds by a success from the same network was a typo.
+const TYPO_SECS: u32 = 900;
+
+impl Engine {
+    pub(crate) fn tick(&mut self, t: Timestamp) {
+        if t <= self.now {
+            return; // tolerate small disorder: state stays at the latest time seen
+        }
+        self.now = t;
+        self.now_s = secs(t);
+        let live = self.spray.is_some();
+        self.population
+            .advance(self.now_s / 60, live, self.known_accounts, &self.cfg);
+        if self.now_s >= self.next_maintenance {
+            self.maintain();
+        }
+    }
+
+    /// Every event-time minute: end quiet sprays, emit throttled campaign updates; every hour:
+    /// expire idle state and recount known accounts.
+    fn maintain(&mut self) {
+        let now = self.now_s;
+        self.next_maintenance = (now - now % 60).saturating_add(60);
+        if let Some(i) = self.spray
+            && now.saturating_sub(self.campaigns[i].last_signal) > self.cfg.spray_idle_secs
+        {
+            self.campaigns[i].live = false;
+            self.campaigns[i].dirty = true;
+            self.spray = None;
+        }
+        self.settle_rounds();
+        for i in 0..self.campaigns.len() {
+            let c = &self.campaigns[i];
+            if c.dirty && now.saturating_sub(c.last_update) >= self.cfg.campaign_update_secs {
+                self.emit_update(i);
+            }
+        }
+        if now >= self.next_expiry {
+            self.next_expiry = now.saturating_add(3600);
+            let c = &self.cfg;
+            self.hosts.expire(now.saturating_sub(c.source_ttl_secs));
+            self.nets.expire(now.saturating_sub(c.network_ttl_secs));
+            self.accounts.expire(now.saturating_sub(c.account_ttl_secs));
+            self.known_accounts = self.accounts.iter().filter(|(_, a)| a.has(KNOWN)).count() as u64;
+        }
+    }
+
+    pub(crate) fn learn(&mut self, ev: &AuthEvent, akey: AccountKey, src: Option<SourceKey>) {
+        let class = classify(ev.outcome);
+        if class == Class::Neutral {
+            return;
+        }
+        let now = self.now_s;
+        let has_account = !ev.account.name.is_empty();
+        if has_account {
+            let a = self.accounts.entry(akey);
+            a.last_seen = a.last_seen.max(now);
+            match ev.outcome {
+                Outcome::UnknownAccount => a.flags |= UNKNOWN,
+                Outcome::Success | Outcome::BadPassword | Outcome::Locked if !a.has(KNOWN) => {
+                    a.flags |= KNOWN;
+                    self.known_accounts += 1;
+                }
+                _ => {}
+            }
+        }
+        let Some(bits) = src else {
+            return;
+        };
+        let trusted = self.is_trusted(bits);
+        let host_fp = fp32(bits.mix());
+        let (subnet, site) = bits.nets();
+        if bits.is_workstation() {
+            self.clients.remember(bits, ev, None);
+        }
+        let net_fp = fp32(subnet.mix());
+        match class {
+            Class::Success => {
+                self.learn_success(ev, akey, bits, trusted, host_fp, subnet, site, net_fp)
+            }
+            Class::Guess { unknown } => {
+                if trusted {
+                    return; // never counted, never flagged
+                }
+                let acct = self.accounts.get(&akey);
+                if has_account
+                    && acct.is_some_and(|a| a.familiar_host(host_fp) || a.familiar_net(net_fp))
+                {
+                    return; // a familiar source's typo: judged apart, never counted
+                }
+                if bits.is_workstation() {
+                    // The failure is counted after this; like the source's sketches, the
+                    // workstation's list of accounts starts again when its last failure is
+                    // older than `source_memory_secs`.
+                    let fresh = self.hosts.get(&bits).is_some_and(|h| {
+                        h.last_fail != 0
+                            && now.saturating_sub(h.last_fail) > self.cfg.source_memory_secs
+                    });
+                    self.clients.remember(bits, ev, Some(fresh));
+                }
+                self.learn_failure(ev, akey, has_account, unknown, bits, subnet, site, net_fp);
+            }
+            Class::Neutral => {}
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn learn_success(
+        &mut self,
+        ev: &AuthEvent,
+        akey: AccountKey,
+        bits: SourceKey,
+        trusted: bool,
+        host_fp: u32,
+        subnet: SourceKey,
+        site: Option<SourceKey>,
+        net_fp: u32,
+    ) {
+        let now = self.now_s;
+        if ev.account.name.is_empty() {
+            return;
+        }
+        let mut provisional = false;
+        if !trusted {
+            let acct = self.accounts.get(&akey).copied().unwrap_or_default();
+            if !acct.familiar_host(host_fp) {
+                if let Some((campaign, evidence)) = self.compromise_evidence(
+                    &acct,
+                    akey,
+                    &ev.account.name,
+                    bits,
+                    subnet,
+                    site,
+                    net_fp,
+                ) {
+                    self.record_compromise(&ev.account.name, ev.ts, akey, bits, campaign, evidence);
+                    return; // an attacker's success makes nothing familiar
+                }
+                // A success during a live spray, from an address and network the account has
+                // never used, with no evidence yet (the spray may not have tried the account
+                // before: this may be its first, lucky guess): held as
+                // provisional. If the address or its network is later enrolled in the spray,
+                // it becomes a compromise (and the familiarity it gave is withdrawn).
+                // Outside a live spray such a success is learned as usual, and remembered for
+                // `spray_idle_secs`: if its address is flagged within that time (it goes on to
+                // fail on other accounts), it was a lucky guess too — often in the minutes
+                // before a spray is raised.
+                if !acct.familiar_net(net_fp)
+                    && !self
+                        .hosts
+                        .get(&bits)
+                        .is_some_and(|h| h.is_gateway(&self.cfg))
+                {
+                    let p = Provisional {
+                        at: ev.ts,
+                        bits,
+                        akey,
+                        account: ev.account.name.clone(),
+                        host_fp,
+                        net_fp,
+                    };
+                    if self.spray.is_some() {
+                        provisional = true;
+                        self.provisional.hold(p, self.cfg.spray_idle_secs);
+                    } else {
+                        self.recent_new.hold(p, self.cfg.spray_idle_secs);
+                    }
+                }
+            }
+        }
+        let a = self.accounts.entry(akey);
+        a.remember_success(now, host_fp, net_fp);
+        // A failure just before, from this same network, was the user's own typo: it is not
+        // part of any spray signal.
+        if a.last_fail_net == net_fp && now.saturating_sub(a.last_fail) <= TYPO_SECS {
+            self.population.uncount(&mut a.population_minute);
+        }
+        if trusted {
+            return;
+        }
+        if provisional {
+            // Not yet evidence that users log in here (it would exempt the address from
+            // spray membership); just touch it.
+            let h = self.hosts.entry(bits);
+            h.last_seen = h.last_seen.max(now);
+            return;
+        }
+        self.hosts.entry(bits).succeed(now, akey);
+        self.nets.entry(subnet).succeed(now, akey);
+        if let Some(s) = site {
+            self.nets.entry(s).succeed(now, akey);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn learn_failure(
+        &mut self,
+        ev: &AuthEvent,
+        akey: AccountKey,
+        has_account: bool,
+        unknown: bool,
+        bits: SourceKey,
+        subnet: SourceKey,
+        site: Option<SourceKey>,
+        net_fp: u32,
+    ) {
+        let now = self.now_s;
+        let pw = ev.password_fingerprint.map(crate::keys::mix64);
+        if unknown && has_account {
+            self.typos.unknown_failure(bits, &ev.account.name, now);
+        }
+        let cfg = &self.cfg;
+        // Source, /24 or /64, /48.
+        let h = self.hosts.entry(bits);
+        h.fail(now, akey, unknown, pw, cfg);
+        let host = *h;
+        // Failures from a source a single-source detector already flagged are that
+        // detector's; they do not feed the population signal.
+        let prior_flag = self.flag_of(bits);
+        let counted = !host.is_gateway(cfg)
+            && prior_flag.is_none_or(|i| {
+                self.campaigns[self.flagged.get(i).campaign as usize].kind
+                    == CampaignKind::PasswordSpray
+                    && self.campaigns[self.flagged.get(i).campaign as usize].live
+            });
+        let n = self.nets.entry(subnet);
+        n.fail(now, akey, unknown, Some(bits.mix()), cfg);
+        if counted {
+            self.population.count_network(&mut n.population_minute);
+        }
+        let sub = *n;
+        let site_state = site.map(|s| {
+            let n = self.nets.entry(s);
+            n.fail(now, akey, unknown, Some(subnet.mix()), cfg);
+            *n
+        });
+        let gateway = host.is_gateway(cfg);
+
+        // Account: smart-lockout counting and the population signal.
+        let mut targeted_new = false;
+        if has_account {
+            let live = self.spray;
+            let a = self.accounts.entry(akey);
+            let new_password = a.new_wrong_password(ev.password_fingerprint);
+            if a.guesses.value(now, cfg.account_guess_window_secs) == 0 {
+                // A new guessing episode (the last one, if any, has aged out of the window).
+                a.guess_since = now;
+                a.flags &= !AT_RISK;
+            }
+            if new_password {
+                a.guesses.add(now, cfg.account_guess_window_secs, 1);
+            }
+            // For the population: a repeat of the same wrong password, or (without
+            // fingerprints) a repeat from the same network within the hour, is not a new guess.
+            let repeat_place = a.last_fail_net == net_fp && now.saturating_sub(a.last_fail) < 3600;
+            let new_guess = if ev.password_fingerprint.is_some() {
+                new_password
+            } else {
+                !repeat_place
+            };
+            a.last_fail_net = net_fp;
+            a.last_fail = now;
+            // An account that exists but has never been seen logging in has no familiar
+            // sources yet, so "unfamiliar" means nothing for it: at the start of a log (or of
+            // a deployment) its failure is as likely its own device with an old or expired
+            // password as a guess. It feeds the population signal once its familiar sources
+            // are known; accounts that do not exist always do.
+            let judged = unknown || a.familiar_hosts.iter().any(|&h| h != 0);
+            if counted && judged {
+                self.population
+                    .count_failure(&mut a.population_minute, unknown, new_guess);
+            }
+            if let Some(s) = live
+                && !gateway
+                && a.campaign != Some(CampaignRef::new(s))
+            {
+                a.campaign = Some(CampaignRef::new(s));
+                targeted_new = true;
+            }
+            let guesses = a.guesses.value(now, cfg.account_guess_window_secs);
+            if guesses >= cfg.account_guess_failures && !a.has(AT_RISK) {
+                a.flags |= AT_RISK;
+                let since = ts(a.guess_since);
+                self.account_at_risk(ev, guesses, since);
+            }
+        }
+
+        // Distributed spray: the population signal.
+        let sig = self.population.signal(self.known_accounts, &self.cfg);
+        if sig.firing && counted {
+            match self.spray {
+                Some(i) => self.campaigns[i].last_signal = now,
+                None => self.open_spray(spray_why(&sig)),
+            }
+        }
+        // One password tried on many accounts (unsalted fingerprints only): the spray's own
+        // signature, whatever the addresses.
+        let mut sprayed_password = None;
+        if has_account
+            && ev.fingerprint_unsalted
+            && let Some(fp) = ev.password_fingerprint
+        {
+            let o = self.passwords.fail(
+                fp,
+                akey.bits(),
+                now,
+                self.cfg.spray_password_accounts,
+                self.cfg.spray_password_window_secs,
+            );
+            if o.sprayed {
+                sprayed_password = Some(o.accounts);
+                match self.spray {
+                    Some(i) => self.campaigns[i].last_signal = now,
+                    None => self.open_spray(format!(
+                        "raised when one password failed on {} distinct accounts from unfamiliar sources, with no pause of {} s",
+                        o.accounts, self.cfg.spray_password_window_secs
+                    )),
+                }
+            }
+        }
+        if let Some(i) = self.spray {
+            let c = &mut self.campaigns[i];
+            c.attempts += 1;
+            c.last_seen = self.now;
+            c.dirty = true;
+            if targeted_new && has_account {
+                self.target(i, akey, &ev.account.name);
+            } else if has_account {
+                self.name_target(i, akey, &ev.account.name);
+            }
+            if !gateway {
+                self.grow_spray(i, bits, &host, subnet, &sub, site, site_state.as_ref());
+                // An address failing with a sprayed password is the spray's, even on its
+                // only attempt (rotation that never reuses an address).
+                if let Some(n) = sprayed_password
+                    && host.accounts_ok.is_empty()
+                    && self.flagged.host(bits).is_none()
+                {
+                    let why = format!("failed with a password tried on {n} distinct accounts");
+                    self.enrol(i, false, bits, &host, &why);
+                }
+            }
+        }
+
+        // Single-source detectors (gateways are exempt: their failures are their users').
+        if !gateway {
+            self.single_source(bits, &host, false);
+            if sub.accounts_ok.is_empty() && sub.spread.estimate() >= self.cfg.spray_net_min_hosts {
+                self.single_source(subnet, &sub, true);
+            }
+        }
+
+        // A source flagged earlier by a single-source detector keeps failing: its campaign
+        // goes on. While a distributed spray is live, a spray-like source's failures are the
+        // spray's (counted above; the earlier campaign is linked to it, not extended).
+        if let Some(f) = prior_flag {
+            let i = self.flagged.get(f).campaign as usize;
+            let spray_live = self.spray.is_some();
+            if self.spray != Some(i)
+                && !(spray_live && self.campaigns[i].kind == CampaignKind::PasswordSpray)
+            {
+                let cap = self.cfg.report_max_accounts;
+                let client = self.flagged.get(f).workstation;
+                let c = &mut self.campaigns[i];
+                c.attempts += 1;
+                c.last_seen = self.now;
+                c.dirty = true;
+                // A workstation's campaign names the accounts tried from it.
+                let name = ev.account.name.as_str();
+                if client
+                    && has_account
+                    && c.accounts.len() < cap
+                    && !c.accounts.iter().any(|a| a == name)
+                {
+                    c.accounts.push(name.to_string());
+                    c.accounts_targeted += 1;
+                }
+            }
+        }
+    }
+}
