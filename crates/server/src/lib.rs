@@ -16,7 +16,7 @@
 //! store is flushed and closed on the way out.
 //!
 //! Layers, each importing only those below it: `run` → `api` → `hub` → `sinks` → `sources`,
-//! with `config`, `http`, `validate`, `clock` and `tls` underneath.
+//! with `config`, `conn` (connection limits), `http`, `validate`, `clock` and `tls` underneath.
 
 // Handlers return `Result<_, Response>` where the error is the refusal to send at once; boxing
 // it would only add an allocation on the refusal path.
@@ -26,6 +26,7 @@ pub mod api;
 pub mod client;
 mod clock;
 pub mod config;
+pub mod conn;
 pub mod http;
 pub mod hub;
 pub mod run;

@@ -92,7 +92,7 @@ pub const ENDPOINTS: [&str; 14] = [
 ];
 
 /// Why a request was refused before reaching the engine.
-pub const REJECTIONS: [&str; 8] = [
+pub const REJECTIONS: [&str; 10] = [
     "unauthorized",
     "body_too_large",
     "json_too_deep",
@@ -100,6 +100,8 @@ pub const REJECTIONS: [&str; 8] = [
     "bad_request",
     "unknown_command",
     "password_field",
+    "forbidden",
+    "body_timeout",
     "rate_limited",
 ];
 
@@ -140,6 +142,7 @@ struct Attached {
     followers: Vec<(String, Arc<FollowStats>)>,
     syslog: Option<Arc<SyslogStats>>,
     tls: Vec<(&'static str, Arc<TlsStats>)>,
+    connections: Vec<(&'static str, Arc<crate::conn::ConnStats>)>,
 }
 
 /// A label value in the text format: backslash, double quote and newline escaped.
@@ -198,6 +201,9 @@ impl Metrics {
         self.attached.lock().syslog = Some(stats);
     }
     /// Exports a TLS listener's handshake counters (`listener` = "policy" or "admin").
+    pub fn attach_connections(&self, listener: &'static str, s: Arc<crate::conn::ConnStats>) {
+        self.attached.lock().connections.push((listener, s));
+    }
     pub fn attach_tls(&self, listener: &'static str, stats: Arc<TlsStats>) {
         self.attached.lock().tls.push((listener, stats));
     }
@@ -451,6 +457,7 @@ impl Metrics {
                 .collect();
             family(&format!("portcullis_tls_{what}_total"), help, &rows);
         }
+        crate::conn::ConnStats::render(&a.connections, s);
     }
 }
 
