@@ -50,12 +50,20 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: 200 once the engine is restored and the store's writer is alive, else 503.
-pub fn ready_response(ready: bool) -> Response {
-    if ready {
-        (StatusCode::OK, "ready\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+/// `GET /readyz`: 200 once the engine is restored and while the store can commit, else 503
+/// with the reason (a disk full, a read-only file system or an I/O error fails the store's
+/// transactions: findings would be lost).
+pub fn ready_response(ready: bool, store: &portcullis_store::Store) -> Response {
+    if !ready {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response();
+    }
+    match store.health() {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+            .into_response(),
     }
 }
 

@@ -71,7 +71,7 @@ async fn metrics(State(st): State<AdminState>) -> Response {
 }
 
 async fn readyz(State(st): State<AdminState>) -> Response {
-    ready_response(st.handle.is_ready())
+    ready_response(st.handle.is_ready(), st.handle.store())
 }
 
 impl Gate for AdminState {

@@ -133,7 +133,7 @@ async fn timed(State(st): State<PolicyState>, req: Request, next: Next) -> Respo
 }
 
 async fn readyz(State(st): State<PolicyState>) -> Response {
-    ready_response(st.handle.is_ready())
+    ready_response(st.handle.is_ready(), st.handle.store())
 }
 
 /// Counts the answer given to an attempt.
