@@ -262,7 +262,8 @@ fn open_reader(input: &Input, counter: &Arc<AtomicU64>) -> io::Result<Reader> {
     }
 }
 
-/// Reads one line (without `\n`/`\r\n`) into `buf`, keeping at most `LINE_CAP` bytes.
+/// Reads one line into `buf`, keeping at most `LINE_CAP` bytes. A line ends at `\n`, `\r\n`
+/// or a lone `\r` (old Mac and some Windows exports), none of which is kept.
 /// Returns Ok(None) at end of input, Ok(Some(true)) if the line was cut.
 fn read_line_capped(r: &mut Reader, buf: &mut Vec<u8>) -> io::Result<Option<bool>> {
     buf.clear();
@@ -278,25 +279,37 @@ fn read_line_capped(r: &mut Reader, buf: &mut Vec<u8>) -> io::Result<Option<bool
             break;
         }
         any = true;
-        let (take, done) = match memchr::memchr(b'\n', avail) {
-            Some(i) => (i, true),
-            None => (avail.len(), false),
+        let (take, end) = match memchr::memchr2(b'\n', b'\r', avail) {
+            Some(i) => (i, Some(avail[i])),
+            None => (avail.len(), None),
         };
         let room = LINE_CAP.saturating_sub(buf.len());
         if take > room {
             cut = true;
         }
         buf.extend_from_slice(&avail[..take.min(room)]);
-        r.consume(if done { take + 1 } else { take });
-        if done {
+        r.consume(take + usize::from(end.is_some()));
+        if end == Some(b'\r') {
+            // `\r\n` is one line end, even when the buffer splits the pair.
+            loop {
+                match r.fill_buf() {
+                    Ok(a) => {
+                        if a.first() == Some(&b'\n') {
+                            r.consume(1);
+                        }
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if end.is_some() {
             break;
         }
     }
     if !any {
         return Ok(None);
-    }
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
     }
     Ok(Some(cut))
 }

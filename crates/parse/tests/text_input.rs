@@ -218,3 +218,39 @@ fn structured_line_formats_are_detected_and_read() {
     let formats: Vec<_> = s.stats().files.iter().map(|f| f.format).collect();
     assert!(formats.contains(&Some(Format::Generic)) && formats.contains(&Some(Format::Journald)));
 }
+
+#[test]
+fn lf_crlf_and_cr_only_line_endings_all_read() {
+    let d = tempfile::tempdir().unwrap();
+    let lines: Vec<String> = (0..1000)
+        .map(|i| {
+            login(
+                &format!("Jun  1 10:{:02}:{:02}", i / 60 % 60, i % 60),
+                &format!("192.0.2.{}", i % 250 + 1),
+                &format!("user{i}"),
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect();
+    for (name, eol) in [("lf.log", "\n"), ("crlf.log", "\r\n"), ("cr.log", "\r")] {
+        let body = lines.join(eol) + eol;
+        for (file, data) in [
+            (name.to_string(), body.as_bytes().to_vec()),
+            (format!("{name}.gz"), gz(body.as_bytes())),
+        ] {
+            let p = write(d.path(), &file, &data);
+            let mut s = open(
+                &[p],
+                &InputOptions {
+                    year: Some(2024),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+            let n = s.by_ref().count();
+            assert_eq!(n, 1000, "{file}: events");
+            assert_eq!(s.stats().lines, 1000, "{file}: lines");
+        }
+    }
+}

@@ -1,11 +1,12 @@
 //! One validation for every admin path, through the real binary: the admin API, the CLI
-//! (`portcullis admin block`), the dashboard and the wforce `addBLEntry` command all refuse
+//! (`portcullis admin block`), the dashboard and the wforce `addBLEntry` command (with the
+//! admin credential: the policy one is refused outright) all refuse
 //! the same blocks (everyone, a network wider than the minimum, a trusted network, loopback,
 //! an absurd expiry) with a reason, store none of them, and all accept an ordinary block.
 
 mod common;
 
-use common::{bin, credentials, post, request, serve};
+use common::{basic, bin, credentials, post, request, serve};
 use serde_json::{Value, json};
 
 /// Blocks no path may make, with a word the refusal must contain.
@@ -25,6 +26,8 @@ fn every_admin_path_refuses_the_same_blocks_and_accepts_an_ordinary_one() {
     let data = tmp.path().join("data");
     let (policy_auth, token) = credentials(&data);
     let bearer = format!("Bearer {token}");
+    // wforce clients send the admin token as their HTTP Basic password.
+    let wforce_admin = basic("wforce", &token);
     let admin_url = format!("http://{}", s.admin);
 
     // The dashboard: sign in for a session cookie and its CSRF token.
@@ -88,11 +91,22 @@ fn every_admin_path_refuses_the_same_blocks_and_accepts_an_ordinary_one() {
         assert_eq!(st, 400, "dashboard accepted {prefix}: {body}");
         assert!(body.contains(why), "dashboard, {prefix}: {body}");
 
-        // wforce (with the admin-free policy credential).
+        // wforce: the policy credential has no admin power at all...
         let (st, body) = post(
             &s.policy,
             "/?command=addBLEntry",
             &policy_auth,
+            &json!({"netmask": prefix, "expire_secs": 3600, "reason": "t"}).to_string(),
+        );
+        assert_eq!(
+            st, 403,
+            "wforce with the policy credential, {prefix}: {body}"
+        );
+        // ...and the admin credential passes the same validation.
+        let (st, body) = post(
+            &s.policy,
+            "/?command=addBLEntry",
+            &wforce_admin,
             &json!({"netmask": prefix, "expire_secs": secs.unwrap_or(3600), "reason": "t"})
                 .to_string()
                 .replace("\"netmask\":\"127.0.0.1\"", "\"ip\":\"127.0.0.1\"")
@@ -152,7 +166,7 @@ fn every_admin_path_refuses_the_same_blocks_and_accepts_an_ordinary_one() {
     let (st, body) = post(
         &s.policy,
         "/?command=addBLEntry",
-        &policy_auth,
+        &wforce_admin,
         &json!({"ip": "198.18.0.9", "expire_secs": 600, "reason": "t"}).to_string(),
     );
     assert_eq!(st, 200, "{body}");

@@ -36,9 +36,31 @@ pub struct ServerConfig {
     /// Bearer token of the admin API (or `PORTCULLIS_ADMIN_TOKEN`). Required when the admin
     /// listener is enabled.
     pub admin_token: String,
-    /// Admin API rate limit: sustained requests per second, and burst.
+    /// Failed authentications allowed per client address (admin API, dashboard sign-in,
+    /// policy API): sustained per second, and burst. An address over it is refused (429) until
+    /// its budget refills; authenticated requests are never limited.
     pub admin_rate_per_sec: u32,
     pub admin_burst: u32,
+    /// Failed authentications per second from all addresses together, beyond which failures
+    /// are answered 429 (a right credential is still served).
+    pub auth_failures_per_sec: u32,
+    /// The wforce blacklist commands (`addBLEntry`, `delBLEntry`, `reset`, `getBL`) need the
+    /// admin token (HTTP Basic password or Bearer) or this separate password; "" = only the
+    /// admin token. The policy credential never suffices.
+    pub wforce_admin_password: String,
+    /// Connection limits of each listener (docs/operations.md, "Hostile clients and faults").
+    /// A request's headers must arrive within this many ms of its first byte.
+    pub header_read_timeout_ms: u64,
+    /// A request's body must arrive within this many ms of its headers.
+    pub body_read_timeout_ms: u64,
+    /// A connection with no request in progress is closed after this many ms.
+    pub idle_timeout_ms: u64,
+    /// Most open connections per listener (at the cap the longest-idle one is closed).
+    pub max_connections: usize,
+    /// Most open connections from one address (an IPv6 /64) per listener.
+    pub max_connections_per_address: usize,
+    /// On shutdown, requests in progress get this many ms to finish.
+    pub shutdown_grace_ms: u64,
     /// The widest IPv4 / IPv6 prefix an admin may block (a shorter one is refused).
     pub admin_min_block_prefix_v4: u8,
     pub admin_min_block_prefix_v6: u8,
@@ -101,8 +123,16 @@ impl Default for ServerConfig {
             api_key_header: "X-API-Key".into(),
             allow_unauthenticated: false,
             admin_token: String::new(),
-            admin_rate_per_sec: 10,
-            admin_burst: 20,
+            admin_rate_per_sec: 1,
+            admin_burst: 10,
+            auth_failures_per_sec: 100,
+            wforce_admin_password: String::new(),
+            header_read_timeout_ms: 5_000,
+            body_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 4096,
+            max_connections_per_address: 512,
+            shutdown_grace_ms: 5_000,
             admin_min_block_prefix_v4: 16,
             admin_min_block_prefix_v6: 32,
             admin_max_expiry_days: 3650,
@@ -180,6 +210,9 @@ impl ServerConfig {
         if let Some(v) = get("PORTCULLIS_ADMIN_TOKEN") {
             self.admin_token = v;
         }
+        if let Some(v) = get("PORTCULLIS_WFORCE_ADMIN_PASSWORD") {
+            self.wforce_admin_password = v;
+        }
         self
     }
 
@@ -210,6 +243,19 @@ impl ServerConfig {
                 ),
             )
         })
+    }
+
+    /// The connection limits of each listener.
+    pub fn conn_limits(&self) -> crate::conn::ConnLimits {
+        use std::time::Duration;
+        crate::conn::ConnLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(self.body_read_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            max_connections: self.max_connections,
+            max_per_address: self.max_connections_per_address,
+            shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
+        }
     }
 
     /// Whether the policy and the admin listener speak TLS.
@@ -265,6 +311,36 @@ impl ServerConfig {
             return Err(err(
                 "admin_rate_per_sec",
                 "rate and burst must be at least 1",
+            ));
+        }
+        if self.auth_failures_per_sec == 0 {
+            return Err(err("auth_failures_per_sec", "must be at least 1"));
+        }
+        if !self.wforce_admin_password.is_empty() && self.wforce_admin_password.len() < 16 {
+            return Err(err(
+                "wforce_admin_password",
+                "must be at least 16 characters, or empty (only the admin token)",
+            ));
+        }
+        for (key, v) in [
+            ("header_read_timeout_ms", self.header_read_timeout_ms),
+            ("body_read_timeout_ms", self.body_read_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+            ("shutdown_grace_ms", self.shutdown_grace_ms),
+        ] {
+            if !(100..=3_600_000).contains(&v) {
+                return Err(err(key, "must be between 100 and 3600000 (ms)"));
+            }
+        }
+        if !(16..=1_000_000).contains(&self.max_connections) {
+            return Err(err("max_connections", "must be between 16 and 1000000"));
+        }
+        if self.max_connections_per_address == 0
+            || self.max_connections_per_address > self.max_connections
+        {
+            return Err(err(
+                "max_connections_per_address",
+                "must be between 1 and max_connections",
             ));
         }
         if !(256..=16 * 1024 * 1024).contains(&self.body_limit_bytes) {
@@ -345,9 +421,19 @@ api_key_header = "X-API-Key"
 allow_unauthenticated = false
 # Bearer token of the admin API, at least 16 characters (or PORTCULLIS_ADMIN_TOKEN).
 admin_token = ""
-# Admin API rate limit: requests per second sustained, and burst.
-admin_rate_per_sec = 10
-admin_burst = 20
+# Failed authentications per client address (admin API, dashboard sign-in, policy API):
+# sustained per second, and burst. An address past it is refused (429) until its budget
+# refills; authenticated requests are never rate-limited, so a flood of wrong tokens cannot
+# lock the operator out. auth_failures_per_sec caps failures from all addresses together
+# (beyond it a failure is answered 429; a right credential is still served).
+admin_rate_per_sec = 1
+admin_burst = 10
+auth_failures_per_sec = 100
+# The wforce blacklist commands (addBLEntry, delBLEntry, reset, getBL) change or reveal state
+# for everyone: they need the admin token (as the HTTP Basic password, or Bearer) or this
+# separate password (at least 16 characters, or PORTCULLIS_WFORCE_ADMIN_PASSWORD); "" = only
+# the admin token. The policy credential (Dovecot's) answers allow, report, ping and stats.
+wforce_admin_password = ""
 # Every admin block, protection and shields-up (API, CLI, dashboard, wforce) passes one
 # validation: blocks wider than these prefixes, of /0, or overlapping trusted networks or
 # loopback are refused, and so are expiries further than admin_max_expiry_days (give no
@@ -355,6 +441,18 @@ admin_burst = 20
 admin_min_block_prefix_v4 = 16
 admin_min_block_prefix_v6 = 32
 admin_max_expiry_days = 3650
+# Connection limits of each listener: a request's headers must arrive within
+# header_read_timeout_ms of its first byte and its body within body_read_timeout_ms of the
+# headers; a connection with no request in progress is closed after idle_timeout_ms. At most
+# max_connections per listener (at the cap the longest-idle connection is closed to make
+# room) and max_connections_per_address from one address (IPv6: one /64). On shutdown,
+# requests in progress get shutdown_grace_ms to finish; then every connection is dropped.
+header_read_timeout_ms = 5000
+body_read_timeout_ms = 10000
+idle_timeout_ms = 60000
+max_connections = 4096
+max_connections_per_address = 512
+shutdown_grace_ms = 5000
 # Request limits: body size in bytes, JSON nesting depth, events per native batch.
 body_limit_bytes = 65536
 json_max_depth = 8

@@ -68,6 +68,8 @@ labels!(
         BadRequest = "bad_request",
         UnknownCommand = "unknown_command",
         PasswordField = "password_field",
+        Forbidden = "forbidden",
+        BodyTimeout = "body_timeout",
         RateLimited = "rate_limited",
     }
 );

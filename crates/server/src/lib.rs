@@ -16,7 +16,8 @@
 //! store is flushed and closed on the way out.
 //!
 //! Layers, each importing only those below it: `run` → `api` → `hub` → `sinks` → `sources`,
-//! with `config`, `http`, `labels`, `validate`, `bouncers`, `clock` and `tls` underneath.
+//! with `config`, `conn` (connection limits), `http`, `labels`, `validate`, `bouncers`, `clock`
+//! and `tls` underneath.
 
 // Handlers return `Result<_, Response>` where the error is the refusal to send at once; boxing
 // it would only add an allocation on the refusal path.
@@ -27,6 +28,7 @@ pub mod bouncers;
 pub mod client;
 mod clock;
 pub mod config;
+pub mod conn;
 pub mod http;
 pub mod hub;
 pub mod labels;

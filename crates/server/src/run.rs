@@ -4,7 +4,8 @@
 
 use crate::api::{admin, policy};
 use crate::config::ServerConfig;
-use crate::http::RateLimiter;
+use crate::conn::{self, ConnLimits, ConnStats};
+use crate::http::AuthFailures;
 use crate::hub::{EngineHandle, now};
 use crate::sinks::decisions::DecisionBook;
 use crate::sinks::metrics::Metrics;
@@ -138,15 +139,19 @@ impl Listeners {
     }
 }
 
-/// Serves `app` on one listener (plain or TLS) until `stop` resolves.
+/// Serves `app` on one listener (plain or TLS) under `limits` until `stop` turns true
+/// ([`conn::serve`]: timeouts, caps, bounded drain).
 fn spawn_http(
     name: &'static str,
     bound: Bound,
     app: axum::Router,
     metrics: &Metrics,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    limits: ConnLimits,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let addr = bound.tcp.local_addr()?;
+    let stats = Arc::new(ConnStats::default());
+    metrics.attach_connections(name, stats.clone());
     Ok(match bound.tls {
         None => {
             tracing::info!(%addr, "{name} listener up (http)");
@@ -155,24 +160,48 @@ fn spawn_http(
             let tcp = bound.tcp.tap_io(|s| {
                 let _ = s.set_nodelay(true);
             });
-            tokio::spawn(
-                axum::serve(tcp, app)
-                    .with_graceful_shutdown(stop)
-                    .into_future(),
-            )
+            tokio::spawn(conn::serve(tcp, app, limits, stats, stop))
         }
         Some(config) => {
-            let stats = Arc::new(tls::TlsStats::default());
-            metrics.attach_tls(name, stats.clone());
+            let tls_stats = Arc::new(tls::TlsStats::default());
+            metrics.attach_tls(name, tls_stats.clone());
             tracing::info!(%addr, "{name} listener up (https)");
-            let l = tls::TlsListener::new(bound.tcp, config, stats)?;
-            tokio::spawn(
-                axum::serve(l, app)
-                    .with_graceful_shutdown(stop)
-                    .into_future(),
-            )
+            let l = tls::TlsListener::new(bound.tcp, config, tls_stats)?;
+            tokio::spawn(conn::serve(l, app, limits, stats, stop))
         }
     })
+}
+
+/// Files kept free for the store, the followers and the syslog receiver when the connection
+/// caps are fitted to the open-file limit.
+const FD_HEADROOM: u64 = 256;
+
+/// Raises the soft open-file limit to the hard one and lowers the connection caps so that
+/// both listeners at their caps still leave [`FD_HEADROOM`] files (each connection is one).
+fn fit_to_file_limit(limits: ConnLimits, listeners: u64) -> ConnLimits {
+    let nofile = match conn::raise_nofile_limit() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            return limits;
+        }
+    };
+    let room = nofile.saturating_sub(FD_HEADROOM) / listeners.max(1);
+    if (limits.max_connections as u64) <= room {
+        return limits;
+    }
+    let cap = (room as usize).max(16);
+    tracing::warn!(
+        nofile,
+        max_connections = limits.max_connections,
+        lowered_to = cap,
+        "max_connections lowered to fit the open-file limit (raise LimitNOFILE)"
+    );
+    ConnLimits {
+        max_connections: cap,
+        max_per_address: limits.max_per_address.min(cap),
+        ..limits
+    }
 }
 
 /// Serves both listeners until `shutdown` completes, then drains connections, flushes and
@@ -202,14 +231,20 @@ pub async fn serve(
         shutdown.await;
         let _ = tx.send(true);
     });
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|v| *v).await;
+    let limits = fit_to_file_limit(cfg.conn_limits(), 1 + u64::from(listeners.admin.is_some()));
+    let failures = || {
+        Arc::new(AuthFailures::new(
+            cfg.admin_rate_per_sec as f64,
+            cfg.admin_burst,
+            cfg.auth_failures_per_sec,
+        ))
     };
     let policy_app = policy::router(policy::PolicyState {
         handle: handle.clone(),
         cfg: cfg.clone(),
         normalize: normalize.clone(),
         passwords,
+        failures: failures(),
     });
     let metrics = handle.metrics().clone();
     let policy = spawn_http(
@@ -217,21 +252,22 @@ pub async fn serve(
         listeners.policy,
         policy_app,
         &metrics,
-        wait(rx.clone()),
+        limits,
+        rx.clone(),
     )?;
     let admin = match listeners.admin {
         Some(l) => {
             let app = crate::api::admin_listener(admin::AdminState {
                 handle: handle.clone(),
                 token: Arc::from(cfg.admin_token.as_str()),
-                limiter: Arc::new(RateLimiter::new(cfg.admin_rate_per_sec, cfg.admin_burst)),
+                limiter: failures(),
                 normalize: normalize.clone(),
                 body_limit: cfg.body_limit_bytes,
                 json_max_depth: cfg.json_max_depth,
                 tls: l.tls.is_some(),
                 bouncers: Arc::new(crate::bouncers::Bouncers::open(&cfg.data_dir)?),
             });
-            Some(spawn_http("admin", l, app, &metrics, wait(rx.clone()))?)
+            Some(spawn_http("admin", l, app, &metrics, limits, rx.clone())?)
         }
         None => None,
     };
@@ -268,9 +304,9 @@ pub async fn serve(
     let store = handle.store().clone();
     let closed = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!("store flushed and closed");
-    r1??;
+    r1?;
     if let Some(r) = r2 {
-        r??;
+        r?;
     }
     closed??;
     Ok(())

@@ -84,6 +84,18 @@ impl TestServer {
         let status = resp.status().as_u16();
         (status, resp.body_mut().read_to_string().unwrap())
     }
+
+    /// GET from the policy listener with the given `Authorization` header.
+    fn get_as(&self, path: &str, auth: &str) -> (u16, String) {
+        let mut resp = self
+            .agent
+            .get(&format!("http://{}{path}", self.policy))
+            .header("Authorization", auth)
+            .call()
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap())
+    }
 }
 
 fn basic() -> String {
@@ -249,7 +261,18 @@ fn native_api_refuses_passwords_and_answers_batches() {
 fn wforce_blacklist_round_trip_ping_and_stats() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(config(dir.path()));
-    let k = [("X-API-Key", KEY)];
+    // The blacklist commands take the admin credential (the policy one gets 403).
+    let admin_basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("wforce:{TOKEN}"))
+    );
+    let k = [("Authorization", admin_basic.as_str())];
+    let (st, _) = s.post(
+        "/?command=addBLEntry",
+        &[("X-API-Key", KEY)],
+        r#"{"ip":"203.0.113.66","expire_secs":3600,"reason":"too many failures"}"#,
+    );
+    assert_eq!(st, 403, "the policy credential cannot blacklist");
     let (st, v) = s.post(
         "/?command=addBLEntry",
         &k,
@@ -270,7 +293,7 @@ fn wforce_blacklist_round_trip_ping_and_stats() {
     assert_eq!(st, 200);
     let (st, _) = s.post("/?command=addBLEntry", &k, r#"{"ip":"203.0.113.1"}"#);
     assert_eq!(st, 400, "expire_secs is required");
-    let (st, body) = s.get("/?command=getBL");
+    let (st, body) = s.get_as("/?command=getBL", &admin_basic);
     assert_eq!(st, 200);
     let v: Value = serde_json::from_str(&body).unwrap();
     let ips: Vec<&str> = v["bl_entries"]["ip"]
@@ -286,7 +309,7 @@ fn wforce_blacklist_round_trip_ping_and_stats() {
     assert_eq!(st, 200);
     let (st, _) = s.post("/?command=reset", &k, r#"{"login":"mallory@example.org"}"#);
     assert_eq!(st, 200);
-    let (_, body) = s.get("/?command=getBL");
+    let (_, body) = s.get_as("/?command=getBL", &admin_basic);
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["bl_entries"]["ip"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["bl_entries"]["login"].as_array().unwrap().len(), 0, "{v}");
@@ -414,23 +437,29 @@ fn admin_actions_are_audited_durable_and_survive_a_restart() {
 }
 
 #[test]
-fn the_admin_api_is_rate_limited_and_health_endpoints_answer() {
+fn failed_admin_authentications_are_rate_limited_and_health_endpoints_answer() {
     let dir = tempfile::tempdir().unwrap();
     let s = TestServer::start(ServerConfig {
         admin_rate_per_sec: 1,
         admin_burst: 3,
         ..config(dir.path())
     });
+    // The operator's authenticated calls are never limited...
     let a = s.admin();
+    for _ in 0..30 {
+        a.get("/v1/blocks").unwrap();
+    }
+    // ...wrong tokens are.
+    let wrong = AdminClient::new(&format!("http://{}", s.admin), "wrong-token-0123456789");
     let mut limited = 0;
     for _ in 0..30 {
-        if let Err(ClientError::Http { status: 429, .. }) = a.get("/v1/blocks") {
+        if let Err(ClientError::Http { status: 429, .. }) = wrong.get("/v1/blocks") {
             limited += 1;
         }
     }
     assert!(
         limited >= 20,
-        "burst 3 at 1/s: most of 30 quick calls are refused ({limited})"
+        "burst 3 at 1/s: most of 30 quick failures are refused ({limited})"
     );
     let (st, body) = s.get("/healthz");
     assert_eq!((st, body.as_str()), (200, "ok\n"));

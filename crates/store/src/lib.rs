@@ -33,7 +33,10 @@
 //!   never held back and never written without `FULL`.
 //!
 //! The queue is bounded ([`StoreOptions::queue_capacity`]); when it is full an asynchronous
-//! item is dropped and counted ([`StoreStats::dropped`]) rather than slowing requests.
+//! item is dropped and counted ([`StoreStats::dropped`]) rather than slowing requests. So are
+//! the asynchronous items of a transaction that fails (disk full, read-only, I/O error): the
+//! failure is kept until a commit succeeds again, and [`Store::health`] reports it (the
+//! server's `/readyz` turns 503 with the reason).
 //!
 //! Reads use a second connection (WAL readers never block the writer).
 
@@ -164,7 +167,7 @@ pub struct StoreStats {
     pub commits: AtomicU64,
     /// Items written.
     pub items: AtomicU64,
-    /// Asynchronous items dropped because the queue was full.
+    /// Asynchronous items dropped: the queue was full, or their transaction failed.
     pub dropped: AtomicU64,
     /// Transactions that failed (items lost, logged).
     pub errors: AtomicU64,
@@ -172,6 +175,8 @@ pub struct StoreStats {
     pub commit_micros: AtomicU64,
     /// Transactions committed with `synchronous=NORMAL` (familiar sources only).
     pub relaxed_commits: AtomicU64,
+    /// Why the last transaction failed, until one succeeds again.
+    pub last_error: Mutex<Option<String>>,
 }
 
 enum Item {
@@ -247,6 +252,38 @@ fn open_conn(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The message of an error without its own path (the caller names the path once).
+fn bare(e: &StoreError) -> String {
+    match e {
+        StoreError::Open { msg, .. } => msg.clone(),
+        e => e.to_string(),
+    }
+}
+
+/// Why SQLite could not open or write the store, as the OS says it ("Read-only file system",
+/// "Permission denied", "No space left on device"): SQLite's own message names neither.
+fn why_unwritable(path: &Path) -> String {
+    let probe = if path.exists() {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map(drop)
+    } else {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let probe = dir
+            .unwrap_or(Path::new("."))
+            .join(format!(".portcullis-probe-{}", std::process::id()));
+        let r = std::fs::write(&probe, b"x");
+        let _ = std::fs::remove_file(&probe);
+        r
+    };
+    match probe {
+        Ok(()) => String::new(),
+        Err(e) => format!(" (cannot write there: {e})"),
+    }
+}
+
 fn ts_opt(t: Option<Timestamp>) -> Option<i64> {
     t.map(|t| t.unix_micros())
 }
@@ -263,9 +300,14 @@ impl Store {
                 msg: format!("cannot create directory {}: {e}", dir.display()),
             })?;
         }
-        let wconn = open_conn(&path)?;
-        wconn.execute_batch(SCHEMA)?;
-        let reader = open_conn(&path)?;
+        let opened = open_conn(&path).and_then(|w| {
+            w.execute_batch(SCHEMA)?;
+            Ok((w, open_conn(&path)?))
+        });
+        let (wconn, reader) = opened.map_err(|e| StoreError::Open {
+            path: path.clone(),
+            msg: format!("{}{}", bare(&e), why_unwritable(&path)),
+        })?;
         let stats = Arc::new(StoreStats::default());
         let (tx, rx) = sync_channel(opts.queue_capacity.max(16));
         let st = stats.clone();
@@ -298,6 +340,23 @@ impl Store {
 
     pub fn stats(&self) -> &StoreStats {
         &self.stats
+    }
+
+    /// `Err(why)` while the store cannot commit (its last transaction failed: disk full,
+    /// read-only file system, I/O error), or once its writer has stopped.
+    pub fn health(&self) -> std::result::Result<(), String> {
+        if let Some(e) = self.stats.last_error.lock().ok().and_then(|g| g.clone()) {
+            return Err(format!("store {} cannot commit: {e}", self.path.display()));
+        }
+        let stopped = self
+            .writer
+            .lock()
+            .map(|w| w.as_ref().is_none_or(|h| h.is_finished()))
+            .unwrap_or(true);
+        if stopped {
+            return Err("the store's writer has stopped".into());
+        }
+        Ok(())
     }
 
     fn sender(&self) -> Result<SyncSender<Msg>> {
@@ -817,6 +876,7 @@ fn writer_loop(
         if want_full && !full_sync {
             // Never commit durable state without FULL: fail the batch instead.
             stats.errors.fetch_add(1, Ordering::Relaxed);
+            failed(&stats, items, "cannot switch to synchronous=FULL".into());
             for (w, _) in waiters.drain(..) {
                 let _ = w.send(Err(StoreError::Open {
                     path: PathBuf::new(),
@@ -836,6 +896,9 @@ fn writer_loop(
             .fetch_add(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
         match &res {
             Ok(_) => {
+                if let Ok(mut g) = stats.last_error.lock() {
+                    *g = None;
+                }
                 stats.commits.fetch_add(1, Ordering::Relaxed);
                 if !full_sync {
                     stats.relaxed_commits.fetch_add(1, Ordering::Relaxed);
@@ -845,6 +908,7 @@ fn writer_loop(
             Err(e) => {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(error = %e, items = items.len(), "store commit failed");
+                failed(&stats, items, e.to_string());
             }
         }
         for (w, idx) in waiters.drain(..) {
@@ -865,6 +929,19 @@ fn writer_loop(
         if disconnected {
             return;
         }
+    }
+}
+
+/// Notes a failed transaction: its asynchronous items count as dropped (the synchronous ones
+/// are answered with the error), and the reason is kept for [`Store::health`].
+fn failed(stats: &StoreStats, items: &[Item], why: String) {
+    let lost = items
+        .iter()
+        .filter(|i| !matches!(i, Item::Admin(_)))
+        .count();
+    stats.dropped.fetch_add(lost as u64, Ordering::Relaxed);
+    if let Ok(mut g) = stats.last_error.lock() {
+        *g = Some(why);
     }
 }
 

@@ -405,3 +405,17 @@ fn caps_keep_the_newest_rows() {
     // Under the caps nothing goes.
     assert_eq!(s.cap(10, 20).unwrap(), 0);
 }
+
+#[test]
+fn a_store_that_cannot_be_written_is_named_with_the_cause() {
+    let d = tempfile::tempdir().unwrap();
+    // A directory where the file should be: SQLite cannot open it, and says so vaguely.
+    let path = d.path().join("portcullis.db");
+    std::fs::create_dir(&path).unwrap();
+    let e = match Store::open(&path, StoreOptions::default()) {
+        Ok(_) => panic!("a directory opened as a store"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains(&path.display().to_string()), "{e}");
+    assert!(e.contains("cannot write there"), "{e}");
+}

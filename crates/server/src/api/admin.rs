@@ -2,14 +2,15 @@
 //! account resets, the audit log, plus `/metrics`, `/healthz` and `/readyz`.
 //!
 //! Every `/v1/...` request carries `Authorization: Bearer <admin_token>` (compared in constant
-//! time) and passes a token-bucket rate limit (applied before authentication, so the token
-//! cannot be guessed quickly either). Every change names its actor and reason, is committed to
+//! time). Failed authentications are limited per client address and overall
+//! ([`AuthFailures`]): an address that keeps failing is refused before its token is compared,
+//! while the operator's authenticated calls are never limited. Every change names its actor and reason, is committed to
 //! the store with its audit entry (fsynced) before it is applied to the engine, and only then
 //! acknowledged. `/metrics`, `/healthz`, `/readyz` need no token (bind the admin listener to
 //! loopback or a management network).
 
 use crate::http::{
-    Admitted, Authorized, Gate, RateLimiter, healthz, json_response, ready_response,
+    Admitted, AuthFailures, Authorized, Gate, healthz, json_response, ready_response,
 };
 use crate::hub::{AdminError, EngineHandle, now};
 use crate::labels::{Endpoint, Rejection};
@@ -23,6 +24,7 @@ use portcullis_engine::{AdminAction, ProtectionMode};
 use portcullis_store::AuditEntry;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::net::IpAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -31,7 +33,7 @@ use subtle::ConstantTimeEq;
 pub struct AdminState {
     pub handle: EngineHandle,
     pub token: Arc<str>,
-    pub limiter: Arc<RateLimiter>,
+    pub limiter: Arc<AuthFailures>,
     pub normalize: Arc<NormalizeOptions>,
     pub body_limit: usize,
     pub json_max_depth: usize,
@@ -74,18 +76,21 @@ async fn metrics(State(st): State<AdminState>) -> Response {
 }
 
 async fn readyz(State(st): State<AdminState>) -> Response {
-    ready_response(st.handle.is_ready())
+    ready_response(st.handle.is_ready(), st.handle.store())
 }
 
 impl Gate for AdminState {
-    /// Rate limit, then bearer token.
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
-        if !self.limiter.try_take() {
-            return Err(self.refuse(
+    /// Bearer token, unless the address has used up its failures ([`AuthFailures`]).
+    fn authorize(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<(), Response> {
+        let limited = || {
+            self.refuse(
                 StatusCode::TOO_MANY_REQUESTS,
                 Rejection::RateLimited,
-                "admin API rate limit exceeded; retry shortly",
-            ));
+                "too many failed authentications from this address; retry shortly",
+            )
+        };
+        if self.limiter.refused(peer) {
+            return Err(limited());
         }
         let ok = headers
             .get(header::AUTHORIZATION)
@@ -93,6 +98,9 @@ impl Gate for AdminState {
             .and_then(|s| s.strip_prefix("Bearer "))
             .is_some_and(|t| bool::from(t.trim().as_bytes().ct_eq(self.token.as_bytes())));
         if !ok {
+            if self.limiter.failed(peer) {
+                return Err(limited());
+            }
             let mut r = self.refuse(
                 StatusCode::UNAUTHORIZED,
                 Rejection::Unauthorized,

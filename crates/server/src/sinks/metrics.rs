@@ -97,6 +97,7 @@ struct Attached {
     tls: Vec<(&'static str, Arc<TlsStats>)>,
     webhooks: Vec<(String, Arc<HookStats>)>,
     nftables: Option<Arc<NftStats>>,
+    connections: Vec<(&'static str, Arc<crate::conn::ConnStats>)>,
 }
 
 /// A label value in the text format: backslash, double quote and newline escaped.
@@ -157,6 +158,10 @@ impl Metrics {
             .lock()
             .webhooks
             .push((name.to_string(), stats));
+    }
+    /// Exports a listener's connection counters (`listener` = "policy" or "admin").
+    pub fn attach_connections(&self, listener: &'static str, s: Arc<crate::conn::ConnStats>) {
+        self.attached.lock().connections.push((listener, s));
     }
     /// Exports a TLS listener's handshake counters (`listener` = "policy" or "admin").
     pub fn attach_tls(&self, listener: &'static str, stats: Arc<TlsStats>) {
@@ -458,6 +463,7 @@ impl Metrics {
                 );
             }
         }
+        crate::conn::ConnStats::render(&a.connections, s);
     }
 }
 

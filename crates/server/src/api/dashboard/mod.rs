@@ -15,7 +15,7 @@ use views::{audit_rows, is_open, state_of};
 pub use session::{MAX_SESSIONS, SESSION_SECS};
 
 use super::admin::AdminState;
-use crate::http::{RateLimiter, bounded_body, json_response};
+use crate::http::{AuthFailures, bounded_body, json_response};
 use crate::hub::{AdminError, now};
 use axum::Router;
 use axum::body::Body;
@@ -41,7 +41,7 @@ const OPEN_SECS: i64 = 24 * 3600;
 pub struct DashState {
     admin: AdminState,
     sessions: Arc<Sessions>,
-    logins: Arc<RateLimiter>,
+    logins: Arc<AuthFailures>,
 }
 
 /// The dashboard routes, to merge into the admin router.
@@ -50,7 +50,7 @@ pub fn router(admin: AdminState) -> Router {
         admin,
         sessions: Arc::new(Sessions::default()),
         // Sign-in attempts: 5 at once, then one every 2 seconds.
-        logins: Arc::new(RateLimiter::new_per_secs(0.5, 5)),
+        logins: Arc::new(AuthFailures::new(0.5, 5, 50)),
     };
     Router::new()
         .route("/", get(index))

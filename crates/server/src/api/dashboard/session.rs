@@ -2,19 +2,20 @@
 //! the audit actor, and the admin token as password), a random 128-bit session id in an
 //! `HttpOnly; SameSite=Strict` cookie, and a random per-session CSRF token that every `POST`
 //! carries in `X-CSRF-Token` (compared in constant time). Sessions expire after
-//! [`SESSION_SECS`]. Sign-in attempts are rate-limited before the token is even compared
-//! (otherwise the answer to a right guess would escape the limit); `Secure` is added to the
+//! [`SESSION_SECS`]. Failed sign-ins are limited per client address (an address that keeps
+//! failing is refused before the token is even compared, so guessing is slow) and overall,
+//! never the sign-in of an operator from another address; a refused sign-in logs only the
+//! address, never what was typed; `Secure` is added to the
 //! cookie on a TLS listener or behind a TLS-terminating proxy (`X-Forwarded-Proto: https`).
 //!
 //! Handlers take [`SignedIn`] (a read) or [`SignedInPost`] (a change) and never look at
 //! cookies themselves.
 
 use super::{DashState, err, ok};
-use crate::http::bounded_body;
+use crate::http::{bounded_body, peer_of};
 use crate::hub::now;
 use crate::labels::Rejection;
-use axum::body::Body;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -193,16 +194,22 @@ pub async fn session(State(st): State<DashState>, headers: HeaderMap) -> Respons
 }
 
 /// `POST /api/login`.
-pub async fn login(State(st): State<DashState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn login(State(st): State<DashState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
     if !same_origin(&headers) {
         return err(StatusCode::FORBIDDEN, "sign-in from another origin refused");
     }
-    if !st.logins.try_take() {
+    let peer = peer_of(&parts.extensions);
+    let limited = || {
         st.admin.handle.metrics().rejection(Rejection::RateLimited);
-        return err(
+        err(
             StatusCode::TOO_MANY_REQUESTS,
-            "too many sign-in attempts; wait a few seconds",
-        );
+            "too many failed sign-ins from this address; wait a few seconds",
+        )
+    };
+    if st.logins.refused(peer) {
+        return limited();
     }
     let l: api::Login = match bounded_body(&st.admin, body).await {
         Ok(bytes) => match serde_json::from_slice(&bytes) {
@@ -214,7 +221,11 @@ pub async fn login(State(st): State<DashState>, headers: HeaderMap, body: Body) 
     let user = l.username.trim();
     let good = bool::from(l.password.as_bytes().ct_eq(st.admin.token.as_bytes()));
     if user.is_empty() || user.len() > 64 || user.chars().any(char::is_control) || !good {
-        tracing::warn!(user = %user.chars().take(64).collect::<String>(), "dashboard sign-in refused");
+        // Nothing typed is logged: people type passwords into the user name field.
+        tracing::warn!(peer = ?peer, "dashboard sign-in refused");
+        if st.logins.failed(peer) {
+            return limited();
+        }
         st.admin.handle.metrics().rejection(Rejection::Unauthorized);
         return err(StatusCode::UNAUTHORIZED, "wrong user or password");
     }

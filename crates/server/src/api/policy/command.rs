@@ -1,14 +1,17 @@
 //! The command protocol of Dovecot and wforce clients: `POST /?command=NAME` (the command may
 //! follow other query parameters, as when Dovecot's URL ends in `&`) or `/command/NAME`,
 //! routed to the Dovecot (`allow`, `report`) and wforce (`reset`, blacklist, `ping`, `stats`)
-//! handlers after the same admission as every policy request.
+//! handlers after the same admission as every policy request — except the commands that change
+//! or reveal state for everyone (`reset`, `addBLEntry`, `delBLEntry`, `getBL`), which need the
+//! admin credential (`PolicyState::authorize_admin`).
 
 use super::{PolicyState, dovecot, wforce};
-use crate::http::{Gate, bounded_body, json_response};
+use crate::http::{Gate, bounded_body, json_response, peer_of};
 use crate::labels::{Endpoint, Rejection};
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
@@ -24,7 +27,7 @@ pub(super) async fn command_query(State(st): State<PolicyState>, req: Request) -
     // copied as the separate extractors would.
     let (parts, body) = req.into_parts();
     match command_from_query(parts.uri.query()) {
-        Some(cmd) => dispatch(st, cmd, &parts.method, &parts.headers, body).await,
+        Some(cmd) => dispatch(st, cmd, &parts, body).await,
         None => st.refuse(
             StatusCode::NOT_FOUND,
             Rejection::UnknownCommand,
@@ -39,16 +42,11 @@ pub(super) async fn command_path(
     req: Request,
 ) -> Response {
     let (parts, body) = req.into_parts();
-    dispatch(st, &cmd, &parts.method, &parts.headers, body).await
+    dispatch(st, &cmd, &parts, body).await
 }
 
-async fn dispatch(
-    st: PolicyState,
-    cmd: &str,
-    method: &Method,
-    headers: &HeaderMap,
-    body: Body,
-) -> Response {
+async fn dispatch(st: PolicyState, cmd: &str, parts: &Parts, body: Body) -> Response {
+    let (method, headers) = (&parts.method, &parts.headers);
     let Some(cmd) = Endpoint::command(cmd) else {
         return st.refuse(
             StatusCode::NOT_FOUND,
@@ -58,7 +56,16 @@ async fn dispatch(
     };
     let decision = matches!(cmd, Endpoint::Allow | Endpoint::Report);
     let _timer = decision.then(|| st.handle.metrics().decision_timer());
-    if let Err(r) = st.authorize(headers) {
+    let peer = peer_of(&parts.extensions);
+    let admitted = if matches!(
+        cmd,
+        Endpoint::Reset | Endpoint::AddBlEntry | Endpoint::DelBlEntry | Endpoint::GetBl
+    ) {
+        st.authorize_admin(headers, peer)
+    } else {
+        st.authorize(headers, peer)
+    };
+    if let Err(r) = admitted {
         return r;
     }
     let bytes = match bounded_body(&st, body).await {

@@ -1,11 +1,18 @@
 //! Dovecot's auth_policy protocol (2.3 and 2.4; wforce clients speak the same): `allow` before
 //! authentication, `report` after it. `allow` answers `{"status": int, "msg": str, "r_attrs":
 //! {}}` (< 0 reject, 0 allow, > 0 delay seconds); `report` answers `{"status": "ok"}`.
+//!
+//! Strict where it matters: a `password` attribute is refused (400, as by the native API:
+//! only fingerprints cross the wire), and a `report` whose `success` is missing or not
+//! boolean-like (`true`/`false`, `1`/`0`, `"yes"`/`"no"`) is refused (400) rather than
+//! counted as a wrong password.
 
 use super::{PolicyState, count_effective};
-use crate::http::{json_bytes, parse_json};
+use crate::http::{Gate, json_bytes, parse_json};
 use crate::hub::{Effective, now, resolve};
+use crate::labels::Rejection;
 use axum::body::Bytes;
+use axum::http::StatusCode;
 use axum::response::Response;
 use portcullis_core::event::fingerprint_from_hex;
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol, addr::parse_ip};
@@ -26,6 +33,21 @@ enum Loose<'a> {
 }
 
 impl Loose<'_> {
+    /// The boolean, when the value is one by any of the usual spellings.
+    fn as_bool(&self) -> Option<bool> {
+        match self {
+            Loose::Bool(b) => Some(*b),
+            Loose::Num(0) => Some(false),
+            Loose::Num(1) => Some(true),
+            Loose::Str(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "y" => Some(true),
+                "false" | "0" | "no" | "n" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn truthy(&self) -> bool {
         match self {
             Loose::Bool(b) => *b,
@@ -61,6 +83,26 @@ struct LoginTuple<'a> {
     policy_reject: Option<Loose<'a>>,
     #[serde(borrow, default)]
     fail_type: Option<Cow<'a, str>>,
+    /// Refused when present: portcullis never takes a plaintext password here.
+    #[serde(default)]
+    password: Option<IgnoredAny>,
+}
+
+const PASSWORD_REFUSED: &str = "a `password` attribute is refused: portcullis never accepts \
+    plaintext passwords; send `pwhash` (Dovecot's auth_policy_hash_*) instead";
+const SUCCESS_REQUIRED: &str = "report needs a boolean `success` (true/false, 1/0, \"yes\"/\"no\")";
+
+/// The login tuple of a request, or the refusal: bad JSON, or a `password` attribute.
+fn tuple<'a>(st: &PolicyState, bytes: &'a [u8]) -> Result<LoginTuple<'a>, Response> {
+    let t: LoginTuple = parse_json(st, bytes)?;
+    if t.password.is_some() {
+        return Err(st.refuse(
+            StatusCode::BAD_REQUEST,
+            Rejection::PasswordField,
+            PASSWORD_REFUSED,
+        ));
+    }
+    Ok(t)
 }
 
 /// Maps Dovecot 2.4's `fail_type` to an outcome.
@@ -78,17 +120,18 @@ pub fn outcome_from_fail_type(ft: &str) -> Outcome {
 /// The outcome of a Dovecot/wforce report: success; a policy rejection (we do not know
 /// whether the password was right: `other_failure`); else `fail_type` when Dovecot 2.4 sends
 /// it, else a wrong password (what Dovecot 2.3's `success: false` almost always means).
-fn report_outcome(t: &LoginTuple<'_>) -> Outcome {
-    if t.success.as_ref().is_some_and(Loose::truthy) {
-        return Outcome::Success;
+/// None when `success` is missing or not boolean-like.
+fn report_outcome(t: &LoginTuple<'_>) -> Option<Outcome> {
+    if t.success.as_ref()?.as_bool()? {
+        return Some(Outcome::Success);
     }
     if t.policy_reject.as_ref().is_some_and(Loose::truthy) {
-        return Outcome::OtherFailure;
+        return Some(Outcome::OtherFailure);
     }
-    match t.fail_type.as_deref() {
+    Some(match t.fail_type.as_deref() {
         Some(ft) if !ft.is_empty() => outcome_from_fail_type(ft),
         _ => Outcome::BadPassword,
-    }
+    })
 }
 
 fn nonempty<'s>(s: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
@@ -97,7 +140,7 @@ fn nonempty<'s>(s: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
 
 /// Dovecot/wforce `allow`.
 pub(super) fn allow(st: &PolicyState, bytes: &[u8]) -> Response {
-    let t: LoginTuple = match parse_json(st, bytes) {
+    let t = match tuple(st, bytes) {
         Ok(t) => t,
         Err(r) => return r,
     };
@@ -138,9 +181,16 @@ const REPORT_OK_BODY: &str = r#"{"status":"ok"}"#;
 
 /// Dovecot/wforce `report`.
 pub(super) fn report(st: &PolicyState, bytes: &[u8]) -> Response {
-    let t: LoginTuple = match parse_json(st, bytes) {
+    let t = match tuple(st, bytes) {
         Ok(t) => t,
         Err(r) => return r,
+    };
+    let Some(outcome) = report_outcome(&t) else {
+        return st.refuse(
+            StatusCode::BAD_REQUEST,
+            Rejection::BadRequest,
+            SUCCESS_REQUIRED,
+        );
     };
     let mut ev = AuthEvent::new(
         now(),
@@ -149,7 +199,7 @@ pub(super) fn report(st: &PolicyState, bytes: &[u8]) -> Response {
             .unwrap_or(Protocol::Other),
         Account::new(nonempty(&t.login).unwrap_or(""), &st.normalize),
         nonempty(&t.remote).and_then(parse_ip),
-        report_outcome(&t),
+        outcome,
     );
     ev.password_fingerprint = nonempty(&t.pwhash).and_then(fingerprint_from_hex);
     ev.client = nonempty(&t.device_id).map(str::to_string);
@@ -174,8 +224,16 @@ mod tests {
 
     #[test]
     fn report_outcomes_from_dovecot_bodies() {
-        let o = |s: &str| report_outcome(&serde_json::from_str::<LoginTuple>(s).unwrap());
+        let r = |s: &str| report_outcome(&serde_json::from_str::<LoginTuple>(s).unwrap());
+        let o = |s: &str| r(s).unwrap();
         assert_eq!(o(r#"{"login":"a","success":true}"#), Outcome::Success);
+        assert_eq!(o(r#"{"login":"a","success":"no"}"#), Outcome::BadPassword);
+        assert_eq!(o(r#"{"login":"a","success":1}"#), Outcome::Success);
+        // Missing or not boolean-like: no outcome (the report is refused).
+        assert_eq!(r(r#"{"login":"a"}"#), None);
+        assert_eq!(r(r#"{"login":"a","success":"maybe"}"#), None);
+        assert_eq!(r(r#"{"login":"a","success":2}"#), None);
+        assert_eq!(r(r#"{"login":"a","success":null}"#), None);
         assert_eq!(o(r#"{"login":"a","success":"true"}"#), Outcome::Success);
         assert_eq!(o(r#"{"login":"a","success":false}"#), Outcome::BadPassword);
         assert_eq!(

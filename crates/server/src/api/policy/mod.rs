@@ -3,7 +3,8 @@
 //! behind one authentication check ([`auth`]) and the same request limits.
 //!
 //! Every request is authenticated (HTTP Basic or the API-key header, compared in constant
-//! time), its body capped at `body_limit_bytes` and its JSON nesting at `json_max_depth`
+//! time; failures are counted, never rate-limited by address, so that nobody who shares
+//! Dovecot's address can stop every login), its body capped at `body_limit_bytes` and its JSON nesting at `json_max_depth`
 //! before parsing ([`PolicyState`] is the [`Gate`] of the [`Admitted`](crate::http::Admitted)
 //! extractors). Event times are the server's wall clock at arrival.
 
@@ -13,11 +14,11 @@ mod dovecot;
 mod native;
 mod wforce;
 
-pub use auth::policy_authorized;
+pub use auth::{policy_authorized, wforce_admin_authorized};
 pub use dovecot::outcome_from_fail_type;
 
 use crate::config::ServerConfig;
-use crate::http::{Gate, healthz, json_response, ready_response};
+use crate::http::{AuthFailures, Gate, healthz, json_response, ready_response};
 use crate::hub::{Effective, EngineHandle};
 use crate::labels::{Answer, Rejection};
 use axum::Router;
@@ -28,6 +29,7 @@ use axum::response::Response;
 use axum::routing::{any, get, post};
 use portcullis_core::NormalizeOptions;
 use serde_json::json;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Shared state of the policy handlers.
@@ -38,13 +40,13 @@ pub struct PolicyState {
     pub normalize: Arc<NormalizeOptions>,
     /// The password checker behind `POST /v1/password/check` (`[passwords]`); None: 404.
     pub passwords: Option<Arc<portcullis_passwords::PasswordChecker>>,
+    /// Failed authentications of the wforce blacklist commands (which take the admin
+    /// credential), per address: guessing the admin token here is as slow as on the admin API.
+    pub failures: Arc<AuthFailures>,
 }
 
-impl Gate for PolicyState {
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
-        if policy_authorized(&self.cfg, headers) {
-            return Ok(());
-        }
+impl PolicyState {
+    fn unauthorized(&self) -> Response {
         let mut r = self.refuse(
             StatusCode::UNAUTHORIZED,
             Rejection::Unauthorized,
@@ -54,7 +56,48 @@ impl Gate for PolicyState {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Basic realm=\"portcullis\""),
         );
-        Err(r)
+        r
+    }
+
+    /// Admission of the wforce commands that change or reveal state for everyone (`reset`,
+    /// `addBLEntry`, `delBLEntry`, `getBL`): the admin credential, never the policy one
+    /// (403 with wforce's error shape), under the per-address limit of failures.
+    fn authorize_admin(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<(), Response> {
+        if self.failures.refused(peer) {
+            return Err(self.refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                Rejection::RateLimited,
+                "too many failed authentications; retry later",
+            ));
+        }
+        if wforce_admin_authorized(&self.cfg, headers) {
+            return Ok(());
+        }
+        if self.failures.failed(peer) {
+            return Err(self.refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                Rejection::RateLimited,
+                "too many failed authentications; retry later",
+            ));
+        }
+        if policy_authorized(&self.cfg, headers) {
+            return Err(self.refuse(
+                StatusCode::FORBIDDEN,
+                Rejection::Forbidden,
+                "the policy credential does not allow blacklist commands: use the admin \
+                 token (or wforce_admin_password) as the password",
+            ));
+        }
+        Err(self.unauthorized())
+    }
+}
+
+impl Gate for PolicyState {
+    fn authorize(&self, headers: &HeaderMap, _peer: Option<IpAddr>) -> Result<(), Response> {
+        if policy_authorized(&self.cfg, headers) {
+            return Ok(());
+        }
+        Err(self.unauthorized())
     }
     fn body_limit(&self) -> usize {
         self.cfg.body_limit_bytes
@@ -95,7 +138,7 @@ async fn timed(State(st): State<PolicyState>, req: Request, next: Next) -> Respo
 }
 
 async fn readyz(State(st): State<PolicyState>) -> Response {
-    ready_response(st.handle.is_ready())
+    ready_response(st.handle.is_ready(), st.handle.store())
 }
 
 /// Counts the answer given to an attempt.

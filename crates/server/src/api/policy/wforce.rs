@@ -1,6 +1,7 @@
 //! The wforce-compatible commands beyond `allow`/`report`: `reset`, `addBLEntry`,
-//! `delBLEntry`, `getBL` (blacklist entries become audited admin blocks and protections),
-//! `ping` and `stats`.
+//! `delBLEntry`, `getBL` (blacklist entries become audited admin blocks and protections,
+//! through the one validation of every admin action), `ping` and `stats`. All but `ping` and
+//! `stats` are admitted with the admin credential only (`command.rs`).
 
 use super::PolicyState;
 use crate::http::{Gate, json_response, parse_json};
@@ -64,7 +65,12 @@ pub(super) async fn list_edit(st: &PolicyState, cmd: Endpoint, bytes: &[u8]) -> 
         return bad("give ip, netmask or login");
     }
     let at = now();
-    let reason = p.reason.unwrap_or_default();
+    // The audit log always says why: a wforce client that gives no reason is named instead.
+    let reason = p
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| format!("wforce {cmd} (no reason given)"));
     if cmd == Endpoint::AddBlEntry && p.expire_secs.is_none() {
         return bad("expire_secs is required");
     }
