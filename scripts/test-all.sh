@@ -54,6 +54,8 @@ CARGO_DENY_VERSION=0.20.2
 if [ "$(cargo deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
     cargo install -q --locked cargo-deny --version "$CARGO_DENY_VERSION"
 fi
+# cargo metadata (which cargo deny reads) wants every platform's crates on disk.
+cargo fetch --locked -q
 cargo deny --offline check licenses bans sources
 if [ -n "${PORTCULLIS_ADVISORY_DB:-}" ]; then
     # cargo-deny looks for the database under db-path in a folder named after its URL.
