@@ -19,10 +19,9 @@ use crate::sinks::webhooks::{Notice, Webhooks};
 use crate::validate::{AdminRules, Refused};
 use parking_lot::Mutex;
 use portcullis_core::report::{InputSummary, Report};
-use portcullis_core::{Account, AuthEvent, Outcome, Prefix, Protocol, Timestamp};
+use portcullis_core::{Account, AuthEvent, Prefix, Timestamp};
 use portcullis_engine::{Action, AdminAction, Attempt, Engine, Finding, Verdict};
 use portcullis_store::{AuditEntry, Store};
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -30,7 +29,6 @@ struct Shared {
     engine: Mutex<Engine>,
     store: Arc<Store>,
     metrics: Arc<Metrics>,
-    trusted: Vec<Prefix>,
     rules: AdminRules,
     familiar: FamiliarWrites,
     timeline: Timeline,
@@ -63,8 +61,7 @@ pub enum AdminError {
     Store(anyhow::Error),
 }
 
-/// What to do with an attempt, resolved for a client: `InternalOnly` already decided against
-/// the trusted networks.
+/// What to do with an attempt, as a client is told it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Effective {
     Allow,
@@ -72,28 +69,24 @@ pub enum Effective {
     Deny,
 }
 
-/// Resolves an engine action for an attempt from `source`: `internal_only` allows trusted
-/// networks and denies everyone else (the engine lets familiar sources through itself).
-pub fn resolve(action: Action, source: Option<IpAddr>, trusted: &[Prefix]) -> Effective {
+/// The client's answer for an engine action. `internal_only` is a deny: the engine returns it
+/// only for attempts that are neither from a trusted network nor familiar (it judges the
+/// attempt's [`Standing`](portcullis_engine::Standing) once, for every path), so nothing here
+/// looks at trust again.
+pub fn resolve(action: Action) -> Effective {
     match action {
         Action::Allow => Effective::Allow,
         Action::Tarpit { seconds } => Effective::Tarpit(seconds.max(1)),
-        Action::Deny => Effective::Deny,
-        Action::InternalOnly => match source {
-            Some(ip) if trusted.iter().any(|p| p.contains(ip)) => Effective::Allow,
-            _ => Effective::Deny,
-        },
+        Action::Deny | Action::InternalOnly => Effective::Deny,
     }
 }
 
 impl EngineHandle {
-    /// Wraps an engine. `trusted` are the engine's trusted networks (for `internal_only`);
-    /// `rules` validate every admin action.
+    /// Wraps an engine; `rules` validate every admin action.
     pub fn new(
         engine: Engine,
         store: Arc<Store>,
         metrics: Arc<Metrics>,
-        trusted: Vec<Prefix>,
         rules: AdminRules,
         webhooks: Webhooks,
         decisions: DecisionBook,
@@ -103,7 +96,6 @@ impl EngineHandle {
                 engine: Mutex::new(engine),
                 store,
                 metrics,
-                trusted,
                 rules,
                 familiar: FamiliarWrites::new(),
                 timeline: Timeline::new(),
@@ -120,9 +112,6 @@ impl EngineHandle {
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
     }
-    pub fn trusted(&self) -> &[Prefix] {
-        &self.inner.trusted
-    }
     /// The rules every admin action passes (for computing expiries the same way everywhere).
     pub fn rules(&self) -> &AdminRules {
         &self.inner.rules
@@ -136,8 +125,10 @@ impl EngineHandle {
     }
 
     /// Replays the stored admin state (blocks, protections, shields in force at `now`) and
-    /// re-teaches familiar sources (successes newer than the retention) as synthetic success
-    /// events in time order. Returns (actions, familiar sources) replayed.
+    /// restores familiar sources (successes newer than the retention) through
+    /// [`Engine::restore_familiar`](portcullis_engine::Engine::restore_familiar): no synthetic
+    /// event, so no detector runs and event time does not move. Returns (actions, familiar
+    /// sources) restored.
     pub fn restore(&self, now: Timestamp, retention_days: u32) -> anyhow::Result<(usize, usize)> {
         let actions = self.inner.store.replay_actions(now)?;
         let since = now.plus_secs(-(retention_days as i64) * 86_400);
@@ -146,18 +137,8 @@ impl EngineHandle {
         let mut engine = self.inner.engine.lock();
         // Campaign ids continue where the store left off: `c1` never names two attacks.
         engine.resume_campaign_ids(next_id);
-        for ev in familiar.iter().map(|f| {
-            let mut ev = AuthEvent::new(
-                f.last_success,
-                Protocol::Other,
-                Account::from_raw(&f.account),
-                Some(f.prefix.addr()),
-                Outcome::Success,
-            );
-            ev.server = Some("portcullis-restore".into());
-            ev
-        }) {
-            engine.observe(&ev);
+        for f in &familiar {
+            engine.restore_familiar(&Account::from_raw(&f.account), f.prefix, f.last_success);
         }
         let n_actions = actions.len();
         for a in actions {
@@ -214,11 +195,10 @@ impl EngineHandle {
             (v, e.take_findings())
         };
         self.persist_findings(findings);
-        let (familiar, write) = match ev.source {
-            Some(ip) => self.inner.familiar.note(ev, ip),
-            None => (false, false),
-        };
-        self.inner.timeline.record(ev, familiar, verdict.action);
+        let write = ev.source.is_some_and(|ip| self.inner.familiar.note(ev, ip));
+        self.inner
+            .timeline
+            .record(ev, verdict.standing.familiar, verdict.action);
         if write && let Some(ip) = ev.source {
             self.inner
                 .store
@@ -293,34 +273,41 @@ impl EngineHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_core::Protocol;
 
+    /// `internal_only` is decided by the engine, which judged the attempt's standing: an
+    /// internal-only account answers allow from a trusted network and deny from outside, and
+    /// the server maps the engine's action without a second trusted list.
     #[test]
-    fn internal_only_is_resolved_against_the_trusted_networks() {
-        let trusted: Vec<Prefix> = vec!["10.0.0.0/8".parse().unwrap()];
-        let inside = Some("10.1.2.3".parse().unwrap());
-        let outside = Some("203.0.113.9".parse().unwrap());
-        assert_eq!(
-            resolve(Action::InternalOnly, inside, &trusted),
-            Effective::Allow
-        );
-        assert_eq!(
-            resolve(Action::InternalOnly, outside, &trusted),
-            Effective::Deny
-        );
-        assert_eq!(
-            resolve(Action::InternalOnly, None, &trusted),
-            Effective::Deny
-        );
-        assert_eq!(resolve(Action::Allow, outside, &trusted), Effective::Allow);
-        assert_eq!(resolve(Action::Deny, inside, &trusted), Effective::Deny);
+    fn internal_only_is_decided_by_the_engine_and_resolved_to_deny() {
+        let mut engine = Engine::new(portcullis_engine::EngineConfig {
+            trusted_networks: vec!["10.0.0.0/8".parse().unwrap()],
+            ..Default::default()
+        });
+        let t = Timestamp::from_unix_secs(1_700_000_000);
+        engine.apply(AdminAction::Protect {
+            account: "alice".into(),
+            mode: portcullis_engine::ProtectionMode::InternalOnly,
+            at: t,
+            until: None,
+        });
+        let account = Account::from_raw("alice");
+        let ask = |e: &mut Engine, ip: &str| {
+            let v = e.check(&Attempt {
+                ts: t.plus_secs(1),
+                protocol: Protocol::Imap,
+                account: &account,
+                source: Some(ip.parse().unwrap()),
+                password_fingerprint: None,
+            });
+            (v.standing.trusted, resolve(v.action))
+        };
+        assert_eq!(ask(&mut engine, "10.1.2.3"), (true, Effective::Allow));
+        assert_eq!(ask(&mut engine, "203.0.113.9"), (false, Effective::Deny));
+        assert_eq!(resolve(Action::Allow), Effective::Allow);
+        assert_eq!(resolve(Action::Deny), Effective::Deny);
         // A zero-second tarpit would be read as "allow" by Dovecot: at least one second.
-        assert_eq!(
-            resolve(Action::Tarpit { seconds: 0 }, outside, &trusted),
-            Effective::Tarpit(1)
-        );
-        assert_eq!(
-            resolve(Action::Tarpit { seconds: 5 }, outside, &trusted),
-            Effective::Tarpit(5)
-        );
+        assert_eq!(resolve(Action::Tarpit { seconds: 0 }), Effective::Tarpit(1));
+        assert_eq!(resolve(Action::Tarpit { seconds: 5 }), Effective::Tarpit(5));
     }
 }

@@ -14,7 +14,7 @@ use crate::sources::{follow, syslog};
 use crate::tls;
 use crate::validate::AdminRules;
 use axum::serve::ListenerExt;
-use portcullis_core::{NormalizeOptions, Prefix};
+use portcullis_core::NormalizeOptions;
 use portcullis_engine::Engine;
 use portcullis_store::{Store, StoreOptions};
 use std::future::Future;
@@ -28,11 +28,8 @@ pub const MAX_FAMILIAR_ROWS: usize = 5_000_000;
 pub const MAX_FINDING_ROWS: usize = 1_000_000;
 
 /// Opens the store, wraps the engine, replays the stored state into it and marks it ready.
-pub fn start_engine(
-    cfg: &ServerConfig,
-    engine: Engine,
-    trusted: Vec<Prefix>,
-) -> anyhow::Result<EngineHandle> {
+/// Admin actions are validated against the engine's own trusted networks.
+pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<EngineHandle> {
     let path = cfg.store_file();
     let store = Store::open(
         &path,
@@ -46,7 +43,7 @@ pub fn start_engine(
     let retention = t.plus_secs(-(cfg.familiar_retention_days as i64) * 86_400);
     let pruned = store.prune(retention, t)? + store.cap(MAX_FAMILIAR_ROWS, MAX_FINDING_ROWS)?;
     let rules = AdminRules::new(
-        &trusted,
+        &engine.config().trusted_networks,
         cfg.admin_min_block_prefix_v4,
         cfg.admin_min_block_prefix_v6,
         cfg.admin_max_expiry_days,
@@ -65,7 +62,6 @@ pub fn start_engine(
         engine,
         Arc::new(store),
         metrics,
-        trusted,
         rules,
         webhooks,
         DecisionBook::new(ban),

@@ -337,7 +337,7 @@ fn spawned_follower_feeds_the_engine() {
         admin_listen: String::new(),
         ..ServerConfig::default()
     };
-    let handle = start_engine(&cfg, Engine::new(EngineConfig::default()), Vec::new()).unwrap();
+    let handle = start_engine(&cfg, Engine::new(EngineConfig::default())).unwrap();
     let log = dir.path().join("auth.log");
     append(&log, &lines(0..10));
     let f = follower(&log, StartAt::Beginning, Some(&dir.path().join("follow")));

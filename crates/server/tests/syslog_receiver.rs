@@ -39,7 +39,7 @@ fn harness() -> (Harness, portcullis_server::syslog::EventSink) {
         admin_listen: String::new(),
         ..ServerConfig::default()
     };
-    let handle = start_engine(&cfg, Engine::new(EngineConfig::default()), Vec::new()).unwrap();
+    let handle = start_engine(&cfg, Engine::new(EngineConfig::default())).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (h, s) = (handle.clone(), seen.clone());
     let sink: portcullis_server::syslog::EventSink = Arc::new(move |ev: &AuthEvent| {

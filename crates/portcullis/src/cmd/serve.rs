@@ -95,9 +95,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     init_logging(server.log_format == "json");
-    let trusted = config.engine.trusted_networks.clone();
     let engine = Engine::new(config.engine.clone());
-    let handle = portcullis_server::start_engine(&server, engine, trusted)?;
+    let handle = portcullis_server::start_engine(&server, engine)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(server.effective_worker_threads(cpus))

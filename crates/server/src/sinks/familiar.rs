@@ -39,9 +39,10 @@ impl FamiliarWrites {
         }
     }
 
-    /// Notes an observed attempt from `ip`: returns whether this pair was written before since
-    /// start-up, and whether the store must write it now (a success, new or stale).
-    pub fn note(&self, ev: &AuthEvent, ip: IpAddr) -> (bool, bool) {
+    /// Notes an observed attempt from `ip`: returns whether the store must write the pair now
+    /// (a success, new or stale). Whether the source *is* familiar is the engine's answer
+    /// (`Verdict::standing`), not this record's.
+    pub fn note(&self, ev: &AuthEvent, ip: IpAddr) -> bool {
         let learn = ev.outcome == Outcome::Success && !ev.account.is_empty();
         let key = self.hasher.hash_one((ev.account.name.as_str(), ip));
         let mut seen = self.written.lock();
@@ -53,7 +54,7 @@ impl FamiliarWrites {
             }
             seen.insert(key, ev.ts);
         }
-        (prev.is_some(), write)
+        write
     }
 }
 
@@ -76,9 +77,9 @@ mod tests {
     fn a_pair_is_written_once_an_hour_and_only_for_successes() {
         let f = FamiliarWrites::new();
         let ip = "198.51.100.7".parse().unwrap();
-        assert_eq!(f.note(&ev(0, Outcome::BadPassword), ip), (false, false));
-        assert_eq!(f.note(&ev(10, Outcome::Success), ip), (false, true));
-        assert_eq!(f.note(&ev(20, Outcome::Success), ip), (true, false));
-        assert_eq!(f.note(&ev(3610, Outcome::Success), ip), (true, true));
+        assert!(!f.note(&ev(0, Outcome::BadPassword), ip));
+        assert!(f.note(&ev(10, Outcome::Success), ip));
+        assert!(!f.note(&ev(20, Outcome::Success), ip));
+        assert!(f.note(&ev(3610, Outcome::Success), ip));
     }
 }

@@ -23,7 +23,8 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts `serve` with a default engine, `trusted` networks and an optional password checker.
+    /// Starts `serve` with a default engine that trusts `trusted` (instead of the default
+    /// private ranges) and an optional password checker.
     pub fn start(
         cfg: ServerConfig,
         trusted: Vec<Prefix>,
@@ -34,7 +35,11 @@ impl Running {
             .enable_all()
             .build()
             .unwrap();
-        let handle = start_engine(&cfg, Engine::new(EngineConfig::default()), trusted).unwrap();
+        let engine = Engine::new(EngineConfig {
+            trusted_networks: trusted,
+            ..EngineConfig::default()
+        });
+        let handle = start_engine(&cfg, engine).unwrap();
         let listeners = rt.block_on(Listeners::bind(&cfg)).unwrap();
         let (policy, admin_addr) = (listeners.policy_addr(), listeners.admin_addr());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

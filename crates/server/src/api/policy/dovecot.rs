@@ -156,7 +156,7 @@ pub(super) fn allow(st: &PolicyState, bytes: &[u8]) -> Response {
         password_fingerprint: nonempty(&t.pwhash).and_then(fingerprint_from_hex),
     };
     let verdict = st.handle.check(&attempt);
-    let eff = resolve(verdict.action, source, st.handle.trusted());
+    let eff = resolve(verdict.action);
     count_effective(&st.handle, eff);
     // Field order matters: old Dovecot parsers stop at the first unknown key.
     let body = match eff {

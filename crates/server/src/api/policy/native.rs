@@ -91,12 +91,8 @@ fn native_protocol(s: &Option<String>) -> Protocol {
         .unwrap_or(Protocol::Other)
 }
 
-fn native_verdict(
-    h: &EngineHandle,
-    v: &Verdict,
-    source: Option<std::net::IpAddr>,
-) -> serde_json::Value {
-    let eff = resolve(v.action, source, h.trusted());
+fn native_verdict(h: &EngineHandle, v: &Verdict) -> serde_json::Value {
+    let eff = resolve(v.action);
     count_effective(h, eff);
     let (action, delay) = match eff {
         Effective::Allow => ("allow", 0),
@@ -108,6 +104,7 @@ fn native_verdict(
         "delay_secs": delay,
         "engine_action": v.action.as_str(),
         "reasons": v.reasons,
+        "standing": v.standing,
     })
 }
 
@@ -125,7 +122,7 @@ fn native_check_one(st: &PolicyState, a: NativeAttempt) -> Result<serde_json::Va
         password_fingerprint: native_fp(&a.password_fingerprint)?,
     };
     let v = st.handle.check(&attempt);
-    Ok(native_verdict(&st.handle, &v, source))
+    Ok(native_verdict(&st.handle, &v))
 }
 
 fn native_report_one(st: &PolicyState, e: NativeEvent) -> Result<serde_json::Value, ItemError> {
@@ -146,7 +143,7 @@ fn native_report_one(st: &PolicyState, e: NativeEvent) -> Result<serde_json::Val
     ev.server = e.server;
     let v = st.handle.observe(&ev);
     st.handle.metrics().observed();
-    Ok(native_verdict(&st.handle, &v, source))
+    Ok(native_verdict(&st.handle, &v))
 }
 
 fn item_response(st: &PolicyState, r: Result<serde_json::Value, ItemError>) -> Response {
