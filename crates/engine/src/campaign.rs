@@ -4,6 +4,7 @@
 use crate::keys::{FixedMap, Secs, SourceKey, fixed_map};
 use portcullis_core::report::{Campaign, CampaignKind, FlaggedSource};
 use portcullis_core::{Prefix, Timestamp};
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 
 /// A campaign as the engine tracks it.
@@ -32,6 +33,10 @@ pub struct CampaignState {
     pub linked: Vec<(Prefix, String)>,
     /// Workstations flagged in it (sources known only by name: no address to list).
     pub clients: Vec<String>,
+    /// Its newest flagged sources (addresses and networks), oldest first, at most
+    /// [`FINDING_MAX_SOURCES`]: what a `campaign_updated` finding names, without a walk of
+    /// every flag.
+    pub recent_sources: VecDeque<Prefix>,
 }
 
 /// A reference to a campaign by its index in the engine's list, stored in 4 bytes (with
@@ -70,6 +75,7 @@ impl CampaignState {
             last_update: crate::keys::secs(now),
             linked: Vec::new(),
             clients: Vec::new(),
+            recent_sources: VecDeque::new(),
         }
     }
 

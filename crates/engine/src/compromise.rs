@@ -91,8 +91,10 @@ impl Engine {
                             && (wide || a.campaign.is_some())
                     })
             };
+            let scanned = self.provisional.slots() + self.recent_new.slots();
             let mut found = self.provisional.take_matching(skipped);
             found.extend(self.recent_new.take_matching(skipped));
+            self.walked += scanned as u64;
             if found.is_empty() {
                 continue;
             }
@@ -252,6 +254,10 @@ impl Engine {
             evidence,
         };
         self.push(Finding::AccountCompromised(ca.clone()));
-        self.compromised.push(ca);
+        if self.compromised.len() >= self.cfg.max_compromised.max(1) {
+            self.compromised.pop_front();
+            self.dropped_compromised += 1;
+        }
+        self.compromised.push_back(ca);
     }
 }

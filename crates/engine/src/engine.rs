@@ -26,6 +26,7 @@ use crate::workstations::Workstations;
 use crate::workstations::source_key;
 use portcullis_core::report::{AccountAtRisk, CompromisedAccount};
 use portcullis_core::{AuthEvent, Prefix, Timestamp};
+use std::collections::VecDeque;
 
 /// Sizes of the engine's state, for monitoring and the memory benchmark.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,6 +43,11 @@ pub struct EngineStats {
     /// for an account.
     pub source_slot_bytes: usize,
     pub account_slot_bytes: usize,
+    /// The most table entries any single step (one `observe`, `check` or `apply`) visited in
+    /// sweeps, evictions and walks: the work one request can be made to pay for. Deterministic
+    /// (it counts entries, not time); see ARCHITECTURE.md, "no request pays for the whole
+    /// table".
+    pub max_entries_visited_in_one_step: u64,
 }
 
 /// The engine.
@@ -67,17 +73,25 @@ pub struct Engine {
     /// Per kind, the campaign that single-source detections join while it is recent.
     pub(crate) by_kind: [Option<usize>; 5],
     pub(crate) flagged: Flagged,
-    pub(crate) compromised: Vec<CompromisedAccount>,
+    /// Compromised and at-risk accounts, oldest first, at most `max_compromised` and
+    /// `max_at_risk` (the oldest go first), with how many went.
+    pub(crate) compromised: VecDeque<CompromisedAccount>,
     pub(crate) provisional: Held,
     /// Successes new to their account (address and network) outside a live spray, for
     /// `spray_idle_secs`: resolved when their address is flagged.
     pub(crate) recent_new: Held,
-    pub(crate) at_risk: Vec<AccountAtRisk>,
+    pub(crate) at_risk: VecDeque<AccountAtRisk>,
+    pub(crate) dropped_compromised: u64,
+    pub(crate) dropped_at_risk: u64,
     pub(crate) admin: Admin,
     pub(crate) findings: Vec<Finding>,
     pub(crate) verdicts: [u64; 4],
     pub(crate) next_maintenance: Secs,
     pub(crate) next_expiry: Secs,
+    /// Entries visited by walks in the current step (tables count their own sweeps and
+    /// evictions), and the most any step visited.
+    pub(crate) walked: u64,
+    pub(crate) max_step_visits: u64,
     pub(crate) max_findings: usize,
     pub(crate) dropped_findings: u64,
     /// Workstations named by sourceless Windows events (client keys), at most [`MAX_CLIENTS`].
@@ -111,15 +125,19 @@ impl Engine {
             last_spray: None,
             by_kind: [None; 5],
             flagged: Flagged::new(config.max_flagged),
-            compromised: Vec::new(),
+            compromised: VecDeque::new(),
             provisional: Held::default(),
             recent_new: Held::default(),
-            at_risk: Vec::new(),
+            at_risk: VecDeque::new(),
+            dropped_compromised: 0,
+            dropped_at_risk: 0,
             admin: Admin::default(),
             findings: Vec::new(),
             verdicts: [0; 4],
             next_maintenance: 0,
             next_expiry: 0,
+            walked: 0,
+            max_step_visits: 0,
             max_findings: 1_000_000,
             dropped_findings: 0,
             clients: Workstations::default(),
@@ -203,6 +221,7 @@ impl Engine {
         }
         a.remember_success(t, fp32(bits.mix()), fp32(subnet.mix()));
         if self.is_trusted(bits) {
+            self.end_step();
             return;
         }
         self.hosts.entry(bits).succeed(t, akey);
@@ -210,6 +229,7 @@ impl Engine {
         if let Some(s) = site {
             self.nets.entry(s).succeed(t, akey);
         }
+        self.end_step();
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -229,6 +249,7 @@ impl Engine {
                 + self.admin.protections.capacity() * 40,
             source_slot_bytes: std::mem::size_of::<(SourceKey, SourceState)>() + 1,
             account_slot_bytes: std::mem::size_of::<(AccountKey, AccountState)>() + 1,
+            max_entries_visited_in_one_step: self.max_step_visits,
         }
     }
 
@@ -246,6 +267,7 @@ impl Engine {
             Action::InternalOnly => 3,
         }] += 1;
         self.learn(ev, akey, src);
+        self.end_step();
         verdict
     }
 
@@ -253,7 +275,9 @@ impl Engine {
     pub fn check(&mut self, attempt: &Attempt<'_>) -> Verdict {
         self.tick(attempt.ts);
         let akey = AccountKey::of(&attempt.account.name);
-        self.decide(attempt.source.map(SourceKey::of_ip), akey, attempt.protocol)
+        let verdict = self.decide(attempt.source.map(SourceKey::of_ip), akey, attempt.protocol);
+        self.end_step();
+        verdict
     }
 
     /// An admin decision. Expiry (`until`) is judged by event time.
@@ -301,6 +325,7 @@ impl Engine {
                 }
             }
         }
+        self.end_step();
     }
 
     /// How a source key reads in reasons and evidence: the address, or the workstation name.

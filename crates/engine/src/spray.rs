@@ -43,6 +43,9 @@ impl Engine {
         c.live = true;
         c.last_signal = self.now_s;
         c.last_seen = self.now;
+        // These walks visit every table once per opening (not per event): counted in the
+        // step's visits.
+        self.walked += (self.accounts.len() + self.hosts.len() + self.nets.len()) as u64;
         // Accounts that failed in the window that raised it are its targets.
         let first_minute = self.population.minute().saturating_sub(LONG - 1);
         let tag = Some(CampaignRef::new(i));

@@ -37,21 +37,28 @@ const TYPO_SECS: u32 = 900;
 
 impl Engine {
     pub(crate) fn tick(&mut self, t: Timestamp) {
-        if t <= self.now {
-            return; // tolerate small disorder: state stays at the latest time seen
+        // Small disorder is tolerated: state stays at the latest time seen.
+        if t > self.now {
+            self.now = t;
+            self.now_s = secs(t);
+            let live = self.spray.is_some();
+            self.population
+                .advance(self.now_s / 60, live, self.known_accounts, &self.cfg);
+            if self.now_s >= self.next_maintenance {
+                self.maintain();
+            }
         }
-        self.now = t;
-        self.now_s = secs(t);
-        let live = self.spray.is_some();
-        self.population
-            .advance(self.now_s / 60, live, self.known_accounts, &self.cfg);
-        if self.now_s >= self.next_maintenance {
-            self.maintain();
-        }
+        // A bounded slice of the upkeep, in every step: one shard of each table swept of
+        // expired entries, if any are waiting (at most one shard's entries each), and the
+        // count of known accounts follows what the sweep dropped.
+        self.hosts.sweep_one();
+        self.nets.sweep_one();
+        self.accounts.sweep_one();
+        self.settle_known_accounts();
     }
 
     /// Every event-time minute: end quiet sprays, emit throttled campaign updates; every hour:
-    /// expire idle state and recount known accounts.
+    /// expire idle state (O(shards): the tables reclaim the slots one shard per step).
     fn maintain(&mut self) {
         let now = self.now_s;
         self.next_maintenance = (now - now % 60).saturating_add(60);
@@ -72,11 +79,35 @@ impl Engine {
         if now >= self.next_expiry {
             self.next_expiry = now.saturating_add(3600);
             let c = &self.cfg;
-            self.hosts.expire(now.saturating_sub(c.source_ttl_secs));
-            self.nets.expire(now.saturating_sub(c.network_ttl_secs));
-            self.accounts.expire(now.saturating_sub(c.account_ttl_secs));
-            self.known_accounts = self.accounts.iter().filter(|(_, a)| a.has(KNOWN)).count() as u64;
+            self.hosts
+                .expire_lazily(now.saturating_sub(c.source_ttl_secs));
+            self.nets
+                .expire_lazily(now.saturating_sub(c.network_ttl_secs));
+            self.accounts
+                .expire_lazily(now.saturating_sub(c.account_ttl_secs));
         }
+    }
+
+    /// The count of accounts known to exist, less the known accounts the account table
+    /// dropped since (swept after expiry, evicted, or found expired and started afresh). It
+    /// used to be recounted by a walk of the whole table every hour; now it is kept as the
+    /// table goes. After the hourly expiry it lags by the shards not swept yet: a table of
+    /// one shard (below 16,384 entries of cap) is swept in the step that crosses the hour, as
+    /// the recount was done; a full one (64 shards) within 64 steps.
+    fn settle_known_accounts(&mut self) {
+        let dropped = self.accounts.take_precious_dropped();
+        self.known_accounts = self.known_accounts.saturating_sub(dropped);
+    }
+
+    /// The end of every step (`observe`, `check`, `apply`, `restore_familiar`): the known
+    /// accounts settled, and the entries the step visited recorded.
+    pub(crate) fn end_step(&mut self) {
+        self.settle_known_accounts();
+        let visited = self.hosts.take_visited()
+            + self.nets.take_visited()
+            + self.accounts.take_visited()
+            + std::mem::take(&mut self.walked);
+        self.max_step_visits = self.max_step_visits.max(visited);
     }
 
     pub(crate) fn learn(&mut self, ev: &AuthEvent, akey: AccountKey, src: Option<SourceKey>) {

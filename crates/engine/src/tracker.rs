@@ -66,6 +66,11 @@ impl Engine {
                 }
             } else {
                 let f = self.flagged.list[idx].source.clone();
+                let recent = &mut self.campaigns[i].recent_sources;
+                if recent.len() == FINDING_MAX_SOURCES {
+                    recent.pop_front();
+                }
+                recent.push_back(f.source);
                 self.push(Finding::SourceFlagged(f));
             }
             if !is_net {
@@ -80,16 +85,7 @@ impl Engine {
         c.last_update = self.now_s;
         // A finding carries the newest sources only (each was its own `source_flagged`
         // finding); the report lists them all.
-        let mut sources: Vec<Prefix> = self
-            .flagged
-            .list
-            .iter()
-            .rev()
-            .filter(|f| f.campaign == i as u32 && !f.workstation)
-            .take(FINDING_MAX_SOURCES)
-            .map(|f| f.source.source)
-            .collect();
-        sources.reverse();
+        let sources: Vec<Prefix> = c.recent_sources.iter().copied().collect();
         let mut rep = c.to_report(sources);
         rep.accounts.truncate(FINDING_MAX_SOURCES);
         rep.accounts.shrink_to_fit();
