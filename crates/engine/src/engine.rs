@@ -13,7 +13,7 @@
 
 use crate::admin::{Admin, prefix_match};
 use crate::api::{Action, AdminAction, Attempt, Finding, Standing, Verdict};
-use crate::campaign::{CampaignState, Flagged};
+use crate::campaign::{Campaigns, Flagged};
 use crate::config::EngineConfig;
 use crate::keys::{AccountKey, Secs, SourceKey, secs};
 use crate::population::Population;
@@ -48,6 +48,11 @@ pub struct EngineStats {
     /// (it counts entries, not time); see ARCHITECTURE.md, "no request pays for the whole
     /// table".
     pub max_entries_visited_in_one_step: u64,
+    /// Campaigns, compromised accounts and accounts at risk dropped by their caps
+    /// (`max_campaigns`, `max_compromised`, `max_at_risk`; each was a finding when it arose).
+    pub dropped_campaigns: u64,
+    pub dropped_compromised: u64,
+    pub dropped_at_risk: u64,
 }
 
 /// The engine.
@@ -66,7 +71,7 @@ pub struct Engine {
     pub(crate) passwords: SprayedPasswords,
     /// The last unknown account name each address failed with (users' own typos).
     pub(crate) typos: Typos,
-    pub(crate) campaigns: Vec<CampaignState>,
+    pub(crate) campaigns: Campaigns,
     /// The live distributed spray (campaign index), and the latest one (for merging).
     pub(crate) spray: Option<usize>,
     pub(crate) last_spray: Option<usize>,
@@ -120,7 +125,7 @@ impl Engine {
             population: Population::default(),
             passwords: SprayedPasswords::default(),
             typos: Typos::new(config.max_sources / 16),
-            campaigns: Vec::new(),
+            campaigns: Campaigns::default(),
             spray: None,
             last_spray: None,
             by_kind: [None; 5],
@@ -157,16 +162,16 @@ impl Engine {
     /// go back). Campaigns are not restored: a spray that was live before the restart opens
     /// a new campaign when it is raised again.
     pub fn resume_campaign_ids(&mut self, next: u64) {
-        let current = u64::from(self.id_base) + self.campaigns.len() as u64 + 1;
+        let current = u64::from(self.id_base) + self.campaigns.opened() as u64 + 1;
         if next > current {
             let next = next.min(u64::from(u32::MAX));
-            self.id_base = (next - 1 - self.campaigns.len() as u64) as u32;
+            self.id_base = (next - 1 - self.campaigns.opened() as u64) as u32;
         }
     }
 
     /// The id the next campaign opened will get (`c{n}`).
     pub fn next_campaign_id(&self) -> u64 {
-        u64::from(self.id_base) + self.campaigns.len() as u64 + 1
+        u64::from(self.id_base) + self.campaigns.opened() as u64 + 1
     }
 
     /// The latest event time seen.
@@ -238,7 +243,7 @@ impl Engine {
             networks: self.nets.len(),
             accounts: self.accounts.len(),
             flagged: self.flagged.len(),
-            campaigns: self.campaigns.len(),
+            campaigns: self.campaigns.held(),
             evictions: self.hosts.evictions() + self.nets.evictions() + self.accounts.evictions(),
             heap_bytes: self.hosts.heap_bytes()
                 + self.nets.heap_bytes()
@@ -250,6 +255,9 @@ impl Engine {
             source_slot_bytes: std::mem::size_of::<(SourceKey, SourceState)>() + 1,
             account_slot_bytes: std::mem::size_of::<(AccountKey, AccountState)>() + 1,
             max_entries_visited_in_one_step: self.max_step_visits,
+            dropped_campaigns: self.campaigns.dropped(),
+            dropped_compromised: self.dropped_compromised,
+            dropped_at_risk: self.dropped_at_risk,
         }
     }
 

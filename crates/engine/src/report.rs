@@ -8,22 +8,31 @@ use portcullis_core::report::{InputSummary, Report};
 use std::collections::BTreeMap;
 
 /// How much of the engine's view [`Engine::report_limited`] copies: the newest entries of
-/// each list. The work done is proportional to these limits (and to the number of
-/// campaigns), not to what the engine holds.
+/// each list. The work done is proportional to these limits, not to what the engine holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReportLimits {
+    /// Campaigns: the newest (last opened) this many.
+    pub campaigns: usize,
     /// Sources named per campaign: its newest, at most 100 (as in `campaign_updated`
-    /// findings), plus the sources linked from earlier campaigns.
+    /// findings), plus the sources linked from earlier campaigns (at most 64).
     pub sources_per_campaign: usize,
-    /// Flagged sources, compromised accounts, accounts at risk: the newest this many of each.
+    /// Accounts named per campaign: the first this many it named (`accounts_targeted` is
+    /// always the full count).
+    pub accounts_per_campaign: usize,
+    /// Flagged sources: the newest this many.
     pub flagged_sources: usize,
+    /// Compromised accounts, and accounts at risk: the newest this many of each.
     pub accounts: usize,
 }
 
 impl Default for ReportLimits {
+    /// 100 campaigns with 100 sources and 100 accounts each, 1,000 flagged sources,
+    /// 1,000 compromised accounts and 1,000 accounts at risk.
     fn default() -> Self {
         ReportLimits {
+            campaigns: 100,
             sources_per_campaign: crate::campaign::FINDING_MAX_SOURCES,
+            accounts_per_campaign: crate::campaign::FINDING_MAX_SOURCES,
             flagged_sources: 1000,
             accounts: 1000,
         }
@@ -44,23 +53,31 @@ impl Engine {
         r
     }
 
-    /// A bounded view of the report (see [`ReportLimits`]): every campaign with its newest
-    /// sources, and the newest flagged sources, compromised and at-risk accounts, oldest first
-    /// as in [`Engine::report`]. The counts in each campaign are complete; `stats()` says how
-    /// many flags there are in all.
+    /// A bounded view of the report (see [`ReportLimits`]): the newest campaigns with their
+    /// newest sources, and the newest flagged sources, compromised and at-risk accounts, each
+    /// list oldest first as in [`Engine::report`]. The counts in each campaign are complete;
+    /// [`Engine::stats`] says how many flags there are in all. Verdict counts are as in
+    /// [`Engine::report`].
     pub fn report_limited(&self, input: InputSummary, limits: ReportLimits) -> Report {
         let mut r = self.report_head(input);
-        r.campaigns = self
+        let mut campaigns: Vec<_> = self
             .campaigns
             .iter()
-            .map(|c| {
+            .rev()
+            .take(limits.campaigns)
+            .map(|(_, c)| {
                 let skip = c
                     .recent_sources
                     .len()
                     .saturating_sub(limits.sources_per_campaign);
-                c.to_report(c.recent_sources.iter().skip(skip).copied().collect())
+                c.to_report_with(
+                    c.recent_sources.range(skip..).copied().collect(),
+                    limits.accounts_per_campaign,
+                )
             })
             .collect();
+        campaigns.reverse();
+        r.campaigns = campaigns;
         let mut flagged: Vec<_> = self
             .flagged
             .list
@@ -75,14 +92,12 @@ impl Engine {
         let newest = |n: usize| n.saturating_sub(limits.accounts);
         r.compromised_accounts = self
             .compromised
-            .iter()
-            .skip(newest(self.compromised.len()))
+            .range(newest(self.compromised.len())..)
             .cloned()
             .collect();
         r.accounts_at_risk = self
             .at_risk
-            .iter()
-            .skip(newest(self.at_risk.len()))
+            .range(newest(self.at_risk.len())..)
             .cloned()
             .collect();
         r
@@ -102,7 +117,6 @@ impl Engine {
         r.campaigns = self
             .campaigns
             .iter()
-            .enumerate()
             .map(|(i, c)| c.to_report(by_campaign.remove(&(i as u32)).unwrap_or_default()))
             .collect();
         r.flagged_sources = self

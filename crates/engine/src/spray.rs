@@ -175,7 +175,11 @@ impl Engine {
             return;
         };
         let earlier = self.flagged.get(f).campaign as usize;
-        if earlier == i || self.campaigns[earlier].first_seen >= self.campaigns[i].detected_at {
+        // (A campaign dropped by `max_campaigns` links nothing: it is gone.)
+        let Some(back) = self.campaigns.get(earlier).map(|c| c.first_seen) else {
+            return;
+        };
+        if earlier == i || back >= self.campaigns[i].detected_at {
             return;
         }
         let prefix = if is_net {
@@ -189,7 +193,6 @@ impl Engine {
             return;
         }
         let horizon = self.now_s.saturating_sub(self.cfg.horizon_secs);
-        let back = self.campaigns[earlier].first_seen;
         if crate::keys::secs(back) < horizon {
             return;
         }

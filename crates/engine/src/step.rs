@@ -70,11 +70,16 @@ impl Engine {
             self.spray = None;
         }
         self.settle_rounds();
-        for i in 0..self.campaigns.len() {
-            let c = &self.campaigns[i];
-            if c.dirty && now.saturating_sub(c.last_update) >= self.cfg.campaign_update_secs {
-                self.emit_update(i);
-            }
+        let due: Vec<usize> = self
+            .campaigns
+            .iter()
+            .filter(|(_, c)| {
+                c.dirty && now.saturating_sub(c.last_update) >= self.cfg.campaign_update_secs
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in due {
+            self.emit_update(i);
         }
         if now >= self.next_expiry {
             self.next_expiry = now.saturating_add(3600);
@@ -284,9 +289,9 @@ impl Engine {
         let prior_flag = self.flag_of(bits);
         let counted = !host.is_gateway(cfg)
             && prior_flag.is_none_or(|i| {
-                self.campaigns[self.flagged.get(i).campaign as usize].kind
-                    == CampaignKind::PasswordSpray
-                    && self.campaigns[self.flagged.get(i).campaign as usize].live
+                self.campaigns
+                    .get(self.flagged.get(i).campaign as usize)
+                    .is_some_and(|c| c.kind == CampaignKind::PasswordSpray && c.live)
             });
         let n = self.nets.entry(subnet);
         n.fail(now, akey, unknown, Some(bits.mix()), cfg);
@@ -421,8 +426,12 @@ impl Engine {
         if let Some(f) = prior_flag {
             let i = self.flagged.get(f).campaign as usize;
             let spray_live = self.spray.is_some();
+            // (A campaign dropped by `max_campaigns` is not extended.)
             if self.spray != Some(i)
-                && !(spray_live && self.campaigns[i].kind == CampaignKind::PasswordSpray)
+                && self
+                    .campaigns
+                    .get(i)
+                    .is_some_and(|c| !(spray_live && c.kind == CampaignKind::PasswordSpray))
             {
                 let cap = self.cfg.report_max_accounts;
                 let client = self.flagged.get(f).workstation;
