@@ -1,6 +1,15 @@
 //! The distributed spray: opening (or continuing) the campaign when the population signal
 //! (`population.rs`) or a sprayed password fires, and its membership — the sources, networks
 //! and accounts that take part, linked back over the long horizon.
+//!
+//! Opening a spray is the one step that still walks whole tables: [`Engine::open_spray`] visits
+//! every account (to tag the targets of the window that raised it), every address and every
+//! network (to enrol those that took part), so that step costs O(`max_accounts` +
+//! `max_sources` + `max_networks`) — bounded by the table caps, not by the traffic. It happens
+//! once per opening, not per event: while a spray is live, a signal only extends it, and a
+//! spray can open again only after `spray_idle_secs` of quiet. The walk is counted in
+//! `EngineStats::max_entries_visited_in_one_step`; its time with full tables is not
+//! benchmarked yet.
 
 use crate::campaign::CampaignRef;
 use crate::engine::Engine;

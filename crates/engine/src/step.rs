@@ -1,6 +1,8 @@
 //! Event intake and maintenance: advancing event time (the population baseline, minute and
-//! hourly upkeep), and learning from each outcome — familiarity on success, failure counts on
-//! the source, its networks and the account — then handing the failure to the detectors.
+//! hourly upkeep — the hourly expiry only moves the tables' cut-offs; every step then sweeps
+//! at most one shard of each table), and learning from each outcome — familiarity on success,
+//! failure counts on the source, its networks and the account — then handing the failure to
+//! the detectors.
 
 use crate::campaign::CampaignRef;
 use crate::engine::Engine;
