@@ -1,10 +1,14 @@
 //! The campaign tracker: named attacks, the sources flagged as taking part, compromised and
-//! at-risk accounts, and their rendering as report v1 types.
+//! at-risk accounts, and their rendering as report v1 types. Campaigns are held up to
+//! `max_campaigns` ([`Campaigns`]): beyond it the campaign seen least recently that has ended
+//! goes, while its flags stay (capped by `max_flagged`).
 
 use crate::keys::{FixedMap, Secs, SourceKey, fixed_map};
 use portcullis_core::report::{Campaign, CampaignKind, FlaggedSource};
 use portcullis_core::{Prefix, Timestamp};
+use std::collections::{BTreeMap, VecDeque};
 use std::num::NonZeroU32;
+use std::ops::{Index, IndexMut};
 
 /// A campaign as the engine tracks it.
 #[derive(Clone, Debug)]
@@ -32,6 +36,10 @@ pub struct CampaignState {
     pub linked: Vec<(Prefix, String)>,
     /// Workstations flagged in it (sources known only by name: no address to list).
     pub clients: Vec<String>,
+    /// Its newest flagged sources (addresses and networks), oldest first, at most
+    /// [`FINDING_MAX_SOURCES`]: what a `campaign_updated` finding names, without a walk of
+    /// every flag.
+    pub recent_sources: VecDeque<Prefix>,
 }
 
 /// A reference to a campaign by its index in the engine's list, stored in 4 bytes (with
@@ -45,6 +53,80 @@ impl CampaignRef {
     }
     pub fn index(self) -> usize {
         self.0.get() as usize - 1
+    }
+}
+
+/// The campaigns the engine holds, by index (0-based, in the order opened; an index is never
+/// given twice), at most a cap of them beyond those in use ([`Campaigns::trim`]). A dropped
+/// campaign's flags stay (they are capped by `max_flagged`): its sources are still denied
+/// while their flags last, as a closed campaign's are, and nothing else refers to it.
+#[derive(Debug, Default)]
+pub struct Campaigns {
+    held: BTreeMap<usize, CampaignState>,
+    opened: usize,
+    dropped: u64,
+}
+
+impl Campaigns {
+    /// Campaigns opened so far, dropped ones included (the next index).
+    pub fn opened(&self) -> usize {
+        self.opened
+    }
+    /// Campaigns held.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+    /// Campaigns dropped so far by [`Campaigns::trim`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+    /// Campaign `i`, unless it was dropped.
+    pub fn get(&self, i: usize) -> Option<&CampaignState> {
+        self.held.get(&i)
+    }
+    /// Adds a campaign; returns its index.
+    pub fn push(&mut self, c: CampaignState) -> usize {
+        let i = self.opened;
+        self.held.insert(i, c);
+        self.opened += 1;
+        i
+    }
+    /// The campaigns held, by index.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (usize, &CampaignState)> {
+        self.held.iter().map(|(i, c)| (*i, c))
+    }
+    /// Drops campaigns while more than `cap` are held: each time the one seen least recently
+    /// (the lowest index among equals) that is not live and not `in_use`. O(held) per campaign
+    /// dropped; it runs when a campaign opens.
+    pub fn trim(&mut self, cap: usize, in_use: impl Fn(usize) -> bool) {
+        while self.held.len() > cap {
+            let oldest = self
+                .held
+                .iter()
+                .filter(|(i, c)| !c.live && !in_use(**i))
+                .min_by_key(|(i, c)| (c.last_seen, **i))
+                .map(|(i, _)| *i);
+            let Some(i) = oldest else {
+                return;
+            };
+            self.held.remove(&i);
+            self.dropped += 1;
+        }
+    }
+}
+
+/// Campaign `i`, which the caller knows is held (the current spray, the last one, a kind's
+/// current campaign, one just opened): dropping skips those.
+impl Index<usize> for Campaigns {
+    type Output = CampaignState;
+    fn index(&self, i: usize) -> &CampaignState {
+        self.held.get(&i).expect("a campaign in use is held")
+    }
+}
+
+impl IndexMut<usize> for Campaigns {
+    fn index_mut(&mut self, i: usize) -> &mut CampaignState {
+        self.held.get_mut(&i).expect("a campaign in use is held")
     }
 }
 
@@ -70,6 +152,7 @@ impl CampaignState {
             last_update: crate::keys::secs(now),
             linked: Vec::new(),
             clients: Vec::new(),
+            recent_sources: VecDeque::new(),
         }
     }
 
@@ -85,7 +168,13 @@ impl CampaignState {
     }
 
     /// The report form; `sources` are the flagged sources of this campaign.
-    pub fn to_report(&self, mut sources: Vec<Prefix>) -> Campaign {
+    pub fn to_report(&self, sources: Vec<Prefix>) -> Campaign {
+        self.to_report_with(sources, usize::MAX)
+    }
+
+    /// The report form naming at most `max_accounts` of its accounts (the first named;
+    /// `accounts_targeted` is the full count).
+    pub fn to_report_with(&self, mut sources: Vec<Prefix>, max_accounts: usize) -> Campaign {
         let mut linked = String::new();
         if !self.linked.is_empty() {
             let mut from: Vec<&str> = self.linked.iter().map(|(_, c)| c.as_str()).collect();
@@ -134,7 +223,7 @@ impl CampaignState {
                 "{what}: {} accounts targeted, {} sources flagged, {} attempts; {}{linked}",
                 self.accounts_targeted, self.sources, self.attempts, self.why
             ),
-            accounts: self.accounts.clone(),
+            accounts: self.accounts[..self.accounts.len().min(max_accounts)].to_vec(),
         }
     }
 }
@@ -144,8 +233,10 @@ impl CampaignState {
 pub struct Flag {
     /// The report form (source, first flagged, reason, campaign name).
     pub source: FlaggedSource,
-    /// Campaign index (0-based) it belongs to.
+    /// Campaign index (0-based) it belongs to, and that campaign's kind (for the verdict,
+    /// should the campaign be dropped before the flag).
     pub campaign: u32,
+    pub kind: CampaignKind,
     /// When it was flagged.
     pub at: Secs,
     /// A workstation (a client key with no address): not reported as a source.
@@ -191,6 +282,7 @@ impl Flagged {
         key: SourceKey,
         source: Prefix,
         campaign: u32,
+        kind: CampaignKind,
         campaign_name: String,
         now: Timestamp,
         reason: String,
@@ -217,6 +309,7 @@ impl Flagged {
                 campaign: Some(campaign_name),
             },
             campaign,
+            kind,
             at: crate::keys::secs(now),
             workstation: false,
         });

@@ -91,8 +91,10 @@ impl Engine {
                             && (wide || a.campaign.is_some())
                     })
             };
+            let scanned = self.provisional.slots() + self.recent_new.slots();
             let mut found = self.provisional.take_matching(skipped);
             found.extend(self.recent_new.take_matching(skipped));
+            self.walked += scanned as u64;
             if found.is_empty() {
                 continue;
             }
@@ -115,6 +117,13 @@ impl Engine {
         }
     }
 
+    /// The campaign of flag `idx`, unless `max_campaigns` dropped it (a compromise through
+    /// it is then recorded without a campaign).
+    fn held_campaign(&self, idx: u32) -> Option<u32> {
+        let c = self.flagged.get(idx).campaign;
+        self.campaigns.get(c as usize).map(|_| c)
+    }
+
     /// Why a success from an unfamiliar address looks like an attacker's, if it does.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn compromise_evidence(
@@ -132,7 +141,7 @@ impl Engine {
         let gateway = host.is_some_and(|h| h.is_gateway(cfg));
         if let Some(idx) = self.flagged.host(bits) {
             return Some((
-                Some(self.flagged.get(idx).campaign),
+                self.held_campaign(idx),
                 format!("success from {} flagged in the campaign", self.label(bits)),
             ));
         }
@@ -141,7 +150,7 @@ impl Engine {
             for k in std::iter::once(subnet).chain(site) {
                 if let Some(idx) = self.flagged.net(k) {
                     return Some((
-                        Some(self.flagged.get(idx).campaign),
+                        self.held_campaign(idx),
                         format!(
                             "success from {} inside {} flagged in the campaign",
                             self.label(bits),
@@ -156,8 +165,10 @@ impl Engine {
         }
         // The account was targeted by a spray (live, or ended recently), and this source took
         // part: it failed for other accounts, or its network has failing hosts and no success.
-        if let Some(targeted) = acct.campaign {
-            let c = &self.campaigns[targeted.index()];
+        // (A campaign dropped by `max_campaigns` had ended long before.)
+        if let Some(targeted) = acct.campaign
+            && let Some(c) = self.campaigns.get(targeted.index())
+        {
             let recent =
                 c.live || self.now.secs_since(c.last_seen) < i64::from(cfg.spray_idle_secs);
             if recent {
@@ -252,6 +263,10 @@ impl Engine {
             evidence,
         };
         self.push(Finding::AccountCompromised(ca.clone()));
-        self.compromised.push(ca);
+        if self.compromised.len() >= self.cfg.max_compromised.max(1) {
+            self.compromised.pop_front();
+            self.dropped_compromised += 1;
+        }
+        self.compromised.push_back(ca);
     }
 }

@@ -18,6 +18,12 @@ pub struct EngineConfig {
     pub max_networks: usize,
     pub max_accounts: usize,
     pub max_flagged: usize,
+    /// Compromised and at-risk accounts kept (and reported); beyond this, the oldest go.
+    pub max_compromised: usize,
+    pub max_at_risk: usize,
+    /// Campaigns kept (and reported); beyond this, the one seen least recently that has
+    /// ended goes (its flagged sources stay flagged).
+    pub max_campaigns: usize,
     /// Idle time after which per-source / per-network / per-account state is dropped.
     pub source_ttl_secs: u32,
     pub network_ttl_secs: u32,
@@ -118,6 +124,9 @@ impl Default for EngineConfig {
             max_networks: 225_000,
             max_accounts: 450_000,
             max_flagged: 250_000,
+            max_compromised: 10_000,
+            max_at_risk: 10_000,
+            max_campaigns: 1000,
             source_ttl_secs: 14 * 86_400,
             network_ttl_secs: 60 * 86_400,
             account_ttl_secs: 90 * 86_400,
@@ -181,6 +190,13 @@ max_networks = 225000
 max_accounts = 450000
 # Flagged addresses and prefixes kept (and reported); beyond this, new flags are dropped.
 max_flagged = 250000
+# Compromised accounts and accounts at risk kept (and reported) in memory; beyond this, the
+# oldest entries are dropped (`serve` has every one in its store as a finding already).
+max_compromised = 10000
+max_at_risk = 10000
+# Campaigns kept (and reported) in memory; beyond this, the campaign seen least recently that
+# has ended is dropped (its flagged sources stay flagged while their flags last).
+max_campaigns = 1000
 
 # Idle time, in seconds, after which state is forgotten: sources 14 days, networks 60 days
 # (they carry the long-horizon "first seen failing"), accounts 90 days (they carry the

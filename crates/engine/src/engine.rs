@@ -13,7 +13,7 @@
 
 use crate::admin::{Admin, prefix_match};
 use crate::api::{Action, AdminAction, Attempt, Finding, Standing, Verdict};
-use crate::campaign::{CampaignState, Flagged};
+use crate::campaign::{Campaigns, Flagged};
 use crate::config::EngineConfig;
 use crate::keys::{AccountKey, Secs, SourceKey, secs};
 use crate::population::Population;
@@ -26,6 +26,7 @@ use crate::workstations::Workstations;
 use crate::workstations::source_key;
 use portcullis_core::report::{AccountAtRisk, CompromisedAccount};
 use portcullis_core::{AuthEvent, Prefix, Timestamp};
+use std::collections::VecDeque;
 
 /// Sizes of the engine's state, for monitoring and the memory benchmark.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -42,6 +43,16 @@ pub struct EngineStats {
     /// for an account.
     pub source_slot_bytes: usize,
     pub account_slot_bytes: usize,
+    /// The most table entries any single step (one `observe`, `check` or `apply`) visited in
+    /// sweeps, evictions and walks: the work one request can be made to pay for. Deterministic
+    /// (it counts entries, not time); see ARCHITECTURE.md, "no request pays for the whole
+    /// table".
+    pub max_entries_visited_in_one_step: u64,
+    /// Campaigns, compromised accounts and accounts at risk dropped by their caps
+    /// (`max_campaigns`, `max_compromised`, `max_at_risk`; each was a finding when it arose).
+    pub dropped_campaigns: u64,
+    pub dropped_compromised: u64,
+    pub dropped_at_risk: u64,
 }
 
 /// The engine.
@@ -60,24 +71,32 @@ pub struct Engine {
     pub(crate) passwords: SprayedPasswords,
     /// The last unknown account name each address failed with (users' own typos).
     pub(crate) typos: Typos,
-    pub(crate) campaigns: Vec<CampaignState>,
+    pub(crate) campaigns: Campaigns,
     /// The live distributed spray (campaign index), and the latest one (for merging).
     pub(crate) spray: Option<usize>,
     pub(crate) last_spray: Option<usize>,
     /// Per kind, the campaign that single-source detections join while it is recent.
     pub(crate) by_kind: [Option<usize>; 5],
     pub(crate) flagged: Flagged,
-    pub(crate) compromised: Vec<CompromisedAccount>,
+    /// Compromised and at-risk accounts, oldest first, at most `max_compromised` and
+    /// `max_at_risk` (the oldest go first), with how many went.
+    pub(crate) compromised: VecDeque<CompromisedAccount>,
     pub(crate) provisional: Held,
     /// Successes new to their account (address and network) outside a live spray, for
     /// `spray_idle_secs`: resolved when their address is flagged.
     pub(crate) recent_new: Held,
-    pub(crate) at_risk: Vec<AccountAtRisk>,
+    pub(crate) at_risk: VecDeque<AccountAtRisk>,
+    pub(crate) dropped_compromised: u64,
+    pub(crate) dropped_at_risk: u64,
     pub(crate) admin: Admin,
     pub(crate) findings: Vec<Finding>,
     pub(crate) verdicts: [u64; 4],
     pub(crate) next_maintenance: Secs,
     pub(crate) next_expiry: Secs,
+    /// Entries visited by walks in the current step (tables count their own sweeps and
+    /// evictions), and the most any step visited.
+    pub(crate) walked: u64,
+    pub(crate) max_step_visits: u64,
     pub(crate) max_findings: usize,
     pub(crate) dropped_findings: u64,
     /// Workstations named by sourceless Windows events (client keys), at most [`MAX_CLIENTS`].
@@ -106,20 +125,24 @@ impl Engine {
             population: Population::default(),
             passwords: SprayedPasswords::default(),
             typos: Typos::new(config.max_sources / 16),
-            campaigns: Vec::new(),
+            campaigns: Campaigns::default(),
             spray: None,
             last_spray: None,
             by_kind: [None; 5],
             flagged: Flagged::new(config.max_flagged),
-            compromised: Vec::new(),
+            compromised: VecDeque::new(),
             provisional: Held::default(),
             recent_new: Held::default(),
-            at_risk: Vec::new(),
+            at_risk: VecDeque::new(),
+            dropped_compromised: 0,
+            dropped_at_risk: 0,
             admin: Admin::default(),
             findings: Vec::new(),
             verdicts: [0; 4],
             next_maintenance: 0,
             next_expiry: 0,
+            walked: 0,
+            max_step_visits: 0,
             max_findings: 1_000_000,
             dropped_findings: 0,
             clients: Workstations::default(),
@@ -139,16 +162,16 @@ impl Engine {
     /// go back). Campaigns are not restored: a spray that was live before the restart opens
     /// a new campaign when it is raised again.
     pub fn resume_campaign_ids(&mut self, next: u64) {
-        let current = u64::from(self.id_base) + self.campaigns.len() as u64 + 1;
+        let current = u64::from(self.id_base) + self.campaigns.opened() as u64 + 1;
         if next > current {
             let next = next.min(u64::from(u32::MAX));
-            self.id_base = (next - 1 - self.campaigns.len() as u64) as u32;
+            self.id_base = (next - 1 - self.campaigns.opened() as u64) as u32;
         }
     }
 
     /// The id the next campaign opened will get (`c{n}`).
     pub fn next_campaign_id(&self) -> u64 {
-        u64::from(self.id_base) + self.campaigns.len() as u64 + 1
+        u64::from(self.id_base) + self.campaigns.opened() as u64 + 1
     }
 
     /// The latest event time seen.
@@ -203,6 +226,7 @@ impl Engine {
         }
         a.remember_success(t, fp32(bits.mix()), fp32(subnet.mix()));
         if self.is_trusted(bits) {
+            self.end_step();
             return;
         }
         self.hosts.entry(bits).succeed(t, akey);
@@ -210,6 +234,7 @@ impl Engine {
         if let Some(s) = site {
             self.nets.entry(s).succeed(t, akey);
         }
+        self.end_step();
     }
 
     pub fn stats(&self) -> EngineStats {
@@ -218,7 +243,7 @@ impl Engine {
             networks: self.nets.len(),
             accounts: self.accounts.len(),
             flagged: self.flagged.len(),
-            campaigns: self.campaigns.len(),
+            campaigns: self.campaigns.held(),
             evictions: self.hosts.evictions() + self.nets.evictions() + self.accounts.evictions(),
             heap_bytes: self.hosts.heap_bytes()
                 + self.nets.heap_bytes()
@@ -229,6 +254,10 @@ impl Engine {
                 + self.admin.protections.capacity() * 40,
             source_slot_bytes: std::mem::size_of::<(SourceKey, SourceState)>() + 1,
             account_slot_bytes: std::mem::size_of::<(AccountKey, AccountState)>() + 1,
+            max_entries_visited_in_one_step: self.max_step_visits,
+            dropped_campaigns: self.campaigns.dropped(),
+            dropped_compromised: self.dropped_compromised,
+            dropped_at_risk: self.dropped_at_risk,
         }
     }
 
@@ -246,6 +275,7 @@ impl Engine {
             Action::InternalOnly => 3,
         }] += 1;
         self.learn(ev, akey, src);
+        self.end_step();
         verdict
     }
 
@@ -253,7 +283,9 @@ impl Engine {
     pub fn check(&mut self, attempt: &Attempt<'_>) -> Verdict {
         self.tick(attempt.ts);
         let akey = AccountKey::of(&attempt.account.name);
-        self.decide(attempt.source.map(SourceKey::of_ip), akey, attempt.protocol)
+        let verdict = self.decide(attempt.source.map(SourceKey::of_ip), akey, attempt.protocol);
+        self.end_step();
+        verdict
     }
 
     /// An admin decision. Expiry (`until`) is judged by event time.
@@ -301,6 +333,7 @@ impl Engine {
                 }
             }
         }
+        self.end_step();
     }
 
     /// How a source key reads in reasons and evidence: the address, or the workstation name.

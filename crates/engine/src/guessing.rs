@@ -32,6 +32,10 @@ impl Engine {
             campaign: Some(c.name()),
         };
         self.push(Finding::AccountAtRisk(r.clone()));
-        self.at_risk.push(r);
+        if self.at_risk.len() >= self.cfg.max_at_risk.max(1) {
+            self.at_risk.pop_front();
+            self.dropped_at_risk += 1;
+        }
+        self.at_risk.push_back(r);
     }
 }

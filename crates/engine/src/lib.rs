@@ -41,3 +41,4 @@ mod workstations;
 pub use api::{Action, AdminAction, Attempt, Finding, ProtectionMode, Reason, Standing, Verdict};
 pub use config::{EngineConfig, defaults_toml};
 pub use engine::{Engine, EngineStats};
+pub use report::ReportLimits;

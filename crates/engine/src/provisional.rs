@@ -176,6 +176,11 @@ impl Held {
         self.take_slots(wanted)
     }
 
+    /// Slots in the queue (what [`Held::take_matching`] scans).
+    pub fn slots(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Takes the entries of slots `seqs` (in order) out.
     fn take_slots(&mut self, seqs: Vec<u64>) -> Vec<Provisional> {
         seqs.into_iter()

@@ -88,7 +88,6 @@ impl<K, V> ShardedMap<K, V> {
             bits: n.trailing_zeros(),
         }
     }
-    #[cfg(test)]
     pub fn shard_count(&self) -> usize {
         self.shards.len()
     }
@@ -99,6 +98,9 @@ impl<K, V> ShardedMap<K, V> {
     #[inline]
     pub fn shard_mut(&mut self, i: usize) -> &mut FixedMap<K, V> {
         &mut self.shards[i]
+    }
+    pub fn shards(&self) -> impl Iterator<Item = &FixedMap<K, V>> {
+        self.shards.iter()
     }
     pub fn shards_mut(&mut self) -> impl Iterator<Item = &mut FixedMap<K, V>> {
         self.shards.iter_mut()
@@ -115,11 +117,9 @@ impl<K, V> ShardedMap<K, V> {
     pub fn capacity(&self) -> usize {
         self.shards.iter().map(|m| m.capacity()).sum()
     }
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.shards.iter().flat_map(|m| m.iter())
-    }
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
-        self.shards.iter_mut().flat_map(|m| m.iter_mut())
     }
     #[cfg(test)]
     pub fn values(&self) -> impl Iterator<Item = &V> {

@@ -1,6 +1,15 @@
 //! The distributed spray: opening (or continuing) the campaign when the population signal
 //! (`population.rs`) or a sprayed password fires, and its membership — the sources, networks
 //! and accounts that take part, linked back over the long horizon.
+//!
+//! Opening a spray is the one step that still walks whole tables: [`Engine::open_spray`] visits
+//! every account (to tag the targets of the window that raised it), every address and every
+//! network (to enrol those that took part), so that step costs O(`max_accounts` +
+//! `max_sources` + `max_networks`) — bounded by the table caps, not by the traffic. It happens
+//! once per opening, not per event: while a spray is live, a signal only extends it, and a
+//! spray can open again only after `spray_idle_secs` of quiet. The walk is counted in
+//! `EngineStats::max_entries_visited_in_one_step`; its time with full tables is not
+//! benchmarked yet.
 
 use crate::campaign::CampaignRef;
 use crate::engine::Engine;
@@ -43,6 +52,9 @@ impl Engine {
         c.live = true;
         c.last_signal = self.now_s;
         c.last_seen = self.now;
+        // These walks visit every table once per opening (not per event): counted in the
+        // step's visits.
+        self.walked += (self.accounts.len() + self.hosts.len() + self.nets.len()) as u64;
         // Accounts that failed in the window that raised it are its targets.
         let first_minute = self.population.minute().saturating_sub(LONG - 1);
         let tag = Some(CampaignRef::new(i));
@@ -172,7 +184,11 @@ impl Engine {
             return;
         };
         let earlier = self.flagged.get(f).campaign as usize;
-        if earlier == i || self.campaigns[earlier].first_seen >= self.campaigns[i].detected_at {
+        // (A campaign dropped by `max_campaigns` links nothing: it is gone.)
+        let Some(back) = self.campaigns.get(earlier).map(|c| c.first_seen) else {
+            return;
+        };
+        if earlier == i || back >= self.campaigns[i].detected_at {
             return;
         }
         let prefix = if is_net {
@@ -186,7 +202,6 @@ impl Engine {
             return;
         }
         let horizon = self.now_s.saturating_sub(self.cfg.horizon_secs);
-        let back = self.campaigns[earlier].first_seen;
         if crate::keys::secs(back) < horizon {
             return;
         }

@@ -38,6 +38,9 @@ impl Aged for SourceState {
     fn precious(&self) -> bool {
         !self.accounts_ok.is_empty()
     }
+    fn stamp(&mut self, t: Secs) {
+        self.last_seen = t;
+    }
 }
 
 impl SourceState {
@@ -134,6 +137,9 @@ impl Aged for AccountState {
     }
     fn precious(&self) -> bool {
         self.flags & KNOWN != 0
+    }
+    fn stamp(&mut self, t: Secs) {
+        self.last_seen = t;
     }
 }
 

@@ -1,6 +1,8 @@
 //! Event intake and maintenance: advancing event time (the population baseline, minute and
-//! hourly upkeep), and learning from each outcome — familiarity on success, failure counts on
-//! the source, its networks and the account — then handing the failure to the detectors.
+//! hourly upkeep — the hourly expiry only moves the tables' cut-offs; every step then sweeps
+//! at most one shard of each table), and learning from each outcome — familiarity on success,
+//! failure counts on the source, its networks and the account — then handing the failure to
+//! the detectors.
 
 use crate::campaign::CampaignRef;
 use crate::engine::Engine;
@@ -37,21 +39,28 @@ const TYPO_SECS: u32 = 900;
 
 impl Engine {
     pub(crate) fn tick(&mut self, t: Timestamp) {
-        if t <= self.now {
-            return; // tolerate small disorder: state stays at the latest time seen
+        // Small disorder is tolerated: state stays at the latest time seen.
+        if t > self.now {
+            self.now = t;
+            self.now_s = secs(t);
+            let live = self.spray.is_some();
+            self.population
+                .advance(self.now_s / 60, live, self.known_accounts, &self.cfg);
+            if self.now_s >= self.next_maintenance {
+                self.maintain();
+            }
         }
-        self.now = t;
-        self.now_s = secs(t);
-        let live = self.spray.is_some();
-        self.population
-            .advance(self.now_s / 60, live, self.known_accounts, &self.cfg);
-        if self.now_s >= self.next_maintenance {
-            self.maintain();
-        }
+        // A bounded slice of the upkeep, in every step: one shard of each table swept of
+        // expired entries, if any are waiting (at most one shard's entries each), and the
+        // count of known accounts follows what the sweep dropped.
+        self.hosts.sweep_one();
+        self.nets.sweep_one();
+        self.accounts.sweep_one();
+        self.settle_known_accounts();
     }
 
     /// Every event-time minute: end quiet sprays, emit throttled campaign updates; every hour:
-    /// expire idle state and recount known accounts.
+    /// expire idle state (O(shards): the tables reclaim the slots one shard per step).
     fn maintain(&mut self) {
         let now = self.now_s;
         self.next_maintenance = (now - now % 60).saturating_add(60);
@@ -63,20 +72,49 @@ impl Engine {
             self.spray = None;
         }
         self.settle_rounds();
-        for i in 0..self.campaigns.len() {
-            let c = &self.campaigns[i];
-            if c.dirty && now.saturating_sub(c.last_update) >= self.cfg.campaign_update_secs {
-                self.emit_update(i);
-            }
+        let due: Vec<usize> = self
+            .campaigns
+            .iter()
+            .filter(|(_, c)| {
+                c.dirty && now.saturating_sub(c.last_update) >= self.cfg.campaign_update_secs
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in due {
+            self.emit_update(i);
         }
         if now >= self.next_expiry {
             self.next_expiry = now.saturating_add(3600);
             let c = &self.cfg;
-            self.hosts.expire(now.saturating_sub(c.source_ttl_secs));
-            self.nets.expire(now.saturating_sub(c.network_ttl_secs));
-            self.accounts.expire(now.saturating_sub(c.account_ttl_secs));
-            self.known_accounts = self.accounts.iter().filter(|(_, a)| a.has(KNOWN)).count() as u64;
+            self.hosts
+                .expire_lazily(now.saturating_sub(c.source_ttl_secs));
+            self.nets
+                .expire_lazily(now.saturating_sub(c.network_ttl_secs));
+            self.accounts
+                .expire_lazily(now.saturating_sub(c.account_ttl_secs));
         }
+    }
+
+    /// The count of accounts known to exist, less the known accounts the account table
+    /// dropped since (swept after expiry, evicted, or found expired and started afresh). It
+    /// used to be recounted by a walk of the whole table every hour; now it is kept as the
+    /// table goes. After the hourly expiry it lags by the shards not swept yet: a table of
+    /// one shard (below 16,384 entries of cap) is swept in the step that crosses the hour, as
+    /// the recount was done; a full one (64 shards) within 64 steps.
+    fn settle_known_accounts(&mut self) {
+        let dropped = self.accounts.take_precious_dropped();
+        self.known_accounts = self.known_accounts.saturating_sub(dropped);
+    }
+
+    /// The end of every step (`observe`, `check`, `apply`, `restore_familiar`): the known
+    /// accounts settled, and the entries the step visited recorded.
+    pub(crate) fn end_step(&mut self) {
+        self.settle_known_accounts();
+        let visited = self.hosts.take_visited()
+            + self.nets.take_visited()
+            + self.accounts.take_visited()
+            + std::mem::take(&mut self.walked);
+        self.max_step_visits = self.max_step_visits.max(visited);
     }
 
     pub(crate) fn learn(&mut self, ev: &AuthEvent, akey: AccountKey, src: Option<SourceKey>) {
@@ -253,9 +291,9 @@ impl Engine {
         let prior_flag = self.flag_of(bits);
         let counted = !host.is_gateway(cfg)
             && prior_flag.is_none_or(|i| {
-                self.campaigns[self.flagged.get(i).campaign as usize].kind
-                    == CampaignKind::PasswordSpray
-                    && self.campaigns[self.flagged.get(i).campaign as usize].live
+                self.campaigns
+                    .get(self.flagged.get(i).campaign as usize)
+                    .is_some_and(|c| c.kind == CampaignKind::PasswordSpray && c.live)
             });
         let n = self.nets.entry(subnet);
         n.fail(now, akey, unknown, Some(bits.mix()), cfg);
@@ -390,8 +428,12 @@ impl Engine {
         if let Some(f) = prior_flag {
             let i = self.flagged.get(f).campaign as usize;
             let spray_live = self.spray.is_some();
+            // (A campaign dropped by `max_campaigns` is not extended.)
             if self.spray != Some(i)
-                && !(spray_live && self.campaigns[i].kind == CampaignKind::PasswordSpray)
+                && self
+                    .campaigns
+                    .get(i)
+                    .is_some_and(|c| !(spray_live && c.kind == CampaignKind::PasswordSpray))
             {
                 let cap = self.cfg.report_max_accounts;
                 let client = self.flagged.get(f).workstation;

@@ -7,8 +7,14 @@
 //! that shard's ordinary entries (cut-off: the median `last_seen` of a deterministic sample of
 //! 1,024), and only if that frees too little, the least recently seen quarter of all its
 //! entries, precious ones included; then it rebuilds the shard at its new size, so each insert
-//! pays O(1) amortised and the table never outgrows the slots its cap needs. [`Table::expire`]
-//! drops entries idle longer than a time-to-live, judged by event time.
+//! pays O(1) amortised and the table never outgrows the slots its cap needs.
+//!
+//! Expiry is incremental: [`Table::expire`] only records a cut-off per shard (O(shards)); from
+//! then on, entries last seen before it are gone for every look-up, iteration and insert (an
+//! insert over an expired entry starts afresh), exactly as if they had been removed at once.
+//! Their slots are reclaimed one shard at a time by [`Table::sweep_one`] (the engine calls it
+//! once per step), or by an insert that finds its shard full. So no single step walks the
+//! whole table: at most one shard (≤ 8,192 entries) per sweep or eviction.
 //!
 //! Eviction per shard is 1/64 of a whole-table eviction, as a shard's resize is 1/64 of a
 //! whole-table resize (why: `crate::sharded`). Small tables (the tests', a small deployment's)
@@ -25,6 +31,9 @@ pub trait Aged {
     fn precious(&self) -> bool {
         false
     }
+    /// Sets the last-seen time of an entry just created (see [`Table::entry`]). State that can
+    /// be created and left unstamped implements it.
+    fn stamp(&mut self, _t: Secs) {}
 }
 
 /// A hash map with a hard cap on entries.
@@ -34,16 +43,39 @@ pub struct Table<K, V> {
     /// Entries per shard at most.
     shard_cap: usize,
     evictions: u64,
+    /// Per shard: entries last seen before this are expired (logically gone), and the cut-off
+    /// its slots were last physically swept at.
+    cutoff: Box<[Secs]>,
+    swept: Box<[Secs]>,
+    /// The next shard [`Table::sweep_one`] looks at.
+    cursor: usize,
+    /// Precious entries dropped (expired or evicted) since the last [`Table::take_precious_dropped`].
+    precious_dropped: u64,
+    /// Entries visited by sweeps and evictions since the last [`Table::take_visited`].
+    visited: u64,
+}
+
+/// An entry that is gone: last seen before its shard's cut-off.
+#[inline]
+fn expired<V: Aged>(v: &V, cutoff: Secs) -> bool {
+    v.last_seen() < cutoff
 }
 
 impl<K: ShardKey + Copy, V: Aged + Default> Table<K, V> {
     pub fn new(cap: usize) -> Self {
         let cap = cap.max(16);
         let n = shards_for(cap);
+        let map = ShardedMap::new(n);
+        let shards = map.shard_count();
         Table {
-            map: ShardedMap::new(n),
+            map,
             shard_cap: cap.div_ceil(n).max(16),
             evictions: 0,
+            cutoff: vec![0; shards].into_boxed_slice(),
+            swept: vec![0; shards].into_boxed_slice(),
+            cursor: 0,
+            precious_dropped: 0,
+            visited: 0,
         }
     }
     /// How many shards the table has (1 below
@@ -52,9 +84,19 @@ impl<K: ShardKey + Copy, V: Aged + Default> Table<K, V> {
     pub fn shard_count(&self) -> usize {
         self.map.shard_count()
     }
-    /// Entries in all shards (sums them: for statistics, not the hot path).
+    /// Entries held in all shards, expired ones not yet swept included (sums the shards: for
+    /// statistics, not the hot path).
     pub fn len(&self) -> usize {
         self.map.len()
+    }
+    /// Entries visited by sweeps and evictions since the last call.
+    pub fn take_visited(&mut self) -> u64 {
+        std::mem::take(&mut self.visited)
+    }
+    /// Precious entries dropped (expired or evicted) since the last call: the engine keeps
+    /// its count of accounts known to exist exact with it.
+    pub fn take_precious_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.precious_dropped)
     }
     /// Entries evicted so far because the table (one of its shards) was full.
     pub fn evictions(&self) -> u64 {
@@ -62,33 +104,106 @@ impl<K: ShardKey + Copy, V: Aged + Default> Table<K, V> {
     }
     #[inline]
     pub fn get(&self, k: &K) -> Option<&V> {
-        self.map.get(k)
+        let i = self.map.shard_of(k);
+        let cutoff = self.cutoff[i];
+        self.map.shard(i).get(k).filter(|v| !expired(*v, cutoff))
     }
     #[inline]
     pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
-        self.map.get_mut(k)
+        let i = self.map.shard_of(k);
+        let cutoff = self.cutoff[i];
+        self.map
+            .shard_mut(i)
+            .get_mut(k)
+            .filter(|v| !expired(&**v, cutoff))
     }
-    /// The entry for `k`, created with `V::default()` if absent (evicting first if its shard is
-    /// full).
+    /// The entry for `k`, created with `V::default()` if absent or expired (evicting first if
+    /// its shard is full). A new entry is stamped with its shard's cut-off: it outlives the
+    /// current expiry and goes at the next unless its caller stamps it later (an entry created
+    /// after an eager expiry, stamped or not, lived until the next one too).
     #[inline]
     pub fn entry(&mut self, k: K) -> &mut V {
         let i = self.map.shard_of(&k);
         if self.map.shard(i).len() >= self.shard_cap && !self.map.shard(i).contains_key(&k) {
             self.evict(i);
         }
-        self.map.shard_mut(i).entry(k).or_default()
+        let cutoff = self.cutoff[i];
+        let mut fresh = false;
+        let v = self.map.shard_mut(i).entry(k).or_insert_with(|| {
+            fresh = true;
+            V::default()
+        });
+        if !fresh && expired(v, cutoff) {
+            self.precious_dropped += u64::from(v.precious());
+            *v = V::default();
+            fresh = true;
+        }
+        if fresh && cutoff > 0 {
+            v.stamp(cutoff);
+        }
+        v
     }
-    /// Drops entries not seen since `cutoff`.
-    pub fn expire(&mut self, cutoff: Secs) {
-        for m in self.map.shards_mut() {
-            m.retain(|_, v| v.last_seen() >= cutoff);
+    /// Expires entries not seen since `cutoff`: from now on they are gone; their slots are
+    /// reclaimed shard by shard by [`Table::sweep_one`]. O(shards).
+    pub fn expire_lazily(&mut self, cutoff: Secs) {
+        for c in self.cutoff.iter_mut() {
+            *c = (*c).max(cutoff);
         }
     }
+    /// Expires entries not seen since `cutoff` and reclaims their slots at once (every shard
+    /// visited: the engine uses [`Table::expire_lazily`]).
+    #[cfg(test)]
+    pub fn expire(&mut self, cutoff: Secs) {
+        self.expire_lazily(cutoff);
+        while self.sweep_one() {}
+    }
+    /// Sweeps the next shard with expired entries not yet reclaimed, if any: at most one
+    /// shard's entries visited. Returns whether there was one.
+    pub fn sweep_one(&mut self) -> bool {
+        let n = self.cutoff.len();
+        for step in 0..n {
+            let i = (self.cursor + step) % n;
+            if self.swept[i] < self.cutoff[i] {
+                self.sweep(i);
+                self.cursor = (i + 1) % n;
+                return true;
+            }
+        }
+        false
+    }
+    /// Drops the expired entries of shard `i`.
+    fn sweep(&mut self, i: usize) {
+        let cutoff = self.cutoff[i];
+        self.swept[i] = cutoff;
+        let map = self.map.shard_mut(i);
+        let before = map.len();
+        self.visited += before as u64;
+        let mut precious = 0u64;
+        map.retain(|_, v| {
+            let gone = expired(v, cutoff);
+            precious += u64::from(gone && v.precious());
+            !gone
+        });
+        self.precious_dropped += precious;
+        if map.len() < before {
+            // Removals leave tombstones; rebuild the shard at the size of what is left.
+            map.shrink_to_fit();
+        }
+    }
+    /// Live entries (expired ones skipped).
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
-        self.map.iter()
+        let cutoff = &self.cutoff;
+        self.map
+            .shards()
+            .enumerate()
+            .flat_map(move |(i, m)| m.iter().filter(move |(_, v)| !expired(*v, cutoff[i])))
     }
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut V)> {
-        self.map.iter_mut()
+        let cutoff = &self.cutoff;
+        self.map
+            .shards_mut()
+            .enumerate()
+            .flat_map(move |(i, m)| m.iter_mut().filter(move |(_, v)| !expired(&**v, cutoff[i])))
     }
     /// Approximate heap bytes held (buckets × (key + value + 1 control byte)).
     pub fn heap_bytes(&self) -> usize {
@@ -96,8 +211,18 @@ impl<K: ShardKey + Copy, V: Aged + Default> Table<K, V> {
     }
 
     fn evict(&mut self, shard: usize) {
+        // Expired entries go first: if that frees a slot, nothing live is evicted (as if they
+        // had been removed when they expired).
+        if self.swept[shard] < self.cutoff[shard] {
+            self.sweep(shard);
+            if self.map.shard(shard).len() < self.shard_cap {
+                return;
+            }
+        }
         let map = self.map.shard_mut(shard);
         let before = map.len();
+        self.visited += before as u64;
+        let mut precious = 0u64;
         // First the ordinary entries: the older half of them (by a deterministic sample).
         let mut sample: Vec<Secs> = map
             .values()
@@ -115,7 +240,11 @@ impl<K: ShardKey + Copy, V: Aged + Default> Table<K, V> {
             let mut sample: Vec<Secs> = map.values().take(1024).map(Aged::last_seen).collect();
             sample.sort_unstable();
             let cutoff = sample[sample.len() / 4];
-            map.retain(|_, v| v.last_seen() > cutoff);
+            map.retain(|_, v| {
+                let keep = v.last_seen() > cutoff;
+                precious += u64::from(!keep && v.precious());
+                keep
+            });
         }
         if map.len() > before - before / 8 {
             // Many entries share the cut-off second: drop some of those too, deterministically.
@@ -126,6 +255,7 @@ impl<K: ShardKey + Copy, V: Aged + Default> Table<K, V> {
             map.retain(|_, v| {
                 if excess > 0 && v.last_seen() <= cutoff {
                     excess -= 1;
+                    precious += u64::from(v.precious());
                     false
                 } else {
                     true
@@ -133,6 +263,7 @@ impl<K: ShardKey + Copy, V: Aged + Default> Table<K, V> {
             });
         }
         self.evictions += (before - map.len()) as u64;
+        self.precious_dropped += precious;
         // Removals leave tombstones that would make the next insert double the shard;
         // shrinking rebuilds it at the size of what is left, so it never outgrows its cap.
         map.shrink_to_fit();
@@ -239,5 +370,67 @@ mod tests {
             t.entry(i).0 = 7;
         }
         assert!(t.len() <= 100);
+    }
+
+    /// Incremental expiry behaves as the eager one did: after `expire`, expired entries are
+    /// gone for look-ups, iteration and inserts whatever the sweep has reached, and each
+    /// sweep visits one shard.
+    #[test]
+    fn lazy_expiry_matches_an_eager_model() {
+        use std::collections::BTreeMap;
+        let mut t: Table<u64, P> = Table::new(200_000);
+        assert!(t.shard_count() > 8);
+        let mut model: BTreeMap<u64, P> = BTreeMap::new();
+        let mut x = 0x2545_f491u64;
+        let mut rand = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut now: Secs = 1;
+        let mut max_visit = 0;
+        for step in 0..200_000u32 {
+            now += (rand(3) == 0) as Secs;
+            let k = rand(60_000);
+            match rand(10) {
+                0..=5 => {
+                    let precious = rand(4) == 0;
+                    let v = t.entry(k);
+                    v.0 = now;
+                    v.1 |= precious;
+                    let m = model.entry(k).or_default();
+                    m.0 = now;
+                    m.1 |= precious;
+                }
+                6..=8 => {
+                    assert_eq!(
+                        t.get(&k).map(|v| (v.0, v.1)),
+                        model.get(&k).map(|v| (v.0, v.1))
+                    );
+                }
+                _ if step % 5_000 == 9 => {
+                    let cutoff = now.saturating_sub(20_000);
+                    t.expire_lazily(cutoff);
+                    model.retain(|_, v| v.0 >= cutoff);
+                }
+                _ => {}
+            }
+            t.sweep_one();
+            max_visit = max_visit.max(t.take_visited());
+            if step % 20_000 == 0 {
+                let mut live: Vec<(u64, Secs)> = t.iter().map(|(k, v)| (*k, v.0)).collect();
+                live.sort_unstable();
+                let want: Vec<(u64, Secs)> = model.iter().map(|(k, v)| (*k, v.0)).collect();
+                assert_eq!(live, want, "step {step}");
+            }
+        }
+        // Swept: what is held is what is live; no sweep visited more than one shard.
+        while t.sweep_one() {}
+        assert_eq!(t.len(), model.len());
+        assert!(
+            max_visit > 0 && max_visit <= t.shard_cap as u64,
+            "{max_visit}"
+        );
     }
 }

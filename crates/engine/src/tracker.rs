@@ -24,13 +24,19 @@ impl Engine {
     }
 
     pub(crate) fn new_campaign(&mut self, kind: CampaignKind, why: String) -> usize {
-        let id = self.id_base + self.campaigns.len() as u32 + 1;
-        self.campaigns
+        let id = self.id_base + self.campaigns.opened() as u32 + 1;
+        let i = self
+            .campaigns
             .push(CampaignState::new(id, kind, self.now, why));
-        let c = self.campaigns.last().expect("just pushed");
-        let rep = c.to_report(Vec::new());
+        let rep = self.campaigns[i].to_report(Vec::new());
         self.push(Finding::CampaignOpened(rep));
-        self.campaigns.len() - 1
+        // Beyond `max_campaigns`, the campaign seen least recently goes (never a live one, the
+        // current or last spray, a kind's current campaign, or this one).
+        let (spray, last_spray, by_kind) = (self.spray, self.last_spray, self.by_kind);
+        self.campaigns.trim(self.cfg.max_campaigns.max(1), |j| {
+            j == i || spray == Some(j) || last_spray == Some(j) || by_kind.contains(&Some(j))
+        });
+        i
     }
 
     pub(crate) fn flag(
@@ -42,9 +48,10 @@ impl Engine {
         reason: String,
     ) {
         let name = self.campaigns[i].name();
+        let kind = self.campaigns[i].kind;
         if let Some(idx) = self
             .flagged
-            .add(is_net, key, prefix, i as u32, name, self.now, reason)
+            .add(is_net, key, prefix, i as u32, kind, name, self.now, reason)
         {
             self.campaigns[i].sources += 1;
             self.campaigns[i].dirty = true;
@@ -66,6 +73,11 @@ impl Engine {
                 }
             } else {
                 let f = self.flagged.list[idx].source.clone();
+                let recent = &mut self.campaigns[i].recent_sources;
+                if recent.len() == FINDING_MAX_SOURCES {
+                    recent.pop_front();
+                }
+                recent.push_back(f.source);
                 self.push(Finding::SourceFlagged(f));
             }
             if !is_net {
@@ -80,19 +92,8 @@ impl Engine {
         c.last_update = self.now_s;
         // A finding carries the newest sources only (each was its own `source_flagged`
         // finding); the report lists them all.
-        let mut sources: Vec<Prefix> = self
-            .flagged
-            .list
-            .iter()
-            .rev()
-            .filter(|f| f.campaign == i as u32 && !f.workstation)
-            .take(FINDING_MAX_SOURCES)
-            .map(|f| f.source.source)
-            .collect();
-        sources.reverse();
-        let mut rep = c.to_report(sources);
-        rep.accounts.truncate(FINDING_MAX_SOURCES);
-        rep.accounts.shrink_to_fit();
+        let sources: Vec<Prefix> = c.recent_sources.iter().copied().collect();
+        let rep = c.to_report_with(sources, FINDING_MAX_SOURCES);
         self.push(Finding::CampaignUpdated(rep));
     }
 }

@@ -2,7 +2,7 @@
 //! admin overlay, trust and familiarity, flagged sources, live sprays, account guessing.
 
 use crate::api::{Action, ProtectionMode, Reason, Standing, Verdict};
-use crate::campaign::CampaignRef;
+use crate::campaign::{CampaignRef, CampaignState};
 use crate::engine::Engine;
 use crate::keys::{AccountKey, NetLevel, SourceKey};
 use crate::state::{AccountState, fp32};
@@ -142,16 +142,24 @@ impl Engine {
                 .get(&bits)
                 .is_some_and(|h| h.is_gateway(&self.cfg));
             if !gateway && self.now_s.saturating_sub(at) < self.cfg.flag_ttl_secs {
-                let c = &self.campaigns[self.flagged.get(idx).campaign as usize];
-                let f = &self.flagged.get(idx).source;
+                let flag = self.flagged.get(idx);
+                // A campaign dropped by `max_campaigns` was closed: its flags deny.
+                let c = self.campaigns.get(flag.campaign as usize);
+                let f = &flag.source;
                 let what = if self.flagged.get(idx).workstation {
                     self.label(bits)
                 } else {
                     f.source.to_string()
                 };
-                let early = c.kind == CampaignKind::PasswordSpray
-                    && c.live
-                    && now.secs_since(c.detected_at) < i64::from(self.cfg.spray_uncertain_secs);
+                let early = c.is_some_and(|c| {
+                    c.kind == CampaignKind::PasswordSpray
+                        && c.live
+                        && now.secs_since(c.detected_at) < i64::from(self.cfg.spray_uncertain_secs)
+                });
+                let name = c.map_or_else(
+                    || f.campaign.clone().unwrap_or_default(),
+                    CampaignState::name,
+                );
                 let action = if early {
                     Action::Tarpit {
                         seconds: self.cfg.tarpit_secs,
@@ -161,8 +169,8 @@ impl Engine {
                 };
                 return verdict(
                     action,
-                    c.kind.as_str(),
-                    format!("{} is flagged in campaign {}: {}", what, c.name(), f.reason),
+                    flag.kind.as_str(),
+                    format!("{} is flagged in campaign {}: {}", what, name, f.reason),
                 );
             }
         }
