@@ -20,7 +20,7 @@ use crate::validate::{AdminRules, Refused};
 use parking_lot::Mutex;
 use portcullis_core::report::{InputSummary, Report};
 use portcullis_core::{Account, AuthEvent, Prefix, Timestamp};
-use portcullis_engine::{Action, AdminAction, Attempt, Engine, Finding, Verdict};
+use portcullis_engine::{Action, AdminAction, Attempt, Engine, Finding, ReportLimits, Verdict};
 use portcullis_store::{AuditEntry, Store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -80,6 +80,18 @@ pub fn resolve(action: Action) -> Effective {
         Action::Deny | Action::InternalOnly => Effective::Deny,
     }
 }
+
+/// How much of the engine's view the admin API and the dashboard copy: the newest 100
+/// campaigns (100 sources and 100 accounts each), 1,000 flagged sources, and up to 10,000
+/// compromised accounts and accounts at risk (the engine's own caps by default, so the
+/// dashboard's counts are exact).
+pub const LIVE_REPORT: ReportLimits = ReportLimits {
+    campaigns: 100,
+    sources_per_campaign: 100,
+    accounts_per_campaign: 100,
+    flagged_sources: 1_000,
+    accounts: 10_000,
+};
 
 impl EngineHandle {
     /// Wraps an engine; `rules` validate every admin action.
@@ -264,9 +276,13 @@ impl EngineHandle {
         &self.inner.timeline
     }
 
-    /// The engine's current view as report v1.
+    /// The engine's current view as report v1, bounded ([`LIVE_REPORT`]): the engine lock is
+    /// held for work proportional to those limits, never to the whole tables.
     pub fn report(&self) -> Report {
-        self.inner.engine.lock().report(InputSummary::default())
+        self.inner
+            .engine
+            .lock()
+            .report_limited(InputSummary::default(), LIVE_REPORT)
     }
 }
 
