@@ -10,8 +10,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
-    /// Networks never flagged or blocked by detection (admin blocks still apply).
+    /// Networks whose sources are never blocked by an admin nor denied as a network. Detection
+    /// still sees them: a host inside that attacks is flagged as that host (never widened to a
+    /// prefix), and `trusted_flagged` says what its attempts get.
     pub trusted_networks: Vec<Prefix>,
+    /// What a flagged host inside the trusted networks gets on accounts it is not familiar
+    /// with (on its own users' accounts it is always allowed).
+    pub trusted_flagged: TrustedFlagged,
 
     /// Hard caps on tracked entries (memory bound; least recently seen evicted first).
     pub max_sources: usize,
@@ -106,6 +111,22 @@ pub struct EngineConfig {
     pub report_max_accounts: usize,
 }
 
+/// What a live server does with a host inside the trusted networks once detection flagged it
+/// (`trusted_flagged`). Its users' familiar accounts are always allowed from it, and office
+/// gateways (recognised by their successes) are never flagged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrustedFlagged {
+    /// Treated on every account it is not familiar with as a flagged outside source is:
+    /// delayed while a just-raised spray is uncertain, refused after.
+    #[default]
+    DenyUnfamiliar,
+    /// Delayed by `tarpit_secs` on every account it is not familiar with.
+    TarpitUnfamiliar,
+    /// Allowed: flagged, reported and alerted on, never slowed.
+    ReportOnly,
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
@@ -120,6 +141,7 @@ impl Default for EngineConfig {
             .iter()
             .map(|s| s.parse().expect("valid built-in prefix"))
             .collect(),
+            trusted_flagged: TrustedFlagged::DenyUnfamiliar,
             max_sources: 450_000,
             max_networks: 225_000,
             max_accounts: 450_000,
@@ -175,9 +197,14 @@ pub fn defaults_toml() -> &'static str {
 }
 
 const DEFAULTS_TOML: &str = r#"[engine]
-# Networks never flagged or blocked by detection (RFC 1918, loopback, IPv6 ULA). Admin blocks
-# still apply. Add VPN and office ranges that are yours.
+# Your networks (RFC 1918, loopback, IPv6 ULA by default; add VPN and office ranges): never
+# blocked by an admin, never flagged as a network. Detection still sees them: a host inside
+# that sprays or guesses is flagged as that one host (loopback excepted: it names no host),
+# and trusted_flagged decides what it gets on accounts it is not familiar with:
+# "deny_unfamiliar", "tarpit_unfamiliar" or "report_only". Its own users' accounts are always
+# allowed from it; office gateways (many users' successes) are never flagged.
 trusted_networks = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "::1/128", "fc00::/7"]
+trusted_flagged = "deny_unfamiliar"
 
 # Memory bound: hard caps on tracked entries; when a table is full, the older half of its
 # ordinary entries is evicted (accounts known to exist and addresses where users logged in go

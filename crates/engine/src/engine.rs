@@ -203,8 +203,8 @@ impl Engine {
     /// the source's success evidence (gateways, spray membership) are as a success event would
     /// leave them, so later verdicts are the same; but nothing else happens: event time does
     /// not move, no verdict is counted, no detector runs (no compromise check, no held
-    /// success, no population or baseline change), no finding arises. Trusted sources become
-    /// familiar to the account only, as a success from them does.
+    /// success, no population or baseline change), no finding arises. A trusted source's
+    /// success evidence is its host's only (never its network's), as a success from it leaves.
     pub fn restore_familiar(
         &mut self,
         account: &portcullis_core::Account,
@@ -225,11 +225,17 @@ impl Engine {
             self.known_accounts += 1;
         }
         a.remember_success(t, fp32(bits.mix()), fp32(subnet.mix()));
-        if self.is_trusted(bits) {
+        let trusted = self.is_trusted(bits);
+        if trusted && bits.ip().is_loopback() {
             self.end_step();
             return;
         }
         self.hosts.entry(bits).succeed(t, akey);
+        // A trusted host is judged as itself, never as part of a network.
+        if trusted {
+            self.end_step();
+            return;
+        }
         self.nets.entry(subnet).succeed(t, akey);
         if let Some(s) = site {
             self.nets.entry(s).succeed(t, akey);

@@ -9,7 +9,7 @@ use crate::engine::Engine;
 use crate::keys::{AccountKey, SourceKey, secs, ts};
 use crate::provisional::Provisional;
 use crate::spray::spray_why;
-use crate::state::{AT_RISK, KNOWN, UNKNOWN, fp32};
+use crate::state::{AT_RISK, KNOWN, SourceState, UNKNOWN, fp32};
 
 use portcullis_core::report::CampaignKind;
 use portcullis_core::{AuthEvent, Outcome, Timestamp};
@@ -151,8 +151,10 @@ impl Engine {
                 self.learn_success(ev, akey, bits, trusted, host_fp, subnet, site, net_fp)
             }
             Class::Guess { unknown } => {
-                if trusted {
-                    return; // never counted, never flagged
+                // Loopback names no host (a local logon, a proxy on the machine itself): its
+                // failures are counted by workstation where the log names one, never by address.
+                if trusted && bits.ip().is_loopback() {
+                    return;
                 }
                 let acct = self.accounts.get(&akey);
                 if has_account
@@ -170,7 +172,17 @@ impl Engine {
                     });
                     self.clients.remember(bits, ev, Some(fresh));
                 }
-                self.learn_failure(ev, akey, has_account, unknown, bits, subnet, site, net_fp);
+                self.learn_failure(
+                    ev,
+                    akey,
+                    has_account,
+                    unknown,
+                    bits,
+                    trusted,
+                    subnet,
+                    site,
+                    net_fp,
+                );
             }
             Class::Neutral => {}
         }
@@ -193,7 +205,9 @@ impl Engine {
             return;
         }
         let mut provisional = false;
-        if !trusted {
+        // Trusted sources too: an insider's lucky guess is a compromise like any other.
+        // Loopback names no host, and is judged as before (learned, never held).
+        if !(trusted && bits.ip().is_loopback()) {
             let acct = self.accounts.get(&akey).copied().unwrap_or_default();
             if !acct.familiar_host(host_fp) {
                 if let Some((campaign, evidence)) = self.compromise_evidence(
@@ -247,7 +261,7 @@ impl Engine {
         if a.last_fail_net == net_fp && now.saturating_sub(a.last_fail) <= TYPO_SECS {
             self.population.uncount(&mut a.population_minute);
         }
-        if trusted {
+        if trusted && bits.ip().is_loopback() {
             return;
         }
         if provisional {
@@ -258,6 +272,10 @@ impl Engine {
             return;
         }
         self.hosts.entry(bits).succeed(now, akey);
+        // A trusted host is judged as itself, never as part of a network.
+        if trusted {
+            return;
+        }
         self.nets.entry(subnet).succeed(now, akey);
         if let Some(s) = site {
             self.nets.entry(s).succeed(now, akey);
@@ -272,6 +290,7 @@ impl Engine {
         has_account: bool,
         unknown: bool,
         bits: SourceKey,
+        trusted: bool,
         subnet: SourceKey,
         site: Option<SourceKey>,
         net_fp: u32,
@@ -295,17 +314,24 @@ impl Engine {
                     .get(self.flagged.get(i).campaign as usize)
                     .is_some_and(|c| c.kind == CampaignKind::PasswordSpray && c.live)
             });
-        let n = self.nets.entry(subnet);
-        n.fail(now, akey, unknown, Some(bits.mix()), cfg);
-        if counted {
-            self.population.count_network(&mut n.population_minute);
-        }
-        let sub = *n;
-        let site_state = site.map(|s| {
-            let n = self.nets.entry(s);
-            n.fail(now, akey, unknown, Some(subnet.mix()), cfg);
-            *n
-        });
+        // A host inside the trusted networks is counted as itself only: its /24, /64 and /48
+        // hold other users (and gateways) and are never flagged for it.
+        let (sub, site, site_state) = if trusted {
+            (SourceState::default(), None, None)
+        } else {
+            let n = self.nets.entry(subnet);
+            n.fail(now, akey, unknown, Some(bits.mix()), cfg);
+            if counted {
+                self.population.count_network(&mut n.population_minute);
+            }
+            let sub = *n;
+            let site_state = site.map(|s| {
+                let n = self.nets.entry(s);
+                n.fail(now, akey, unknown, Some(subnet.mix()), cfg);
+                *n
+            });
+            (sub, site, site_state)
+        };
         let gateway = host.is_gateway(cfg);
 
         // Account: smart-lockout counting and the population signal.

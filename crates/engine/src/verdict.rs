@@ -3,6 +3,7 @@
 
 use crate::api::{Action, ProtectionMode, Reason, Standing, Verdict};
 use crate::campaign::{CampaignRef, CampaignState};
+use crate::config::TrustedFlagged;
 use crate::engine::Engine;
 use crate::keys::{AccountKey, NetLevel, SourceKey};
 use crate::state::{AccountState, fp32};
@@ -116,9 +117,13 @@ impl Engine {
                 ProtectionMode::InternalOnly => {}
             }
         }
-        // 3. Trusted networks and familiar sources are allowed.
-        if trusted || familiar {
+        // 3. Familiar sources are allowed; so are trusted networks, unless detection flagged
+        //    this very host (`trusted_flagged` says what it gets then).
+        if familiar {
             return Verdict::allow();
+        }
+        if trusted {
+            return self.judge_trusted(src);
         }
         // 4. Shields up.
         if let Some((protocols, until)) = &self.admin.shields
@@ -135,44 +140,8 @@ impl Engine {
             return Verdict::allow();
         };
         // 5. Flagged sources (unless the address has since proven to be a shared gateway).
-        if let Some(idx) = self.flag_of(bits) {
-            let at = self.flagged.get(idx).at;
-            let gateway = self
-                .hosts
-                .get(&bits)
-                .is_some_and(|h| h.is_gateway(&self.cfg));
-            if !gateway && self.now_s.saturating_sub(at) < self.cfg.flag_ttl_secs {
-                let flag = self.flagged.get(idx);
-                // A campaign dropped by `max_campaigns` was closed: its flags deny.
-                let c = self.campaigns.get(flag.campaign as usize);
-                let f = &flag.source;
-                let what = if self.flagged.get(idx).workstation {
-                    self.label(bits)
-                } else {
-                    f.source.to_string()
-                };
-                let early = c.is_some_and(|c| {
-                    c.kind == CampaignKind::PasswordSpray
-                        && c.live
-                        && now.secs_since(c.detected_at) < i64::from(self.cfg.spray_uncertain_secs)
-                });
-                let name = c.map_or_else(
-                    || f.campaign.clone().unwrap_or_default(),
-                    CampaignState::name,
-                );
-                let action = if early {
-                    Action::Tarpit {
-                        seconds: self.cfg.tarpit_secs,
-                    }
-                } else {
-                    Action::Deny
-                };
-                return verdict(
-                    action,
-                    flag.kind.as_str(),
-                    format!("{} is flagged in campaign {}: {}", what, name, f.reason),
-                );
-            }
+        if let Some(v) = self.judge_flagged(bits, self.flag_of(bits)) {
+            return v;
         }
         // 6. Accounts a live spray targets: unfamiliar sources wait.
         if let Some(a) = acct {
@@ -212,5 +181,71 @@ impl Engine {
             }
         }
         Verdict::allow()
+    }
+
+    /// The verdict for a source under flag `flag` (its host's or a network's), if the flag
+    /// still holds: not expired, and the address not since proven a shared gateway.
+    fn judge_flagged(&self, bits: SourceKey, flag: Option<u32>) -> Option<Verdict> {
+        let idx = flag?;
+        let at = self.flagged.get(idx).at;
+        let gateway = self
+            .hosts
+            .get(&bits)
+            .is_some_and(|h| h.is_gateway(&self.cfg));
+        if !gateway && self.now_s.saturating_sub(at) < self.cfg.flag_ttl_secs {
+            let flag = self.flagged.get(idx);
+            // A campaign dropped by `max_campaigns` was closed: its flags deny.
+            let c = self.campaigns.get(flag.campaign as usize);
+            let f = &flag.source;
+            let what = if self.flagged.get(idx).workstation {
+                self.label(bits)
+            } else {
+                f.source.to_string()
+            };
+            let early = c.is_some_and(|c| {
+                c.kind == CampaignKind::PasswordSpray
+                    && c.live
+                    && self.now.secs_since(c.detected_at) < i64::from(self.cfg.spray_uncertain_secs)
+            });
+            let name = c.map_or_else(
+                || f.campaign.clone().unwrap_or_default(),
+                CampaignState::name,
+            );
+            let action = if early {
+                Action::Tarpit {
+                    seconds: self.cfg.tarpit_secs,
+                }
+            } else {
+                Action::Deny
+            };
+            return Some(verdict(
+                action,
+                flag.kind.as_str(),
+                format!("{} is flagged in campaign {}: {}", what, name, f.reason),
+            ));
+        }
+        None
+    }
+
+    /// A source inside the trusted networks, not familiar with the account: allowed, unless
+    /// detection flagged this host itself (never a network: trusted networks are only ever
+    /// flagged host by host); then `trusted_flagged` decides.
+    fn judge_trusted(&self, src: Option<SourceKey>) -> Verdict {
+        let Some(bits) = src else {
+            return Verdict::allow();
+        };
+        let Some(mut v) = self.judge_flagged(bits, self.flagged.host(bits)) else {
+            return Verdict::allow();
+        };
+        match self.cfg.trusted_flagged {
+            TrustedFlagged::DenyUnfamiliar => {}
+            TrustedFlagged::TarpitUnfamiliar => {
+                v.action = Action::Tarpit {
+                    seconds: self.cfg.tarpit_secs,
+                }
+            }
+            TrustedFlagged::ReportOnly => return Verdict::allow(),
+        }
+        v
     }
 }

@@ -1,5 +1,5 @@
 //! Admin actions (blocks, protections, shields up), judged by event time; `check` answers
-//! without counting; trusted networks are never flagged.
+//! without counting; trusted hosts are seen and flagged as hosts, never as networks.
 
 mod common;
 
@@ -137,25 +137,35 @@ fn check_does_not_count_the_attempt() {
     );
 }
 
+/// Trust decides what is blocked, never what is seen (this test asserted the opposite until
+/// 2026-12-05: trusted sources were never counted). A host inside a trusted network that
+/// guesses is flagged as that host, never as its network; see also `tests/insider.rs`.
 #[test]
-fn trusted_networks_are_never_flagged() {
-    let mut engine = Engine::new(EngineConfig::default());
-    for i in 0..500i64 {
-        let v = engine.observe(&ev(
-            i,
-            &format!("u{}", i % 50),
-            "10.0.0.5",
-            Outcome::BadPassword,
-            Some(i as u64),
-        ));
-        assert_eq!(v.action, Action::Allow);
-    }
-    assert!(
-        engine
-            .report(InputSummary::default())
+fn trusted_hosts_are_seen_and_flagged_as_hosts_only() {
+    let host_only = |engine: &Engine, host: &str| {
+        let r = engine.report(InputSummary::default());
+        let flagged: Vec<String> = r
             .flagged_sources
-            .is_empty()
-    );
+            .iter()
+            .map(|f| f.source.to_string())
+            .collect();
+        assert_eq!(flagged, vec![host.to_string()]);
+    };
+    let mut engine = Engine::new(EngineConfig::default());
+    let mut last = Action::Allow;
+    for i in 0..500i64 {
+        last = engine
+            .observe(&ev(
+                i,
+                &format!("u{}", i % 50),
+                "10.0.0.5",
+                Outcome::BadPassword,
+                Some(i as u64),
+            ))
+            .action;
+    }
+    host_only(&engine, "10.0.0.5");
+    assert_eq!(last, Action::Deny);
     // A configured trusted network too.
     let cfg: EngineConfig = toml::from_str("trusted_networks = [\"198.18.0.0/15\"]").unwrap();
     let mut engine = Engine::new(cfg);
@@ -168,12 +178,7 @@ fn trusted_networks_are_never_flagged() {
             Some(i as u64),
         ));
     }
-    assert!(
-        engine
-            .report(InputSummary::default())
-            .flagged_sources
-            .is_empty()
-    );
+    host_only(&engine, "198.18.4.4");
 }
 
 #[test]

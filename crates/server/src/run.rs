@@ -58,13 +58,14 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
     let ban = cfg
         .decisions_flag_ban_secs
         .min(u64::from(engine.config().flag_ttl_secs)) as i64;
+    let engine_trusted = engine.config().trusted_networks.clone();
     let handle = EngineHandle::new(
         engine,
         Arc::new(store),
         metrics,
         rules,
         webhooks,
-        DecisionBook::new(ban),
+        DecisionBook::new(ban, engine_trusted),
     );
     let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;
     tracing::info!(

@@ -6,7 +6,8 @@
 //! start-up), `SourceFlagged` findings as they arise. A flagged source is banned at the edge
 //! for `decisions_flag_ban_secs` (default 4 h, never beyond the engine's flag lifetime): a
 //! firewall ban cuts every service, not only logins, so it is shorter than the engine's own
-//! memory of the flag. Bounded: at most [`MAX_DECISIONS`] in force (the oldest flags are
+//! memory of the flag. A host flagged inside the trusted networks is never banned here (its
+//! own users would be cut off with it): the policy server answers for it. Bounded: at most [`MAX_DECISIONS`] in force (the oldest flags are
 //! dropped first; admin blocks are never dropped) and [`MAX_BOUNCERS`] bouncers' states.
 
 use parking_lot::Mutex;
@@ -150,17 +151,22 @@ struct Inner {
 pub struct DecisionBook {
     inner: Mutex<Inner>,
     flag_ban_secs: i64,
+    /// The engine's trusted networks: a host flagged inside them is not banned at the edge (a
+    /// firewall ban would cut its own users too; the policy server answers for it, per the
+    /// engine's `trusted_flagged`).
+    trusted: Vec<Prefix>,
 }
 
 impl DecisionBook {
-    /// A book banning flagged sources for `flag_ban_secs`.
-    pub fn new(flag_ban_secs: i64) -> Self {
+    /// A book banning flagged sources for `flag_ban_secs`, except those inside `trusted`.
+    pub fn new(flag_ban_secs: i64, trusted: Vec<Prefix>) -> Self {
         DecisionBook {
             inner: Mutex::new(Inner {
                 next_id: 1,
                 ..Default::default()
             }),
             flag_ban_secs: flag_ban_secs.max(1),
+            trusted,
         }
     }
 
@@ -196,8 +202,12 @@ impl DecisionBook {
         i.kinds.insert(c.id.clone(), c.kind);
     }
 
-    /// A source the engine flagged at `at`.
+    /// A source the engine flagged at `at` (not banned at the edge if it is inside the trusted
+    /// networks).
     pub fn flag(&self, f: &FlaggedSource, at: Timestamp) {
+        if self.trusted.iter().any(|t| t.contains(f.source.addr())) {
+            return;
+        }
         let mut i = self.inner.lock();
         if i.active.contains_key(&(Cause::Flag, f.source)) {
             return;
@@ -386,7 +396,7 @@ mod tests {
 
     #[test]
     fn narrow_ipv4_ranges_go_out_address_by_address_when_asked() {
-        let b = DecisionBook::new(3600);
+        let b = DecisionBook::new(3600, Vec::new());
         let all = Filter::default();
         b.flag(&flagged("203.0.113.0/24", "c1"), t(0));
         b.flag(&flagged("2001:db8::/64", "c1"), t(0));
@@ -421,7 +431,7 @@ mod tests {
 
     #[test]
     fn each_bouncer_gets_its_own_delta() {
-        let b = DecisionBook::new(3600);
+        let b = DecisionBook::new(3600, Vec::new());
         let all = Filter::default();
         b.block(p("198.51.100.7"), t(0), None, "sprayer");
         let (new, del) = b.stream("fw", true, false, t(1), &all).unwrap();
@@ -447,9 +457,25 @@ mod tests {
         assert_eq!(values(&del), ["203.0.113.0/24"]);
     }
 
+    /// An insider host the engine flagged is not banned at the edge: its own users would be
+    /// cut off with it (the policy server answers for it instead).
+    #[test]
+    fn flags_inside_the_trusted_networks_are_not_banned_at_the_edge() {
+        let b = DecisionBook::new(14_400, vec![p("10.0.0.0/8")]);
+        b.flag(&flagged("10.20.30.40", "c1"), t(0));
+        b.flag(&flagged("203.0.113.9", "c1"), t(0));
+        let all = Filter::default();
+        assert!(
+            b.for_ip("10.20.30.40".parse().unwrap(), t(1), &all)
+                .is_empty()
+        );
+        let (new, _) = b.stream("fw", false, false, t(1), &all).unwrap();
+        assert_eq!(values(&new), ["203.0.113.9"]);
+    }
+
     #[test]
     fn flags_name_their_campaign_and_filters_apply() {
-        let b = DecisionBook::new(14_400);
+        let b = DecisionBook::new(14_400, Vec::new());
         b.campaign(&Campaign {
             id: "c3".into(),
             kind: CampaignKind::PasswordSpray,
