@@ -276,6 +276,19 @@ impl EngineHandle {
         &self.inner.timeline
     }
 
+    /// Writes the engine's current campaigns (the [`LIVE_REPORT`] view: the newest 100) to
+    /// their store records, so that what survives a restart is their latest state — sources,
+    /// accounts, attempts, last seen — and not that of their last `campaign_updated` finding
+    /// (at most one per `campaign_update_secs`). Called every 10 minutes and at shutdown.
+    /// Returns how many were queued.
+    pub fn save_campaigns(&self) -> usize {
+        let campaigns = self.report().campaigns;
+        campaigns
+            .iter()
+            .filter(|c| self.inner.store.record_campaign(c))
+            .count()
+    }
+
     /// The engine's current view as report v1, bounded ([`LIVE_REPORT`]): the engine lock is
     /// held for work proportional to those limits, never to the whole tables.
     pub fn report(&self) -> Report {

@@ -268,14 +268,18 @@ pub async fn serve(
         }
         None => None,
     };
-    // Maintenance: expiry, retention and size caps, every 10 minutes.
+    // Maintenance: campaign records brought up to date, expiry, retention and size caps,
+    // every 10 minutes.
     let maint_store = handle.store().clone();
+    let maint_handle = handle.clone();
     let retention_days = cfg.familiar_retention_days;
     let maintenance = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         tick.tick().await;
         loop {
             tick.tick().await;
+            let h = maint_handle.clone();
+            let _ = tokio::task::spawn_blocking(move || h.save_campaigns()).await;
             let s = maint_store.clone();
             let res = tokio::task::spawn_blocking(move || -> portcullis_store::Result<usize> {
                 let t = now();
@@ -298,9 +302,10 @@ pub async fn serve(
     };
     handle.set_ready(false);
     drop(nft);
+    let saved = handle.save_campaigns();
     let store = handle.store().clone();
     let closed = tokio::task::spawn_blocking(move || store.close()).await;
-    tracing::info!("store flushed and closed");
+    tracing::info!(campaigns = saved, "store flushed and closed");
     r1?;
     if let Some(r) = r2 {
         r?;

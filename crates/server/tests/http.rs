@@ -560,3 +560,59 @@ fn findings_reach_the_store_and_survive_a_restart() {
     assert!(m.contains("portcullis_store_errors_total 0"), "{m}");
     s.stop();
 }
+
+/// The campaign record in the store follows the engine's: attempts made after the campaign's
+/// last `campaign_updated` finding (at most one per `campaign_update_secs`, 10 min) are in
+/// the record that survives a restart, because the server writes its campaigns' current
+/// state at shutdown (and every 10 minutes).
+#[test]
+fn the_stored_campaign_is_the_engines_latest_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = TestServer::start(config(dir.path()));
+    let brute = |s: &TestServer, from: usize, to: usize| {
+        for i in from..to {
+            let body = format!(
+                r#"{{"login":"user{i}@example.org","pwhash":"{:03x}","remote":"203.0.113.60","protocol":"imap","success":false,"policy_reject":false}}"#,
+                i * 7
+            );
+            assert_eq!(
+                s.post("/?command=report", &[("X-API-Key", KEY)], &body).0,
+                200
+            );
+        }
+    };
+    brute(&s, 0, 60);
+    // The engine's view of the campaign after another 90 attempts, within seconds.
+    brute(&s, 60, 150);
+    let live = s.admin().get("/v1/report").unwrap();
+    let campaign = live["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["sources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x == "203.0.113.60")
+        })
+        .expect("a campaign with the source")
+        .clone();
+    let id = campaign["id"].as_str().unwrap().to_string();
+    let attempts = campaign["attempts"].as_u64().unwrap();
+    assert!(attempts >= 100, "{campaign}");
+    s.stop();
+
+    let s = TestServer::start(config(dir.path()));
+    let stored = s.admin().get(&format!("/v1/campaigns/{id}")).unwrap();
+    assert_eq!(
+        stored["campaign"]["attempts"].as_u64(),
+        Some(attempts),
+        "{stored}"
+    );
+    assert_eq!(
+        stored["campaign"]["last_seen"], campaign["last_seen"],
+        "{stored}"
+    );
+    s.stop();
+}

@@ -183,6 +183,9 @@ enum Item {
     Admin(AuditEntry),
     Finding(Timestamp, String, Finding),
     Familiar(FamiliarSource),
+    /// A campaign's current state (no finding row): keeps the record current between the
+    /// engine's rate-limited `campaign_updated` findings.
+    Campaign(Box<portcullis_core::report::Campaign>),
 }
 
 enum Msg {
@@ -407,6 +410,12 @@ impl Store {
                 false
             }
         }
+    }
+
+    /// Queues a campaign's current state for its record (`campaigns` table; no finding row).
+    /// False if it was dropped.
+    pub fn record_campaign(&self, c: &portcullis_core::report::Campaign) -> bool {
+        self.enqueue(Item::Campaign(Box::new(c.clone())))
     }
 
     /// Queues "this account logged in successfully from this prefix at that time".
@@ -1013,6 +1022,20 @@ impl Batch {
     }
 }
 
+fn upsert_campaign(
+    camp: &mut rusqlite::CachedStatement<'_>,
+    c: &portcullis_core::report::Campaign,
+) -> Result<()> {
+    camp.execute(params![
+        c.id,
+        c.kind.as_str(),
+        c.first_seen.unix_micros(),
+        c.last_seen.unix_micros(),
+        serde_json::to_string(c)?
+    ])?;
+    Ok(())
+}
+
 /// Writes one batch in one transaction; returns, per item, the audit sequence (admin items)
 /// or 0.
 fn commit(conn: &mut Connection, items: &[Item]) -> Result<Vec<i64>> {
@@ -1044,15 +1067,12 @@ fn commit(conn: &mut Connection, items: &[Item]) -> Result<Vec<i64>> {
                 Item::Finding(at, json, finding) => {
                     find.execute(params![at.unix_micros(), finding.kind(), json])?;
                     if let Finding::CampaignOpened(c) | Finding::CampaignUpdated(c) = finding {
-                        let kind = serde_json::to_value(c.kind)?;
-                        camp.execute(params![
-                            c.id,
-                            kind.as_str().unwrap_or("unknown"),
-                            c.first_seen.unix_micros(),
-                            c.last_seen.unix_micros(),
-                            serde_json::to_string(c)?
-                        ])?;
+                        upsert_campaign(&mut camp, c)?;
                     }
+                    seqs.push(0);
+                }
+                Item::Campaign(c) => {
+                    upsert_campaign(&mut camp, c)?;
                     seqs.push(0);
                 }
                 Item::Admin(e) => {
