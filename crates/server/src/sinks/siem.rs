@@ -247,10 +247,11 @@ fn cut(s: &str) -> &str {
 }
 
 /// A field of the notice as text: scalars as they are, lists of scalars joined with commas
-/// (the first [`MAX_LIST`]), nothing for null and objects.
+/// (the first [`MAX_LIST`]), nothing for null, objects and empty lists.
 fn field(v: &Value) -> Option<String> {
     match v {
         Value::Null | Value::Object(_) => None,
+        Value::Array(items) if items.is_empty() => None,
         Value::String(s) => Some(cut(s).to_string()),
         Value::Bool(_) | Value::Number(_) => Some(v.to_string()),
         Value::Array(items) => {
@@ -823,6 +824,10 @@ mod tests {
         assert_eq!(param(&params, "id"), "c3");
         assert_eq!(param(&params, "attempts"), "120");
         assert_eq!(param(&params, "summary"), "60 accounts | 2 tries each");
+        // An empty list is left out, not sent as "".
+        let m = rfc5424(&campaign(0), 4, "-", 1, DEFAULT_SD_ID);
+        let (_, params, _) = parse_sd(&m);
+        assert!(params.iter().all(|(k, _)| k != "sources"), "{m}");
     }
 
     #[test]
