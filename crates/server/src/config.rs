@@ -96,6 +96,8 @@ pub struct ServerConfig {
     pub nftables_drop: bool,
     /// Webhooks findings and shields changes are posted to (docs/integrations.md).
     pub webhooks: Vec<crate::sinks::webhooks::WebhookConfig>,
+    /// SIEMs findings and shields changes are sent to over syslog (docs/integrations.md).
+    pub siem: Vec<crate::sinks::siem::SiemConfig>,
     /// Log files to follow across rotation (docs/followers.md).
     pub follow: Vec<crate::sources::follow::FollowConfig>,
     /// Syslog receiver listen addresses ("" = off; a bare port = loopback).
@@ -149,6 +151,7 @@ impl Default for ServerConfig {
             nftables_table: String::new(),
             nftables_drop: false,
             webhooks: Vec::new(),
+            siem: Vec::new(),
             follow: Vec::new(),
             syslog_udp: String::new(),
             syslog_tcp: String::new(),
@@ -382,6 +385,9 @@ impl ServerConfig {
         for w in &self.webhooks {
             w.validate().map_err(|m| err("webhooks", m))?;
         }
+        for s in &self.siem {
+            s.validate().map_err(|m| err("siem", m))?;
+        }
         crate::sources::syslog::parse_listen(&self.syslog_udp).map_err(|m| err("syslog_udp", m))?;
         crate::sources::syslog::parse_listen(&self.syslog_tcp).map_err(|m| err("syslog_tcp", m))?;
         if portcullis_parse::detect::Format::from_name(&self.syslog_format)
@@ -485,6 +491,12 @@ nftables_drop = false
 # webhooks = [{ name = "soc", url = "https://soc.example.org/hook", format = "json",
 #               secret = "at least 16 characters" }]   # or format = "slack" / "teams"
 webhooks = []
+# SIEMs over syslog (docs/integrations.md): RFC 5424 with structured data, or ArcSight CEF
+# in an RFC 3164 header; UDP, or TCP with octet-counting framing. Facility authpriv by
+# default. A SIEM that is down never slows a login (queued, dropped and counted when full).
+# siem = [{ name = "soc", address = "siem.example.org:514", transport = "tcp",
+#           format = "cef" }]   # or format = "rfc5424"; facility = "local4"; events = [...]
+siem = []
 # Log files to follow across rotation (docs/followers.md), e.g.
 # follow = [{ path = "/var/log/mail.log", format = "syslog" }]
 follow = []

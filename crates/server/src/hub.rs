@@ -14,6 +14,7 @@ pub use crate::clock::now;
 use crate::sinks::decisions::DecisionBook;
 use crate::sinks::familiar::FamiliarWrites;
 use crate::sinks::metrics::Metrics;
+use crate::sinks::siem::Siem;
 use crate::sinks::timeline::Timeline;
 use crate::sinks::webhooks::{Notice, Webhooks};
 use crate::validate::{AdminRules, Refused};
@@ -33,6 +34,7 @@ struct Shared {
     familiar: FamiliarWrites,
     timeline: Timeline,
     webhooks: Webhooks,
+    siem: Siem,
     decisions: Arc<DecisionBook>,
     ready: AtomicBool,
 }
@@ -101,6 +103,7 @@ impl EngineHandle {
         metrics: Arc<Metrics>,
         rules: AdminRules,
         webhooks: Webhooks,
+        siem: Siem,
         decisions: DecisionBook,
     ) -> Self {
         EngineHandle {
@@ -112,6 +115,7 @@ impl EngineHandle {
                 familiar: FamiliarWrites::new(),
                 timeline: Timeline::new(),
                 webhooks,
+                siem,
                 decisions: Arc::new(decisions),
                 ready: AtomicBool::new(false),
             }),
@@ -182,8 +186,10 @@ impl EngineHandle {
                 Finding::SourceFlagged(s) => self.inner.decisions.flag(s, at),
                 _ => {}
             }
-            if !self.inner.webhooks.is_empty() {
-                self.inner.webhooks.notify(&Notice::finding(at, f));
+            if !self.inner.webhooks.is_empty() || !self.inner.siem.is_empty() {
+                let n = Notice::finding(at, f);
+                self.inner.webhooks.notify(&n);
+                self.inner.siem.notify(&n);
             }
         }
     }
@@ -241,6 +247,7 @@ impl EngineHandle {
         self.edge_decision(&action, at, &reason);
         if let Some(n) = notice {
             self.inner.webhooks.notify(&n);
+            self.inner.siem.notify(&n);
         }
         Ok(seq)
     }

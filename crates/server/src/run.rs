@@ -9,6 +9,7 @@ use crate::http::AuthFailures;
 use crate::hub::{EngineHandle, now};
 use crate::sinks::decisions::DecisionBook;
 use crate::sinks::metrics::Metrics;
+use crate::sinks::siem::Siem;
 use crate::sinks::webhooks::Webhooks;
 use crate::sources::{follow, syslog};
 use crate::tls;
@@ -53,6 +54,10 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
     for (name, stats) in webhooks.stats() {
         metrics.attach_webhook(&name, stats);
     }
+    let siem = Siem::start(&cfg.siem).map_err(|m| anyhow::anyhow!("[server] {m}"))?;
+    for (name, stats) in siem.stats() {
+        metrics.attach_siem(&name, stats);
+    }
     // A flagged source is banned at the edge for decisions_flag_ban_secs, never beyond the
     // engine's own memory of the flag.
     let ban = cfg
@@ -65,6 +70,7 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
         metrics,
         rules,
         webhooks,
+        siem,
         DecisionBook::new(ban, engine_trusted),
     );
     let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;

@@ -76,11 +76,17 @@ fn addr_in(line: &str) -> Option<String> {
 }
 
 pub fn serve(dir: &Path) -> Serve {
+    serve_with(dir, "")
+}
+
+/// `serve` with `extra` appended to the `[server]` section of its config (keys or
+/// `[[server.…]]` tables).
+pub fn serve_with(dir: &Path, extra: &str) -> Serve {
     let cfg = dir.join("portcullis.toml");
     std::fs::write(
         &cfg,
         format!(
-            "[server]\npolicy_listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n",
+            "[server]\npolicy_listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n{extra}",
             dir.join("data").display().to_string()
         ),
     )

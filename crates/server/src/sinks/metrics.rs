@@ -1,10 +1,13 @@
 //! Prometheus metrics: lock-free counters for the request path, rendered in the text
 //! exposition format at `/metrics` on the admin listener. The log followers, the syslog
 //! receiver and the TLS listeners keep counters of their own; they are attached here when they
-//! start ([`Metrics::attach_follower`], [`Metrics::attach_syslog`], [`Metrics::attach_tls`]).
+//! start ([`Metrics::attach_follower`], [`Metrics::attach_syslog`], [`Metrics::attach_tls`]);
+//! so are the webhooks' and the SIEM sinks' ([`Metrics::attach_webhook`],
+//! [`Metrics::attach_siem`]).
 
 pub use crate::labels::{Answer, Endpoint, Rejection};
 use crate::sinks::nftables::NftStats;
+use crate::sinks::siem::SiemStats;
 use crate::sinks::webhooks::HookStats;
 use crate::sources::follow::FollowStats;
 use crate::sources::syslog::SyslogStats;
@@ -96,6 +99,7 @@ struct Attached {
     syslog: Option<Arc<SyslogStats>>,
     tls: Vec<(&'static str, Arc<TlsStats>)>,
     webhooks: Vec<(String, Arc<HookStats>)>,
+    siem: Vec<(String, Arc<SiemStats>)>,
     nftables: Option<Arc<NftStats>>,
     connections: Vec<(&'static str, Arc<crate::conn::ConnStats>)>,
 }
@@ -158,6 +162,10 @@ impl Metrics {
             .lock()
             .webhooks
             .push((name.to_string(), stats));
+    }
+    /// Exports a SIEM sink's counters, labelled with its name.
+    pub fn attach_siem(&self, name: &str, stats: Arc<SiemStats>) {
+        self.attached.lock().siem.push((name.to_string(), stats));
     }
     /// Exports a listener's connection counters (`listener` = "policy" or "admin").
     pub fn attach_connections(&self, listener: &'static str, s: Arc<crate::conn::ConnStats>) {
@@ -442,6 +450,24 @@ impl Metrics {
                 .collect();
             family(&format!("portcullis_webhook_{what}_total"), help, &rows);
         }
+        type SiemField = fn(&SiemStats) -> &AtomicU64;
+        let siem: [(&str, &str, SiemField); 3] = [
+            ("sent", "SIEM notices sent.", |s| &s.sent),
+            ("failed", "SIEM notices given up after retries.", |s| {
+                &s.failed
+            }),
+            ("dropped", "SIEM notices dropped (queue full).", |s| {
+                &s.dropped
+            }),
+        ];
+        for (what, help, field) in siem {
+            let rows: Vec<(String, u64)> = a
+                .siem
+                .iter()
+                .map(|(n, st)| (format!("sink=\"{}\"", label(n)), load(field(st))))
+                .collect();
+            family(&format!("portcullis_siem_{what}_total"), help, &rows);
+        }
         if let Some(st) = &a.nftables {
             for (what, help, v) in [
                 ("added", "Elements added to the nftables sets.", &st.added),
@@ -489,6 +515,9 @@ mod tests {
         let t = Arc::new(TlsStats::default());
         t.handshake_timeouts.fetch_add(2, Ordering::Relaxed);
         m.attach_tls("policy", t);
+        let siem = Arc::new(crate::sinks::siem::SiemStats::default());
+        siem.dropped.fetch_add(2, Ordering::Relaxed);
+        m.attach_siem("soc \"eu\"", siem);
         f.lines.fetch_add(1, Ordering::Relaxed);
 
         let text = m.render(&store);
@@ -505,6 +534,11 @@ mod tests {
         assert!(has(
             r#"portcullis_tls_handshake_timeouts_total{listener="policy"} 2"#
         ));
+        assert!(
+            has(r#"portcullis_siem_dropped_total{sink="soc \"eu\""} 2"#),
+            "{text}"
+        );
+        assert!(has(r#"portcullis_siem_sent_total{sink="soc \"eu\""} 0"#));
         // Every sample line belongs to a family announced with HELP and TYPE.
         for l in text.lines().filter(|l| !l.starts_with('#')) {
             let name = l.split(['{', ' ']).next().unwrap();

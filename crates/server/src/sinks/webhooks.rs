@@ -157,8 +157,8 @@ impl Notice {
         Some(Notice { event, at, data })
     }
 
-    /// One line for people (the chat formats).
-    fn text(&self) -> String {
+    /// One line for people (the chat formats, the SIEM's free text).
+    pub(crate) fn text(&self) -> String {
         let d = &self.data;
         let s = |k: &str| d[k].as_str().unwrap_or("?").to_string();
         match self.event {
