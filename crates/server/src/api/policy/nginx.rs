@@ -8,7 +8,7 @@
 //! optional `Auth-Wait` and, for SMTP, `Auth-Error-Code`). For each request:
 //!
 //! 1. the engine is asked first ([`EngineHandle::check`](crate::hub::EngineHandle::check)) with
-//!    the account, `Client-IP`, the protocol and a keyed fingerprint of the password
+//!    the account, `Client-IP`, the protocol and a keyed fingerprint of login and password
 //!    ([`Fingerprinter`]: HMAC-SHA256 under a random key of this process, 32 bits kept; the
 //!    password itself is never stored, logged or formatted);
 //! 2. `deny` answers `Auth-Status: <reject_message>` without `Auth-Wait` (nginx tells the
@@ -47,9 +47,10 @@ pub const TEMPORARY: &str = "Temporary server problem, try again later";
 pub const TEMPORARY_WAIT: &str = "3";
 
 /// Keyed password fingerprints: HMAC-SHA256 under a key drawn at start and never written
-/// anywhere, of the password alone (so one password sprayed over many accounts shows as one),
-/// truncated to 32 bits — enough for the engine to recognise the same password again, too few
-/// to confirm a guess among many even with the key. Fingerprints change at every restart.
+/// anywhere, of login ‖ 0x00 ‖ password (salted with the login, as Dovecot's `pwhash`, so the
+/// engine judges these attempts exactly as Dovecot's), truncated to 32 bits — enough for the
+/// engine to recognise the same wrong password again on one account, too few to confirm a
+/// guess among many even with the key. Fingerprints change at every restart.
 pub struct Fingerprinter {
     key: [u8; 32],
 }
@@ -62,10 +63,12 @@ impl Fingerprinter {
         Fingerprinter { key }
     }
 
-    /// The fingerprint of `password` (bytes as the client typed them).
-    pub fn fingerprint(&self, password: &[u8]) -> u64 {
+    /// The fingerprint of `password` for `login` (bytes as the client typed them).
+    pub fn fingerprint(&self, login: &[u8], password: &[u8]) -> u64 {
         let mut mac =
             <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("HMAC takes any key");
+        mac.update(login);
+        mac.update(&[0]);
         mac.update(password);
         let out = mac.finalize().into_bytes();
         u64::from(u32::from_be_bytes([out[0], out[1], out[2], out[3]]))
@@ -147,7 +150,9 @@ pub fn parse_login(h: &HeaderMap, fp: &Fingerprinter) -> Login {
         .filter(|u| !u.trim().is_empty());
     let plain = header_str(h, "auth-method").is_some_and(|m| m.eq_ignore_ascii_case("plain"));
     let fingerprint = match h.get("auth-pass") {
-        Some(p) if plain && !p.is_empty() => Some(fp.fingerprint(&url_decode(p.as_bytes()))),
+        Some(p) if plain && !p.is_empty() => user
+            .as_deref()
+            .map(|u| fp.fingerprint(u.as_bytes(), &url_decode(p.as_bytes()))),
         _ => None,
     };
     Login {
@@ -304,7 +309,6 @@ pub(super) async fn auth(
         };
         let mut ev = AuthEvent::new(now(), login.protocol, account, login.source, outcome);
         ev.password_fingerprint = login.fingerprint;
-        ev.fingerprint_unsalted = login.fingerprint.is_some();
         ev.client = Some("nginx-mail".to_string());
         st.handle.observe(&ev);
         metrics.observed();
@@ -352,11 +356,14 @@ mod tests {
         assert_eq!(l.user.as_deref(), Some("alice@example.org"));
         assert_eq!(l.source, Some("203.0.113.9".parse().unwrap()));
         assert_eq!(l.protocol, Protocol::Imap);
-        assert_eq!(l.fingerprint, Some(fp.fingerprint(b"s cret")));
+        assert_eq!(
+            l.fingerprint,
+            Some(fp.fingerprint(b"alice@example.org", b"s cret"))
+        );
         // Nothing that prints a login shows the password, encoded or not.
         let shown = format!("{l:?}");
         assert!(!shown.contains("cret"), "{shown}");
-        // Same password, same fingerprint on another account; another password differs.
+        // Salted with the login: the same password differs on another account.
         let other = headers(&[
             ("Auth-Method", "plain"),
             ("Auth-User", "bob"),
@@ -364,15 +371,19 @@ mod tests {
             ("Auth-Protocol", "pop3"),
         ]);
         let o = parse_login(&other, &fp);
-        assert_eq!(o.fingerprint, l.fingerprint);
+        assert_eq!(o.fingerprint, Some(fp.fingerprint(b"bob", b"s cret")));
+        assert_ne!(o.fingerprint, l.fingerprint);
         assert_eq!(o.protocol, Protocol::Pop3);
         assert_eq!(o.source, None);
-        assert_ne!(fp.fingerprint(b"s cret"), fp.fingerprint(b"s crets"));
-        assert!(fp.fingerprint(b"anything") <= u64::from(u32::MAX));
+        assert_ne!(
+            fp.fingerprint(b"a", b"s cret"),
+            fp.fingerprint(b"a", b"s crets")
+        );
+        assert!(fp.fingerprint(b"a", b"anything") <= u64::from(u32::MAX));
         // Another process (another key) fingerprints the same password differently.
         assert_ne!(
-            Fingerprinter::random().fingerprint(b"s cret"),
-            fp.fingerprint(b"s cret")
+            Fingerprinter::random().fingerprint(b"a", b"s cret"),
+            fp.fingerprint(b"a", b"s cret")
         );
         // A salted digest (CRAM-MD5, APOP) is no password: no fingerprint.
         let cram = headers(&[
