@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with a Rust toolchain. Installs what the tests
-# need when it is missing (Debian's dovecot-imapd, crowdsec-custom-bouncer,
-# crowdsec-firewall-bouncer, nftables and debootstrap for the end-to-end tests, whois (mkpasswd)
-# and apache2-utils (htpasswd) for the password-scheme test, Chromium and playwright-core for the
-# dashboard check; cargo-deny and cargo-fuzz at pinned versions from crates.io), then runs:
-# formatting, clippy (warnings are errors), the MSRV check, cargo deny (licences, bans, sources;
-# advisories when a RustSec database is on disk), every crate's unit and integration tests, real
-# Dovecot 2.3 and 2.4 against `portcullis serve`, Debian's CrowdSec bouncers enforcing its
+# need when it is missing (Debian's dovecot-imapd, nginx-light with libnginx-mod-mail,
+# crowdsec-custom-bouncer, crowdsec-firewall-bouncer, nftables and debootstrap for the
+# end-to-end tests, whois (mkpasswd) and apache2-utils (htpasswd) for the password-scheme test,
+# Chromium and playwright-core for the dashboard check; cargo-deny and cargo-fuzz at pinned
+# versions from crates.io), then runs: formatting, clippy (warnings are errors), the MSRV check,
+# cargo deny (licences, bans, sources; advisories when a RustSec database is on disk), every
+# crate's unit and integration tests, real Dovecot 2.3 and 2.4 against `portcullis serve`,
+# nginx's mail proxy asking it through auth_http, Debian's CrowdSec bouncers enforcing its
 # decisions (in a network namespace of their own), a passwords audit of files made with every
 # scheme the system tools offer, the dashboard in headless Chromium, and each fuzz target for a
 # bounded time.
@@ -23,6 +24,8 @@ step() { printf '\n== %s (%ss)\n' "$*" $(( $(date +%s) - t0 )); }
 # --- what the tests need from Debian -------------------------------------------------------
 need=()
 [ "${SKIP_E2E:-}" = 1 ] || { command -v dovecot >/dev/null && command -v doveadm >/dev/null; } || need+=(dovecot-imapd)
+[ "${SKIP_E2E:-}" = 1 ] || command -v nginx >/dev/null || need+=(nginx-light)
+[ "${SKIP_E2E:-}" = 1 ] || [ -f /usr/lib/nginx/modules/ngx_mail_module.so ] || need+=(libnginx-mod-mail)
 [ "${SKIP_E2E:-}" = 1 ] || command -v crowdsec-custom-bouncer >/dev/null || need+=(crowdsec-custom-bouncer)
 [ "${SKIP_E2E:-}" = 1 ] || command -v crowdsec-firewall-bouncer >/dev/null || need+=(crowdsec-firewall-bouncer)
 [ "${SKIP_E2E:-}" = 1 ] || command -v nft >/dev/null || need+=(nftables)
@@ -78,6 +81,8 @@ if [ "${SKIP_E2E:-}" != 1 ]; then
     PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
     step "end to end: real Dovecot against portcullis serve, over TLS"
     E2E_TLS=1 PORTCULLIS_BIN="$BIN" tests/e2e/dovecot.sh
+    step "end to end: real nginx mail proxy (auth_http) through portcullis serve to an upstream"
+    PORTCULLIS_BIN="$BIN" tests/e2e/nginx.sh
     step "end to end: Debian's CrowdSec bouncers and nftables enforce portcullis's decisions (own netns)"
     PORTCULLIS_BIN="$BIN" tests/e2e/enforcement.sh
     step "end to end: real Dovecot 2.4 (Debian 13, in a chroot) against portcullis serve"

@@ -110,6 +110,11 @@ pub struct ServerConfig {
     pub tls_key: PathBuf,
     /// Which listeners speak TLS when a certificate is set: "both", "policy" or "admin".
     pub tls_listeners: String,
+    /// The site's own nginx mail `auth_http` server that `GET /nginx/auth` stands in front of
+    /// (http:// or https:// URL); "" = the endpoint is off (404).
+    pub nginx_auth_upstream: String,
+    /// How long the upstream gets to answer, ms; beyond it nginx is told to retry later.
+    pub nginx_auth_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -159,6 +164,8 @@ impl Default for ServerConfig {
             tls_cert: PathBuf::new(),
             tls_key: PathBuf::new(),
             tls_listeners: "both".into(),
+            nginx_auth_upstream: String::new(),
+            nginx_auth_timeout_ms: 5_000,
         }
     }
 }
@@ -379,6 +386,20 @@ impl ServerConfig {
                 "must be \"both\", \"policy\" or \"admin\"",
             ));
         }
+        let up = self.nginx_auth_upstream.as_str();
+        if !(up.is_empty() || up.starts_with("http://") || up.starts_with("https://")) {
+            return Err(err(
+                "nginx_auth_upstream",
+                "must be an http:// or https:// URL (the auth_http server nginx used before), \
+                 or empty to disable GET /nginx/auth",
+            ));
+        }
+        if !(100..=60_000).contains(&self.nginx_auth_timeout_ms) {
+            return Err(err(
+                "nginx_auth_timeout_ms",
+                "must be between 100 and 60000 (ms), below nginx's auth_http_timeout",
+            ));
+        }
         for f in &self.follow {
             f.line_format().map_err(|m| err("follow", m))?;
         }
@@ -511,6 +532,12 @@ syslog_format = "syslog"
 tls_cert = ""
 tls_key = ""
 tls_listeners = "both"
+# nginx mail proxy (docs/integrations.md): point nginx's auth_http at
+# http://127.0.0.1:8300/nginx/auth and name here the auth_http server it used before; portcullis
+# asks the engine, then forwards to it (within nginx_auth_timeout_ms) and learns the outcome.
+# "" = GET /nginx/auth answers 404.
+nginx_auth_upstream = ""
+nginx_auth_timeout_ms = 5000
 "#;
 
 #[cfg(test)]
@@ -578,6 +605,23 @@ mod tests {
                 ..ok.clone()
             };
             assert_eq!(c.validate().unwrap_err().key, "store_familiar_interval_ms");
+        }
+        for (url, ms, key) in [
+            ("127.0.0.1:9000/auth", 5000, Some("nginx_auth_upstream")),
+            (
+                "http://127.0.0.1:9000/auth",
+                50,
+                Some("nginx_auth_timeout_ms"),
+            ),
+            ("http://127.0.0.1:9000/auth", 5000, None),
+            ("", 5000, None),
+        ] {
+            let c = ServerConfig {
+                nginx_auth_upstream: url.into(),
+                nginx_auth_timeout_ms: ms,
+                ..ok.clone()
+            };
+            assert_eq!(c.validate().err().map(|e| e.key), key, "{url} {ms}");
         }
     }
 

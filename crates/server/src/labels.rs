@@ -29,7 +29,8 @@ macro_rules! labels {
 
 labels!(
     /// Requests by endpoint: the command protocol's commands (Dovecot and wforce), the native
-    /// API's endpoints, and the admin API.
+    /// API's endpoints, nginx's
+    /// mail `auth_http`, and the admin API.
     Endpoint {
         Allow = "allow",
         Report = "report",
@@ -44,6 +45,7 @@ labels!(
         V1CheckBatch = "v1_check_batch",
         V1ReportBatch = "v1_report_batch",
         V1PasswordCheck = "v1_password_check",
+        NginxAuth = "nginx_auth",
         Admin = "admin",
     }
 );

@@ -248,6 +248,7 @@ pub async fn serve(
         normalize: normalize.clone(),
         passwords,
         failures: failures(),
+        nginx: policy::NginxAuth::from_config(&cfg).map(Arc::new),
     });
     let metrics = handle.metrics().clone();
     let policy = spawn_http(

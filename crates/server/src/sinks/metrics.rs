@@ -88,6 +88,7 @@ pub struct Metrics {
     findings: [AtomicU64; Finding::KINDS.len()],
     admin_actions: AtomicU64,
     events_observed: AtomicU64,
+    nginx_upstream_errors: AtomicU64,
     decisions: DecisionTimes,
     attached: Mutex<Attached>,
 }
@@ -134,6 +135,13 @@ impl Metrics {
             times: &self.decisions,
             start: Instant::now(),
         }
+    }
+    /// nginx's `auth_http` upstream could not be asked (down, timed out, no `Auth-Status`).
+    pub fn nginx_upstream_error(&self) {
+        self.nginx_upstream_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn nginx_upstream_errors(&self) -> u64 {
+        load(&self.nginx_upstream_errors)
     }
     pub fn admin_action(&self) {
         self.admin_actions.fetch_add(1, Ordering::Relaxed);
@@ -244,6 +252,11 @@ impl Metrics {
                 "portcullis_admin_actions_total",
                 "Admin actions applied (all audited).",
                 self.admin_actions.load(Ordering::Relaxed),
+            ),
+            (
+                "portcullis_nginx_upstream_errors_total",
+                "nginx auth_http requests whose upstream could not be asked (answered as a temporary error).",
+                self.nginx_upstream_errors.load(Ordering::Relaxed),
             ),
             (
                 "portcullis_store_commits_total",

@@ -30,15 +30,28 @@ impl Running {
         trusted: Vec<Prefix>,
         passwords: Option<Arc<PasswordChecker>>,
     ) -> Running {
+        Running::start_with_engine(
+            cfg,
+            EngineConfig {
+                trusted_networks: trusted,
+                ..EngineConfig::default()
+            },
+            passwords,
+        )
+    }
+
+    /// Starts `serve` with an engine of the given configuration.
+    pub fn start_with_engine(
+        cfg: ServerConfig,
+        engine: EngineConfig,
+        passwords: Option<Arc<PasswordChecker>>,
+    ) -> Running {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let engine = Engine::new(EngineConfig {
-            trusted_networks: trusted,
-            ..EngineConfig::default()
-        });
+        let engine = Engine::new(engine);
         let handle = start_engine(&cfg, engine).unwrap();
         let listeners = rt.block_on(Listeners::bind(&cfg)).unwrap();
         let (policy, admin_addr) = (listeners.policy_addr(), listeners.admin_addr());

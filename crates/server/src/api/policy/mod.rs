@@ -1,6 +1,6 @@
 //! The policy listener: Dovecot auth_policy ([`dovecot`]), the wforce-compatible commands
-//! ([`wforce`], routed with Dovecot's by [`command`]) and the native JSON API v1 ([`native`]),
-//! behind one authentication check ([`auth`]) and the same request limits.
+//! ([`wforce`], routed with Dovecot's by [`command`]), the native JSON API v1 ([`native`]) and
+//! nginx's mail `auth_http` in front of the site's own ([`nginx`]), behind one authentication check ([`auth`]) and the same request limits.
 //!
 //! Every request is authenticated (HTTP Basic or the API-key header, compared in constant
 //! time; failures are counted, never rate-limited by address, so that nobody who shares
@@ -12,10 +12,12 @@ mod auth;
 mod command;
 mod dovecot;
 mod native;
+mod nginx;
 mod wforce;
 
 pub use auth::{policy_authorized, wforce_admin_authorized};
 pub use dovecot::outcome_from_fail_type;
+pub use nginx::NginxAuth;
 
 use crate::config::ServerConfig;
 use crate::http::{AuthFailures, Gate, healthz, json_response, ready_response};
@@ -43,6 +45,8 @@ pub struct PolicyState {
     /// Failed authentications of the wforce blacklist commands (which take the admin
     /// credential), per address: guessing the admin token here is as slow as on the admin API.
     pub failures: Arc<AuthFailures>,
+    /// nginx's `auth_http` in front of `nginx_auth_upstream` (`GET /nginx/auth`); None: 404.
+    pub nginx: Option<Arc<NginxAuth>>,
 }
 
 impl PolicyState {
@@ -124,6 +128,7 @@ pub fn router(state: PolicyState) -> Router {
     Router::new()
         .merge(decisions)
         .route("/v1/password/check", post(native::v1_password_check))
+        .route("/nginx/auth", get(nginx::auth))
         .route("/command/{cmd}", any(command::command_path))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
