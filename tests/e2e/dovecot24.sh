@@ -56,7 +56,7 @@ debian_mirror() {
 CACHE=${PORTCULLIS_TEST_CACHE:-/var/cache/portcullis-tests}
 KEY="trixie-minbase-dovecot-imapd-$(dpkg --print-architecture 2>/dev/null || uname -m)-v1"
 CHROOT="$CACHE/$KEY"
-chroot_ok() { [ -f "$CHROOT/.portcullis-ready" ] && chroot "$CHROOT" dovecot --version 2>/dev/null | grep -q '^2\.4\.'; }
+chroot_ok() { [ -f "$CHROOT/.portcullis-ready" ] && grep -q '^2\.4\.' <<<"$(chroot "$CHROOT" dovecot --version 2>/dev/null)"; }
 mkdir -p "$CACHE"
 exec 9>"$CACHE/$KEY.lock"
 flock 9 # one builder at a time; runs using a ready chroot share it (each in its own scratch dir)

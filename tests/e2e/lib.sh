@@ -104,8 +104,8 @@ PY
     start_portcullis
     expect_login ALERT alice "$GOOD" 198.51.100.5
     expect_login OK alice "$GOOD" 192.0.2.10
-    "${ADMIN[@]}" blocks | grep -q '"198.51.100.0/24"' || fail "block not listed after restart"
-    "${ADMIN[@]}" audit | grep -q '"e2e-operator"' || fail "audit entry lost"
+    grep -q '"198.51.100.0/24"' <<<"$("${ADMIN[@]}" blocks)" || fail "block not listed after restart"
+    grep -q '"e2e-operator"' <<<"$("${ADMIN[@]}" audit)" || fail "audit entry lost"
     local reqs
     reqs=$("${ADMIN[@]}" metrics | awk '/^portcullis_requests_total\{endpoint="allow"\}/ {print $2}')
     [ "${reqs:-0}" -gt 0 ] || fail "no allow requests counted after restart"
