@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Legitimate load under slow, hostile connections (docs/bench/server.md, "Under 20,000 slow
 # connections"). Usage: tests/e2e/bench_hostile.sh [DURATION] [SLOW] [CONNECTIONS]
-#   (PORTCULLIS_BIN=... to skip the build; defaults 15s, 20000 slow, 16 wrk connections)
+#   (PORTCULLIS_BIN=... to skip the build; defaults 15s, 20000 slow, 16 wrk connections;
+#   PC_MAX_CONN=N sets the server's max_connections, default 4096 as shipped)
 # Runs wrk with tests/e2e/bench.lua (allow+report, worst mix, IPv4 sources) twice: without
 # and then with SLOW connections from tests/e2e/slow_clients.py (half a request line each,
 # from SLOW/100 loopback addresses, reopened as soon as the server closes them). wrk connects
@@ -27,6 +28,9 @@ cleanup() {
     rm -rf "$DIR"
 }
 trap cleanup EXIT
+# 20,000 slow clients need more descriptors than some hosts' default hard limit (20,000 on the
+# development VM): root may raise it.
+[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 65536 ] || ulimit -Hn 65536 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 APORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -37,6 +41,7 @@ admin_listen = "127.0.0.1:$APORT"
 data_dir = "$DIR/state"
 policy_password = "bench"
 admin_token = "bench-admin-token-0123456789"
+max_connections = ${PC_MAX_CONN:-4096}
 EOT
 RUST_LOG=warn "$BIN" serve --config "$DIR/p.toml" 2>"$DIR/log" &
 PID=$!

@@ -34,7 +34,11 @@ def source(i):
 
 def open_one(i):
     global opened, failed
-    s = socket.socket()
+    try:
+        s = socket.socket()
+    except OSError:  # out of file descriptors: counted, the run goes on
+        failed += 1
+        return
     s.setblocking(False)
     try:
         s.bind((source(i), 0))
