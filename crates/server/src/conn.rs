@@ -61,6 +61,8 @@ pub struct ConnStats {
     pub open: AtomicU64,
     pub refused_cap: AtomicU64,
     pub refused_per_address: AtomicU64,
+    /// Refused at the overall cap because the address already held its fair share.
+    pub refused_fair_share: AtomicU64,
     pub evicted: AtomicU64,
     pub header_timeouts: AtomicU64,
     pub idle_timeouts: AtomicU64,
@@ -105,6 +107,7 @@ impl ConnStats {
             for (reason, c) in [
                 ("refused_cap", &st.refused_cap),
                 ("refused_per_address", &st.refused_per_address),
+                ("refused_fair_share", &st.refused_fair_share),
                 ("evicted_idle", &st.evicted),
                 ("header_timeout", &st.header_timeouts),
                 ("idle_timeout", &st.idle_timeouts),
@@ -165,7 +168,11 @@ impl Registry {
     }
 
     /// Takes a connection from `key` in, making room by closing the longest-idle one at the
-    /// overall cap; None when it must be refused.
+    /// overall cap; None when it must be refused. At the cap, an address that already holds
+    /// its fair share (the cap over the addresses holding connections) is refused rather than
+    /// allowed to evict: a flood that reconnects every evicted connection at once then costs an
+    /// accept and a close, not a connection's setup and another's teardown, and it cannot push
+    /// out the clients of addresses holding less.
     fn admit(&self, key: u128) -> Option<Arc<ConnShared>> {
         let mut g = self.inner.lock();
         let n = g.per_address.get(&key).copied().unwrap_or(0);
@@ -176,6 +183,13 @@ impl Registry {
             return None;
         }
         if g.open >= self.limits.max_connections {
+            let fair = self.limits.max_connections / g.per_address.len().max(1);
+            if n as usize >= fair.max(1) {
+                self.stats
+                    .refused_fair_share
+                    .fetch_add(1, Ordering::Relaxed);
+                return None;
+            }
             match g.idle.pop_first() {
                 Some((_, victim)) => {
                     victim.idle_seq.store(0, Ordering::Relaxed);
@@ -577,6 +591,50 @@ pub fn raise_nofile_limit() -> std::io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn registry(max_connections: usize) -> Registry {
+        Registry {
+            limits: ConnLimits {
+                header_read_timeout: Duration::from_secs(5),
+                body_read_timeout: Duration::from_secs(5),
+                idle_timeout: Duration::from_secs(60),
+                max_connections,
+                max_per_address: 512,
+                shutdown_grace: Duration::from_secs(1),
+            },
+            stats: Arc::new(ConnStats::default()),
+            epoch: Instant::now(),
+            inner: Mutex::new(Inner {
+                open: 0,
+                per_address: HashMap::new(),
+                idle: BTreeMap::new(),
+                next_seq: 0,
+            }),
+        }
+    }
+
+    /// At the cap, a flooding address over its fair share is refused instead of evicting;
+    /// an address holding less still gets room by evicting the longest-idle connection.
+    #[test]
+    fn at_the_cap_only_addresses_under_their_fair_share_evict() {
+        let reg = registry(10);
+        let (flood, other, newcomer) = (1u128, 2u128, 3u128);
+        let mut held: Vec<_> = (0..8).map(|_| reg.admit(flood).unwrap()).collect();
+        held.extend((0..2).map(|_| reg.admit(other).unwrap()));
+        // Full: 10 open, 2 addresses, fair share 5. The flood (8) is refused outright...
+        assert!(reg.admit(flood).is_none());
+        assert_eq!(reg.stats.refused_fair_share.load(Ordering::Relaxed), 1);
+        assert_eq!(reg.stats.evicted.load(Ordering::Relaxed), 0);
+        // ...while an address under its share (other: 2) and a new one (0) make room.
+        let a = reg.admit(other).expect("under its fair share");
+        let b = reg.admit(newcomer).expect("a new address");
+        assert_eq!(reg.stats.evicted.load(Ordering::Relaxed), 2);
+        // The evicted were the longest idle: the flood's first two.
+        assert_eq!(held[0].idle_seq.load(Ordering::Relaxed), 0);
+        assert_eq!(held[1].idle_seq.load(Ordering::Relaxed), 0);
+        assert_ne!(held[2].idle_seq.load(Ordering::Relaxed), 0);
+        drop((a, b));
+    }
 
     #[test]
     fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {

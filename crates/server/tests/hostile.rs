@@ -262,8 +262,17 @@ fn per_address_cap_refuses_and_a_full_listener_makes_room_for_a_working_client()
         )
     };
     assert_eq!(r("refused_per_address"), 1);
-    // 208 silent connections kept by the server for a cap of 64: the oldest 144 made room.
-    assert!(r("evicted_idle") >= 144, "{}", r("evicted_idle"));
+    // 208 silent connections for a cap of 64: each of the 144 over it either made room by
+    // evicting the longest-idle connection (its address under its fair share of the cap) or
+    // was refused (its address at or over it: the flood's addresses, once the cap is shared
+    // among 41); the working client's address always held less, so it was always let in.
+    assert!(
+        r("evicted_idle") + r("refused_fair_share") >= 144,
+        "{} {}",
+        r("evicted_idle"),
+        r("refused_fair_share")
+    );
+    assert!(r("refused_fair_share") > 0);
     assert_eq!(r("refused_cap"), 0);
     srv.stop();
 }
