@@ -14,9 +14,9 @@ pub use crate::clock::now;
 use crate::sinks::decisions::DecisionBook;
 use crate::sinks::familiar::FamiliarWrites;
 use crate::sinks::metrics::Metrics;
-use crate::sinks::siem::Siem;
+use crate::sinks::notice::Notice;
+use crate::sinks::outbox::Outboxes;
 use crate::sinks::timeline::Timeline;
-use crate::sinks::webhooks::{Notice, Webhooks};
 use crate::validate::{AdminRules, Refused};
 use parking_lot::Mutex;
 use portcullis_core::report::{InputSummary, Report};
@@ -33,8 +33,8 @@ struct Shared {
     rules: AdminRules,
     familiar: FamiliarWrites,
     timeline: Timeline,
-    webhooks: Webhooks,
-    siem: Siem,
+    /// Webhooks and SIEM sinks: the notices of findings and shields changes.
+    notifiers: Outboxes,
     decisions: Arc<DecisionBook>,
     ready: AtomicBool,
 }
@@ -102,8 +102,7 @@ impl EngineHandle {
         store: Arc<Store>,
         metrics: Arc<Metrics>,
         rules: AdminRules,
-        webhooks: Webhooks,
-        siem: Siem,
+        notifiers: Outboxes,
         decisions: DecisionBook,
     ) -> Self {
         EngineHandle {
@@ -114,8 +113,7 @@ impl EngineHandle {
                 rules,
                 familiar: FamiliarWrites::new(),
                 timeline: Timeline::new(),
-                webhooks,
-                siem,
+                notifiers,
                 decisions: Arc::new(decisions),
                 ready: AtomicBool::new(false),
             }),
@@ -186,10 +184,8 @@ impl EngineHandle {
                 Finding::SourceFlagged(s) => self.inner.decisions.flag(s, at),
                 _ => {}
             }
-            if !self.inner.webhooks.is_empty() || !self.inner.siem.is_empty() {
-                let n = Notice::finding(at, f);
-                self.inner.webhooks.notify(&n);
-                self.inner.siem.notify(&n);
+            if !self.inner.notifiers.is_empty() {
+                self.inner.notifiers.notify(&Notice::finding(at, f));
             }
         }
     }
@@ -246,8 +242,7 @@ impl EngineHandle {
         self.inner.metrics.admin_action();
         self.edge_decision(&action, at, &reason);
         if let Some(n) = notice {
-            self.inner.webhooks.notify(&n);
-            self.inner.siem.notify(&n);
+            self.inner.notifiers.notify(&n);
         }
         Ok(seq)
     }
@@ -271,11 +266,6 @@ impl EngineHandle {
     /// Applies an action to the engine without storing it (tests, dry runs).
     pub fn apply_volatile(&self, action: AdminAction) {
         self.inner.engine.lock().apply(action);
-    }
-
-    /// The webhooks findings and shields changes are posted to.
-    pub fn webhooks(&self) -> &Webhooks {
-        &self.inner.webhooks
     }
 
     /// The attempts observed since start-up, for the dashboard.

@@ -9,8 +9,7 @@ use crate::http::AuthFailures;
 use crate::hub::{EngineHandle, now};
 use crate::sinks::decisions::DecisionBook;
 use crate::sinks::metrics::Metrics;
-use crate::sinks::siem::Siem;
-use crate::sinks::webhooks::Webhooks;
+use crate::sinks::{siem, webhooks};
 use crate::sources::{follow, syslog};
 use crate::tls;
 use crate::validate::AdminRules;
@@ -49,14 +48,12 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
         cfg.admin_min_block_prefix_v6,
         cfg.admin_max_expiry_days,
     );
-    let webhooks = Webhooks::start(&cfg.webhooks).map_err(|m| anyhow::anyhow!("[server] {m}"))?;
+    let mut notifiers =
+        webhooks::start(&cfg.webhooks).map_err(|m| anyhow::anyhow!("[server] {m}"))?;
+    notifiers.extend(siem::start(&cfg.siem).map_err(|m| anyhow::anyhow!("[server] {m}"))?);
     let metrics = Arc::new(Metrics::default());
-    for (name, stats) in webhooks.stats() {
-        metrics.attach_webhook(&name, stats);
-    }
-    let siem = Siem::start(&cfg.siem).map_err(|m| anyhow::anyhow!("[server] {m}"))?;
-    for (name, stats) in siem.stats() {
-        metrics.attach_siem(&name, stats);
+    for b in notifiers.iter() {
+        metrics.attach_outbox(b.kind(), b.name(), b.stats().clone());
     }
     // A flagged source is banned at the edge for decisions_flag_ban_secs, never beyond the
     // engine's own memory of the flag.
@@ -69,8 +66,7 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
         Arc::new(store),
         metrics,
         rules,
-        webhooks,
-        siem,
+        notifiers,
         DecisionBook::new(ban, engine_trusted),
     );
     let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;

@@ -422,8 +422,8 @@ fn a_brute_force_reaches_the_siem_as_rfc5424_and_cef_and_a_dead_siem_slows_nothi
 #[test]
 fn a_tcp_sink_reconnects_when_its_receiver_closes_the_connection() {
     use portcullis_engine::AdminAction;
-    use portcullis_server::sinks::siem::Siem;
-    use portcullis_server::sinks::webhooks::Notice;
+    use portcullis_server::sinks::notice::Notice;
+    use portcullis_server::sinks::siem;
 
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let sink = SiemConfig {
@@ -432,7 +432,7 @@ fn a_tcp_sink_reconnects_when_its_receiver_closes_the_connection() {
         transport: "tcp".into(),
         ..Default::default()
     };
-    let siem = Siem::start(&[sink]).unwrap();
+    let siem = siem::start(&[sink]).unwrap();
     let notice =
         |by: &str| Notice::admin(portcullis_server::now(), &AdminAction::ShieldsDown, by).unwrap();
     // The receiver reads one frame from each connection, then closes it (a SIEM restarting).
@@ -460,7 +460,7 @@ fn a_tcp_sink_reconnects_when_its_receiver_closes_the_connection() {
         parse_rfc5424(&second).param("by") == Some("second"),
         "{second}"
     );
-    let (_, stats) = &siem.stats()[0];
+    let stats = siem.iter().next().unwrap().stats();
     let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     // The counter follows the write, which the receiver may see first.
     let deadline = Instant::now() + Duration::from_secs(20);

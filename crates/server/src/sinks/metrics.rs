@@ -2,13 +2,11 @@
 //! exposition format at `/metrics` on the admin listener. The log followers, the syslog
 //! receiver and the TLS listeners keep counters of their own; they are attached here when they
 //! start ([`Metrics::attach_follower`], [`Metrics::attach_syslog`], [`Metrics::attach_tls`]);
-//! so are the webhooks' and the SIEM sinks' ([`Metrics::attach_webhook`],
-//! [`Metrics::attach_siem`]).
+//! so are the notification outboxes' (webhooks, SIEM sinks: [`Metrics::attach_outbox`]).
 
 pub use crate::labels::{Answer, Endpoint, Rejection};
 use crate::sinks::nftables::NftStats;
-use crate::sinks::siem::SiemStats;
-use crate::sinks::webhooks::HookStats;
+use crate::sinks::outbox::{OutboxStats, SinkKind};
 use crate::sources::follow::FollowStats;
 use crate::sources::syslog::SyslogStats;
 use crate::tls::TlsStats;
@@ -99,8 +97,7 @@ struct Attached {
     followers: Vec<(String, Arc<FollowStats>)>,
     syslog: Option<Arc<SyslogStats>>,
     tls: Vec<(&'static str, Arc<TlsStats>)>,
-    webhooks: Vec<(String, Arc<HookStats>)>,
-    siem: Vec<(String, Arc<SiemStats>)>,
+    outboxes: Vec<(SinkKind, String, Arc<OutboxStats>)>,
     nftables: Option<Arc<NftStats>>,
     connections: Vec<(&'static str, Arc<crate::conn::ConnStats>)>,
 }
@@ -164,16 +161,13 @@ impl Metrics {
     pub fn attach_nftables(&self, stats: Arc<NftStats>) {
         self.attached.lock().nftables = Some(stats);
     }
-    /// Exports a webhook's delivery counters, labelled with its name.
-    pub fn attach_webhook(&self, name: &str, stats: Arc<HookStats>) {
+    /// Exports a notification outbox's counters (a webhook's or a SIEM sink's), labelled with
+    /// its name.
+    pub fn attach_outbox(&self, kind: SinkKind, name: &str, stats: Arc<OutboxStats>) {
         self.attached
             .lock()
-            .webhooks
-            .push((name.to_string(), stats));
-    }
-    /// Exports a SIEM sink's counters, labelled with its name.
-    pub fn attach_siem(&self, name: &str, stats: Arc<SiemStats>) {
-        self.attached.lock().siem.push((name.to_string(), stats));
+            .outboxes
+            .push((kind, name.to_string(), stats));
     }
     /// Exports a listener's connection counters (`listener` = "policy" or "admin").
     pub fn attach_connections(&self, listener: &'static str, s: Arc<crate::conn::ConnStats>) {
@@ -438,48 +432,49 @@ impl Metrics {
                 .collect();
             family(&format!("portcullis_tls_{what}_total"), help, &rows);
         }
-        type HookField = fn(&HookStats) -> &AtomicU64;
-        let hooks: [(&str, &str, HookField); 4] = [
-            ("delivered", "Webhook notifications delivered.", |h| {
-                &h.delivered
-            }),
+        // Webhooks keep the names they were first exported under (`delivered`, label `hook`).
+        type Field = fn(&OutboxStats) -> &AtomicU64;
+        for (kind, label_name, names) in [
             (
-                "failed",
-                "Webhook notifications given up after retries.",
-                |h| &h.failed,
+                SinkKind::Webhook,
+                "hook",
+                ["delivered", "failed", "dropped", "retries"],
             ),
             (
-                "dropped",
-                "Webhook notifications dropped (queue full).",
-                |h| &h.dropped,
+                SinkKind::Siem,
+                "sink",
+                ["sent", "failed", "dropped", "retries"],
             ),
-            ("retries", "Webhook delivery retries.", |h| &h.retries),
-        ];
-        for (what, help, field) in hooks {
-            let rows: Vec<(String, u64)> = a
-                .webhooks
-                .iter()
-                .map(|(n, st)| (format!("hook=\"{}\"", label(n)), load(field(st))))
-                .collect();
-            family(&format!("portcullis_webhook_{what}_total"), help, &rows);
-        }
-        type SiemField = fn(&SiemStats) -> &AtomicU64;
-        let siem: [(&str, &str, SiemField); 3] = [
-            ("sent", "SIEM notices sent.", |s| &s.sent),
-            ("failed", "SIEM notices given up after retries.", |s| {
-                &s.failed
-            }),
-            ("dropped", "SIEM notices dropped (queue full).", |s| {
-                &s.dropped
-            }),
-        ];
-        for (what, help, field) in siem {
-            let rows: Vec<(String, u64)> = a
-                .siem
-                .iter()
-                .map(|(n, st)| (format!("sink=\"{}\"", label(n)), load(field(st))))
-                .collect();
-            family(&format!("portcullis_siem_{what}_total"), help, &rows);
+        ] {
+            let what = match kind {
+                SinkKind::Webhook => "Webhook notifications",
+                SinkKind::Siem => "SIEM notices",
+            };
+            let fields: [(&str, String, Field); 4] = [
+                (names[0], format!("{what} delivered."), |s| &s.sent),
+                (names[1], format!("{what} given up after retries."), |s| {
+                    &s.failed
+                }),
+                (names[2], format!("{what} dropped (queue full)."), |s| {
+                    &s.dropped
+                }),
+                (names[3], format!("{what}: delivery retries."), |s| {
+                    &s.retries
+                }),
+            ];
+            for (name, help, field) in fields {
+                let rows: Vec<(String, u64)> = a
+                    .outboxes
+                    .iter()
+                    .filter(|(k, _, _)| *k == kind)
+                    .map(|(_, n, st)| (format!("{label_name}=\"{}\"", label(n)), load(field(st))))
+                    .collect();
+                family(
+                    &format!("portcullis_{}_{name}_total", kind.as_str()),
+                    &help,
+                    &rows,
+                );
+            }
         }
         if let Some(st) = &a.nftables {
             for (what, help, v) in [
@@ -528,9 +523,9 @@ mod tests {
         let t = Arc::new(TlsStats::default());
         t.handshake_timeouts.fetch_add(2, Ordering::Relaxed);
         m.attach_tls("policy", t);
-        let siem = Arc::new(crate::sinks::siem::SiemStats::default());
+        let siem = Arc::new(OutboxStats::default());
         siem.dropped.fetch_add(2, Ordering::Relaxed);
-        m.attach_siem("soc \"eu\"", siem);
+        m.attach_outbox(SinkKind::Siem, "soc \"eu\"", siem);
         f.lines.fetch_add(1, Ordering::Relaxed);
 
         let text = m.render(&store);

@@ -2,32 +2,25 @@
 //! changes) sent as RFC 5424 messages with structured data, or as ArcSight CEF inside an
 //! RFC 3164 header, over UDP (one datagram each) or TCP (RFC 6587 octet-counting framing).
 //!
-//! Each configured sink has its own thread and a bounded queue ([`QUEUE_CAP`]), as the
-//! webhooks do: the hub only `try_send`s, a full queue drops the notice and counts it, and a
-//! SIEM that is slow or down never slows a login. A send that fails (no route, connection
-//! refused or reset) reconnects and is tried again after [`RETRY_DELAYS_MS`], then counted as
-//! failed. Before writing to a TCP connection it already holds, the sender peeks at it, so a
+//! Each configured sink is an [`Outbox`], as each webhook is (its own thread and bounded queue;
+//! see [`crate::sinks::outbox`]): a SIEM that is slow or down never slows a login. A send that
+//! fails (no route, connection refused or reset) reconnects on the next try, then is counted
+//! as failed. Before writing to a TCP connection it already holds, the sender peeks at it, so a
 //! receiver that closed it (a restart) costs a reconnection, not a lost message.
 //!
 //! The renderers ([`rfc5424`], [`cef`]) and the framing ([`octet_counted`]) are pure
 //! functions of the notice, tested against hostile values. Nothing in a notice is a password:
 //! findings carry accounts, addresses, campaign ids and counts, never a secret.
 
-use crate::sinks::webhooks::Notice;
+use crate::sinks::notice::{EVENTS, Notice};
+use crate::sinks::outbox::{Courier, Outbox, Outboxes, SinkKind};
 use portcullis_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
 
-/// Notices waiting for one sink at most; beyond, new ones are dropped (counted).
-pub const QUEUE_CAP: usize = 1024;
-/// Waits before the retries of a failed send (each retry reconnects).
-pub const RETRY_DELAYS_MS: [u64; 4] = [500, 1000, 2000, 4000];
 /// Most items of a list (a campaign's sources, its accounts) put in one message; the count of
 /// the whole list goes beside it.
 pub const MAX_LIST: usize = 20;
@@ -37,17 +30,6 @@ pub const MAX_VALUE_CHARS: usize = 512;
 /// The IANA Private Enterprise Number reserved for documentation (RFC 5612), used in the
 /// default SD-ID until the operator names their own (`sd_id`).
 pub const DEFAULT_SD_ID: &str = "portcullis@32473";
-
-/// Every event a sink may name.
-const EVENTS: [&str; 7] = [
-    "campaign_opened",
-    "campaign_updated",
-    "source_flagged",
-    "account_compromised",
-    "account_at_risk",
-    "shields_up",
-    "shields_down",
-];
 
 /// Syslog facilities by name (RFC 5424 §6.2.1, with the names syslog.conf uses).
 const FACILITIES: [(&str, u8); 24] = [
@@ -187,8 +169,13 @@ impl SiemConfig {
         Ok(())
     }
 
-    fn wants(&self, event: &str) -> bool {
-        self.events.is_empty() || self.events.iter().any(|e| e == event)
+    /// The events this sink is sent: those it names, else all of them.
+    fn events(&self) -> Vec<String> {
+        if self.events.is_empty() {
+            EVENTS.iter().map(|e| e.to_string()).collect()
+        } else {
+            self.events.clone()
+        }
     }
 }
 
@@ -492,79 +479,37 @@ fn machine_hostname() -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// Delivery counters of one sink, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct SiemStats {
-    pub sent: AtomicU64,
-    pub failed: AtomicU64,
-    pub dropped: AtomicU64,
-}
-
-struct Sink {
-    cfg: SiemConfig,
-    tx: SyncSender<Notice>,
-    stats: Arc<SiemStats>,
-}
-
-/// The running SIEM sinks: [`Siem::notify`] never blocks.
-#[derive(Default)]
-pub struct Siem {
-    sinks: Vec<Sink>,
-}
-
-impl Siem {
-    /// Starts a sending thread per sink (each validated first).
-    pub fn start(sinks: &[SiemConfig]) -> Result<Siem, String> {
-        let mut out = Vec::with_capacity(sinks.len());
-        for cfg in sinks {
-            cfg.validate()?;
-            let (tx, rx) = sync_channel(QUEUE_CAP);
-            let stats = Arc::new(SiemStats::default());
-            let (c, s) = (cfg.clone(), stats.clone());
-            std::thread::Builder::new()
-                .name("portcullis-siem".into())
-                .spawn(move || send_loop(c, rx, s))
-                .map_err(|e| format!("siem {:?}: cannot start its thread: {e}", cfg.name))?;
-            tracing::info!(
-                name = %cfg.name,
-                address = %cfg.address,
-                transport = %cfg.transport,
-                format = %cfg.format,
-                "siem sink ready"
-            );
-            out.push(Sink {
-                cfg: cfg.clone(),
-                tx,
-                stats,
-            });
-        }
-        Ok(Siem { sinks: out })
+/// Starts an outbox per sink (each validated first).
+pub fn start(sinks: &[SiemConfig]) -> Result<Outboxes, String> {
+    let mut out = Vec::with_capacity(sinks.len());
+    for cfg in sinks {
+        cfg.validate()?;
+        let courier = SyslogCourier {
+            facility: facility_code(&cfg.facility).unwrap_or(10),
+            hostname: if cfg.hostname.is_empty() {
+                machine_hostname()
+            } else {
+                cfg.hostname.clone()
+            },
+            procid: std::process::id(),
+            conn: None,
+            cfg: cfg.clone(),
+        };
+        out.push(Outbox::start(
+            SinkKind::Siem,
+            &cfg.name,
+            cfg.events(),
+            courier,
+        )?);
+        tracing::info!(
+            name = %cfg.name,
+            address = %cfg.address,
+            transport = %cfg.transport,
+            format = %cfg.format,
+            "siem sink ready"
+        );
     }
-
-    /// Queues `n` for every sink that wants it; a full queue drops it (counted).
-    pub fn notify(&self, n: &Notice) {
-        for s in self.sinks.iter().filter(|s| s.cfg.wants(n.event)) {
-            match s.tx.try_send(n.clone()) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                    s.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-    }
-
-    /// True when there is no sink (the hub skips building notices).
-    pub fn is_empty(&self) -> bool {
-        self.sinks.is_empty()
-    }
-
-    /// (name, counters) of each sink.
-    pub fn stats(&self) -> Vec<(String, Arc<SiemStats>)> {
-        self.sinks
-            .iter()
-            .map(|s| (s.cfg.name.clone(), s.stats.clone()))
-            .collect()
-    }
+    Ok(Outboxes::new(out))
 }
 
 /// The sender's socket, if connected.
@@ -627,61 +572,47 @@ impl Conn {
     }
 }
 
-fn send_loop(cfg: SiemConfig, rx: Receiver<Notice>, stats: Arc<SiemStats>) {
-    let timeout = Duration::from_millis(cfg.timeout_ms);
-    let facility = facility_code(&cfg.facility).unwrap_or(10);
-    let hostname = if cfg.hostname.is_empty() {
-        machine_hostname()
-    } else {
-        cfg.hostname.clone()
-    };
-    let procid = std::process::id();
-    let mut conn: Option<Conn> = None;
-    // Ends when the hub (every sender) is gone.
-    while let Ok(n) = rx.recv() {
-        let msg = match cfg.format.as_str() {
-            "cef" => cef(&n, facility, &hostname),
-            _ => rfc5424(&n, facility, &hostname, procid, &cfg.sd_id),
+/// Sends notices to one syslog receiver, keeping its connection between them.
+struct SyslogCourier {
+    cfg: SiemConfig,
+    facility: u8,
+    hostname: String,
+    procid: u32,
+    conn: Option<Conn>,
+}
+
+impl Courier for SyslogCourier {
+    fn deliver(&mut self, n: &Notice) -> Result<(), String> {
+        let msg = match self.cfg.format.as_str() {
+            "cef" => cef(n, self.facility, &self.hostname),
+            _ => rfc5424(
+                n,
+                self.facility,
+                &self.hostname,
+                self.procid,
+                &self.cfg.sd_id,
+            ),
         };
-        let frame = if cfg.transport == "tcp" {
+        let frame = if self.cfg.transport == "tcp" {
             octet_counted(msg.as_bytes())
         } else {
             msg.into_bytes()
         };
-        let mut attempt = 0;
-        loop {
-            if conn.as_ref().is_some_and(|c| !c.alive()) {
-                conn = None;
-            }
-            let result = match conn.as_mut() {
-                Some(c) => c.send(&frame),
-                None => Conn::open(&cfg, timeout).and_then(|mut c| {
-                    let r = c.send(&frame);
-                    conn = Some(c);
-                    r
-                }),
-            };
-            match result {
-                Ok(()) => {
-                    stats.sent.fetch_add(1, Ordering::Relaxed);
-                    break;
-                }
-                Err(e) => {
-                    conn = None;
-                    match RETRY_DELAYS_MS.get(attempt) {
-                        Some(ms) => {
-                            attempt += 1;
-                            std::thread::sleep(Duration::from_millis(*ms));
-                        }
-                        None => {
-                            stats.failed.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(name = %cfg.name, event = n.event, error = %e, "siem send failed");
-                            break;
-                        }
-                    }
-                }
-            }
+        if self.conn.as_ref().is_some_and(|c| !c.alive()) {
+            self.conn = None;
         }
+        let conn = match self.conn.as_mut() {
+            Some(c) => c,
+            None => self.conn.insert(
+                Conn::open(&self.cfg, Duration::from_millis(self.cfg.timeout_ms))
+                    .map_err(|e| e.to_string())?,
+            ),
+        };
+        conn.send(&frame).map_err(|e| {
+            // The next attempt reconnects.
+            self.conn = None;
+            e.to_string()
+        })
     }
 }
 

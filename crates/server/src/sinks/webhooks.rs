@@ -1,10 +1,10 @@
 //! Notifications out: findings and shields changes posted to webhooks as they happen — generic
 //! JSON signed with HMAC-SHA256, or Slack- and Teams-compatible bodies for chat.
 //!
-//! Each configured hook has its own thread and a bounded queue ([`QUEUE_CAP`]). The hub only
-//! `try_send`s: a full queue drops the notification and counts it, so a receiver that is slow
-//! or down never slows a login. A delivery that fails (connection refused, timeout, a non-2xx
-//! answer) is retried with exponential backoff ([`RETRY_DELAYS_MS`]), then counted as failed.
+//! Each configured hook is an [`Outbox`] (its own thread and bounded queue; see
+//! [`crate::sinks::outbox`]): a receiver that is slow or down never slows a login. A delivery
+//! that fails (connection refused, timeout, a non-2xx answer) is retried with backoff, then
+//! counted as failed.
 //!
 //! The generic JSON body is `{"type": "portcullis.notification/v1", "event": KIND, "at":
 //! TIME, "data": {...}}` with the finding (or the shields change) as `data`. Its headers
@@ -12,21 +12,13 @@
 //! HMAC-SHA256 under the hook's secret of `TIMESTAMP.BODY`: a receiver recomputes it, compares
 //! in constant time and refuses stale timestamps (replays).
 
+use crate::sinks::notice::{EVENTS, Notice};
+use crate::sinks::outbox::{Courier, Outbox, Outboxes, SinkKind};
 use hmac::{Hmac, KeyInit, Mac};
-use portcullis_core::Timestamp;
-use portcullis_engine::{AdminAction, Finding};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::Sha256;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::Duration;
-
-/// Notifications waiting for one hook at most; beyond, new ones are dropped (counted).
-pub const QUEUE_CAP: usize = 1024;
-/// Waits before the retries of a failed delivery.
-pub const RETRY_DELAYS_MS: [u64; 4] = [500, 1000, 2000, 4000];
 
 /// One webhook (`[[server.webhooks]]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -70,17 +62,6 @@ pub const DEFAULT_EVENTS: [&str; 4] = [
     "shields_down",
 ];
 
-/// Every event a hook may name.
-const EVENTS: [&str; 7] = [
-    "campaign_opened",
-    "campaign_updated",
-    "source_flagged",
-    "account_compromised",
-    "account_at_risk",
-    "shields_up",
-    "shields_down",
-];
-
 impl WebhookConfig {
     /// Checks the hook can work; the error names what is wrong.
     pub fn validate(&self) -> Result<(), String> {
@@ -112,87 +93,12 @@ impl WebhookConfig {
         Ok(())
     }
 
-    fn wants(&self, event: &str) -> bool {
+    /// The events this hook is sent: those it names, else [`DEFAULT_EVENTS`].
+    fn events(&self) -> Vec<String> {
         if self.events.is_empty() {
-            DEFAULT_EVENTS.contains(&event)
+            DEFAULT_EVENTS.iter().map(|e| e.to_string()).collect()
         } else {
-            self.events.iter().any(|e| e == event)
-        }
-    }
-}
-
-/// Something worth telling: a finding, or a shields change.
-#[derive(Clone, Debug)]
-pub struct Notice {
-    pub event: &'static str,
-    pub at: Timestamp,
-    pub data: Value,
-}
-
-impl Notice {
-    pub fn finding(at: Timestamp, f: &Finding) -> Notice {
-        let mut data = serde_json::to_value(f).unwrap_or(Value::Null);
-        if let Some(o) = data.as_object_mut() {
-            o.remove("finding");
-        }
-        Notice {
-            event: f.kind(),
-            at,
-            data,
-        }
-    }
-
-    /// A shields change, or None for other admin actions.
-    pub fn admin(at: Timestamp, a: &AdminAction, actor: &str) -> Option<Notice> {
-        let (event, data) = match a {
-            AdminAction::ShieldsUp {
-                protocols, until, ..
-            } => (
-                "shields_up",
-                json!({"protocols": protocols, "until": until, "by": actor}),
-            ),
-            AdminAction::ShieldsDown => ("shields_down", json!({"by": actor})),
-            _ => return None,
-        };
-        Some(Notice { event, at, data })
-    }
-
-    /// One line for people (the chat formats, the SIEM's free text).
-    pub(crate) fn text(&self) -> String {
-        let d = &self.data;
-        let s = |k: &str| d[k].as_str().unwrap_or("?").to_string();
-        match self.event {
-            "campaign_opened" | "campaign_updated" => format!(
-                "portcullis: {} {} {}: {}",
-                s("kind").replace('_', " "),
-                s("id"),
-                if self.event == "campaign_opened" {
-                    "detected"
-                } else {
-                    "updated"
-                },
-                s("summary")
-            ),
-            "source_flagged" => format!(
-                "portcullis: source {} flagged ({}): {}",
-                s("source"),
-                d["campaign"].as_str().unwrap_or("no campaign"),
-                s("reason")
-            ),
-            "account_compromised" => format!(
-                "portcullis: account {} compromised ({}), from {}",
-                s("account"),
-                d["campaign"].as_str().unwrap_or("no campaign"),
-                d["source"].as_str().unwrap_or("an unknown source")
-            ),
-            "account_at_risk" => format!(
-                "portcullis: account {} at risk: {}",
-                s("account"),
-                s("reason")
-            ),
-            "shields_up" => format!("portcullis: shields up by {}", s("by")),
-            "shields_down" => format!("portcullis: shields down by {}", s("by")),
-            e => format!("portcullis: {e}"),
+            self.events.clone()
         }
     }
 }
@@ -241,114 +147,52 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Delivery counters of one hook, for `/metrics`.
-#[derive(Debug, Default)]
-pub struct HookStats {
-    pub delivered: AtomicU64,
-    pub failed: AtomicU64,
-    pub dropped: AtomicU64,
-    pub retries: AtomicU64,
+/// Starts an outbox per hook (each validated first).
+pub fn start(hooks: &[WebhookConfig]) -> Result<Outboxes, String> {
+    let mut out = Vec::with_capacity(hooks.len());
+    for cfg in hooks {
+        cfg.validate()?;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_millis(cfg.timeout_ms.max(100))))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let courier = HookCourier {
+            cfg: cfg.clone(),
+            agent,
+        };
+        out.push(Outbox::start(
+            SinkKind::Webhook,
+            &cfg.name,
+            cfg.events(),
+            courier,
+        )?);
+        tracing::info!(name = %cfg.name, format = %cfg.format, "webhook ready");
+    }
+    Ok(Outboxes::new(out))
 }
 
-struct Hook {
+/// Posts notices to one hook.
+struct HookCourier {
     cfg: WebhookConfig,
-    tx: SyncSender<Notice>,
-    stats: Arc<HookStats>,
+    agent: ureq::Agent,
 }
 
-/// The running webhooks: [`Webhooks::notify`] never blocks.
-#[derive(Default)]
-pub struct Webhooks {
-    hooks: Vec<Hook>,
-}
-
-impl Webhooks {
-    /// Starts a delivery thread per hook (each validated first).
-    pub fn start(hooks: &[WebhookConfig]) -> Result<Webhooks, String> {
-        let mut out = Vec::with_capacity(hooks.len());
-        for cfg in hooks {
-            cfg.validate()?;
-            let (tx, rx) = sync_channel(QUEUE_CAP);
-            let stats = Arc::new(HookStats::default());
-            let (c, s) = (cfg.clone(), stats.clone());
-            std::thread::Builder::new()
-                .name("portcullis-webhook".into())
-                .spawn(move || deliver_loop(c, rx, s))
-                .map_err(|e| format!("webhook {:?}: cannot start its thread: {e}", cfg.name))?;
-            tracing::info!(name = %cfg.name, format = %cfg.format, "webhook ready");
-            out.push(Hook {
-                cfg: cfg.clone(),
-                tx,
-                stats,
-            });
+impl Courier for HookCourier {
+    fn deliver(&mut self, n: &Notice) -> Result<(), String> {
+        // Signed afresh on every attempt: the timestamp is the sending time.
+        let (body, headers) = render(&self.cfg, n, crate::clock::now().unix_secs());
+        let mut req = self
+            .agent
+            .post(&self.cfg.url)
+            .header("Content-Type", "application/json");
+        for (k, v) in &headers {
+            req = req.header(k.as_str(), v.as_str());
         }
-        Ok(Webhooks { hooks: out })
-    }
-
-    /// Queues `n` for every hook that wants it; a full queue drops it (counted).
-    pub fn notify(&self, n: &Notice) {
-        for h in self.hooks.iter().filter(|h| h.cfg.wants(n.event)) {
-            match h.tx.try_send(n.clone()) {
-                Ok(()) => {}
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                    h.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-    }
-
-    /// True when there is no hook (the hub skips building notices).
-    pub fn is_empty(&self) -> bool {
-        self.hooks.is_empty()
-    }
-
-    /// (name, counters) of each hook.
-    pub fn stats(&self) -> Vec<(String, Arc<HookStats>)> {
-        self.hooks
-            .iter()
-            .map(|h| (h.cfg.name.clone(), h.stats.clone()))
-            .collect()
-    }
-}
-
-fn deliver_loop(cfg: WebhookConfig, rx: Receiver<Notice>, stats: Arc<HookStats>) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_millis(cfg.timeout_ms.max(100))))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    // Ends when the hub (every sender) is gone.
-    while let Ok(n) = rx.recv() {
-        let mut attempt = 0;
-        loop {
-            let now = crate::clock::now().unix_secs();
-            let (body, headers) = render(&cfg, &n, now);
-            let mut req = agent
-                .post(&cfg.url)
-                .header("Content-Type", "application/json");
-            for (k, v) in &headers {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            let ok = match req.send(body.as_str()) {
-                Ok(r) => r.status().is_success(),
-                Err(_) => false,
-            };
-            if ok {
-                stats.delivered.fetch_add(1, Ordering::Relaxed);
-                break;
-            }
-            match RETRY_DELAYS_MS.get(attempt) {
-                Some(ms) => {
-                    attempt += 1;
-                    stats.retries.fetch_add(1, Ordering::Relaxed);
-                    std::thread::sleep(Duration::from_millis(*ms));
-                }
-                None => {
-                    stats.failed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(name = %cfg.name, event = n.event, "webhook delivery failed");
-                    break;
-                }
-            }
+        match req.send(body.as_str()) {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("HTTP {}", r.status())),
+            Err(e) => Err(e.to_string()),
         }
     }
 }
@@ -356,6 +200,9 @@ fn deliver_loop(cfg: WebhookConfig, rx: Receiver<Notice>, stats: Arc<HookStats>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_core::Timestamp;
+    use portcullis_engine::AdminAction;
+    use serde_json::Value;
 
     fn hook(format: &str) -> WebhookConfig {
         WebhookConfig {
@@ -410,8 +257,12 @@ mod tests {
 
     #[test]
     fn the_default_events_leave_out_per_source_ones() {
+        let wants = |h: &WebhookConfig, e: &str| h.events().iter().any(|x| x == e);
         let h = hook("json");
-        assert!(h.wants("campaign_opened") && h.wants("account_compromised"));
-        assert!(!h.wants("source_flagged") && !h.wants("campaign_updated"));
+        assert!(wants(&h, "campaign_opened") && wants(&h, "account_compromised"));
+        assert!(!wants(&h, "source_flagged") && !wants(&h, "campaign_updated"));
+        let mut h = hook("json");
+        h.events = vec!["source_flagged".into()];
+        assert!(wants(&h, "source_flagged") && !wants(&h, "campaign_opened"));
     }
 }
