@@ -217,7 +217,7 @@ impl Engine {
         let akey = AccountKey::of(&account.name);
         let bits = SourceKey::of_ip(prefix.addr());
         let t = secs(last_success);
-        let (subnet, site) = bits.nets();
+        let subnet = bits.nets().0;
         let a = self.accounts.entry(akey);
         a.last_seen = a.last_seen.max(t);
         if !a.has(KNOWN) {
@@ -226,19 +226,8 @@ impl Engine {
         }
         a.remember_success(t, fp32(bits.mix()), fp32(subnet.mix()));
         let trusted = self.is_trusted(bits);
-        if trusted && bits.ip().is_loopback() {
-            self.end_step();
-            return;
-        }
-        self.hosts.entry(bits).succeed(t, akey);
-        // A trusted host is judged as itself, never as part of a network.
-        if trusted {
-            self.end_step();
-            return;
-        }
-        self.nets.entry(subnet).succeed(t, akey);
-        if let Some(s) = site {
-            self.nets.entry(s).succeed(t, akey);
+        if !(trusted && bits.ip().is_loopback()) {
+            self.source_succeeded(bits, akey, t, trusted);
         }
         self.end_step();
     }

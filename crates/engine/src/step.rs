@@ -6,7 +6,7 @@
 
 use crate::campaign::CampaignRef;
 use crate::engine::Engine;
-use crate::keys::{AccountKey, SourceKey, secs, ts};
+use crate::keys::{AccountKey, Secs, SourceKey, secs, ts};
 use crate::provisional::Provisional;
 use crate::spray::spray_why;
 use crate::state::{AT_RISK, KNOWN, SourceState, UNKNOWN, fp32};
@@ -271,14 +271,27 @@ impl Engine {
             h.last_seen = h.last_seen.max(now);
             return;
         }
-        self.hosts.entry(bits).succeed(now, akey);
-        // A trusted host is judged as itself, never as part of a network.
+        self.source_succeeded(bits, akey, now, trusted);
+    }
+
+    /// A source's evidence of a genuine success at `t` (what makes gateways and exempts
+    /// addresses from spray membership): its host's, and outside the trusted networks its /24
+    /// or /64 and /48 too — a trusted host is judged as itself, never as part of a network.
+    pub(crate) fn source_succeeded(
+        &mut self,
+        bits: SourceKey,
+        akey: AccountKey,
+        t: Secs,
+        trusted: bool,
+    ) {
+        self.hosts.entry(bits).succeed(t, akey);
         if trusted {
             return;
         }
-        self.nets.entry(subnet).succeed(now, akey);
+        let (subnet, site) = bits.nets();
+        self.nets.entry(subnet).succeed(t, akey);
         if let Some(s) = site {
-            self.nets.entry(s).succeed(now, akey);
+            self.nets.entry(s).succeed(t, akey);
         }
     }
 

@@ -279,7 +279,18 @@ impl EngineHandle {
     /// (at most one per `campaign_update_secs`). Called every 10 minutes and at shutdown.
     /// Returns how many were queued.
     pub fn save_campaigns(&self) -> usize {
-        let campaigns = self.report().campaigns;
+        // Only the campaigns are wanted: no flagged sources or accounts copied under the lock.
+        let limits = ReportLimits {
+            flagged_sources: 0,
+            accounts: 0,
+            ..LIVE_REPORT
+        };
+        let campaigns = self
+            .inner
+            .engine
+            .lock()
+            .report_limited(InputSummary::default(), limits)
+            .campaigns;
         campaigns
             .iter()
             .filter(|c| self.inner.store.record_campaign(c))
