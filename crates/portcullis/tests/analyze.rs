@@ -249,3 +249,53 @@ fn purplesharp_spray_without_addresses_is_named_by_its_workstation() {
     // No account is called compromised: pgustavo's successes come from elsewhere.
     assert_eq!(r["compromised_accounts"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn internal_kerberos_brute_force_and_spray_are_seen_from_their_trusted_host() {
+    // windows-evtx-to-mitre (public samples of real domain controllers): the attacking host
+    // 10.23.123.11 is inside 10/8, a default trusted network. Trust decides what is blocked,
+    // not what is seen: it is flagged as that host, and its campaigns are raised.
+    let brute = analyze_json(&[real(
+        "windows-evtx-to-mitre/ID4771-Kerberos-brutforce-with-valid-user.evtx",
+    )
+    .to_str()
+    .unwrap()]);
+    assert_eq!(brute["input"]["events_by_outcome"]["bad_password"], 54);
+    let flagged: Vec<&str> = brute["flagged_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, ["10.23.123.11"]);
+    assert!(
+        brute["campaigns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == "brute_force" && c["sources"][0] == "10.23.123.11"),
+        "{}",
+        brute["campaigns"]
+    );
+    // Kerbrute against the domain: a TGT issued after a right password (4768, status 0x0,
+    // pre-authenticated) from the spraying host during its spray is a compromise.
+    let spray = analyze_json(&[real(
+        "windows-evtx-to-mitre/ID4768-4771-Kerberos-user-enumeration-Kerbrute.evtx",
+    )
+    .to_str()
+    .unwrap()]);
+    let mut fallen: Vec<&str> = spray["compromised_accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["account"].as_str().unwrap())
+        .collect();
+    fallen.sort_unstable();
+    assert!(
+        fallen.contains(&"admmig") && fallen.contains(&"admin-test"),
+        "{fallen:?}"
+    );
+    for c in spray["compromised_accounts"].as_array().unwrap() {
+        assert_eq!(c["source"], "10.23.123.11", "{c}");
+    }
+}
