@@ -22,13 +22,20 @@ pub enum Action {
     /// `InternalOnly` to a denial without looking at trusted networks again; it is a separate
     /// action only so that callers can say why.
     InternalOnly,
+    /// Let it in only after a second factor: an unfamiliar source that nothing accuses, on an
+    /// account a live spray targets or that guessing put at risk — where, without
+    /// `step_up`, it would be tarpitted. Given only when the engine's `step_up` setting is on
+    /// (off by default); never to a trusted or familiar source, never instead of a denial. A
+    /// caller that cannot ask for a second factor refuses the attempt (a step-up is never an
+    /// allow).
+    StepUp,
 }
 
 impl Action {
     /// Every action's name, in the order of [`Action::index`].
-    pub const NAMES: [&'static str; 4] = ["allow", "tarpit", "deny", "internal_only"];
+    pub const NAMES: [&'static str; 5] = ["allow", "tarpit", "deny", "internal_only", "step_up"];
 
-    /// The action's stable name (`allow`, `tarpit`, `deny`, `internal_only`).
+    /// The action's stable name (`allow`, `tarpit`, `deny`, `internal_only`, `step_up`).
     pub fn as_str(&self) -> &'static str {
         Self::NAMES[self.index()]
     }
@@ -39,6 +46,7 @@ impl Action {
             Action::Tarpit { .. } => 1,
             Action::Deny => 2,
             Action::InternalOnly => 3,
+            Action::StepUp => 4,
         }
     }
 }
@@ -229,6 +237,7 @@ mod tests {
             Action::Tarpit { seconds: 3 },
             Action::Deny,
             Action::InternalOnly,
+            Action::StepUp,
         ] {
             assert_eq!(a.as_str(), name(serde_json::to_value(a).unwrap(), "action"));
         }

@@ -105,6 +105,10 @@ pub struct EngineConfig {
     pub tarpit_secs: u32,
     /// Tarpit delay for unfamiliar sources on accounts a live spray targets.
     pub spray_tarpit_secs: u32,
+    /// Step-up: where an unfamiliar source that nothing accuses would be tarpitted on an
+    /// account under attack (a live spray's target, an account at risk), answer `step_up` (a
+    /// second factor) instead. Off by default: every caller must be able to ask for one.
+    pub step_up: bool,
     /// Minimum event time between two `campaign_updated` findings for one campaign.
     pub campaign_update_secs: u32,
     /// Accounts named per campaign in the report (the count is always exact).
@@ -185,6 +189,7 @@ impl Default for EngineConfig {
             horizon_secs: 42 * 86_400,
             tarpit_secs: 5,
             spray_tarpit_secs: 10,
+            step_up: false,
             campaign_update_secs: 600,
             report_max_accounts: 1000,
         }
@@ -324,6 +329,12 @@ horizon_secs = 3628800
 tarpit_secs = 5
 # Tarpit delay for unfamiliar sources on accounts a live spray targets.
 spray_tarpit_secs = 10
+# Step-up: on an account a live spray targets or that guessing put at risk, a source that is
+# neither trusted nor familiar, and not flagged, gets `step_up` (a second factor) instead of
+# the tarpit above. Dovecot and nginx refuse it with `step_up_message`; the native API and
+# wforce clients see it as such; bouncers get a `captcha` decision (docs/integrations.md).
+# Never for trusted or familiar sources, never instead of a denial. Off: verdicts as without it.
+step_up = false
 # Least event time, in seconds, between two `campaign_updated` findings for one campaign.
 campaign_update_secs = 600
 # Accounts named per campaign in the report (`accounts_targeted` is always the full count).

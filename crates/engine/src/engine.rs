@@ -25,7 +25,7 @@ use crate::typos::Typos;
 use crate::workstations::Workstations;
 use crate::workstations::source_key;
 use portcullis_core::report::{AccountAtRisk, CompromisedAccount};
-use portcullis_core::{AuthEvent, Prefix, Timestamp};
+use portcullis_core::{AuthEvent, Outcome, Prefix, Timestamp};
 use std::collections::VecDeque;
 
 /// Sizes of the engine's state, for monitoring and the memory benchmark.
@@ -90,7 +90,7 @@ pub struct Engine {
     pub(crate) dropped_at_risk: u64,
     pub(crate) admin: Admin,
     pub(crate) findings: Vec<Finding>,
-    pub(crate) verdicts: [u64; 4],
+    pub(crate) verdicts: [u64; Action::NAMES.len()],
     pub(crate) next_maintenance: Secs,
     pub(crate) next_expiry: Secs,
     /// Entries visited by walks in the current step (tables count their own sweeps and
@@ -138,7 +138,7 @@ impl Engine {
             dropped_at_risk: 0,
             admin: Admin::default(),
             findings: Vec::new(),
-            verdicts: [0; 4],
+            verdicts: [0; Action::NAMES.len()],
             next_maintenance: 0,
             next_expiry: 0,
             walked: 0,
@@ -263,13 +263,13 @@ impl Engine {
         let akey = AccountKey::of(&ev.account.name);
         let src = source_key(ev);
         let verdict = self.decide(src, akey, ev.protocol);
-        self.verdicts[match verdict.action {
-            Action::Allow => 0,
-            Action::Tarpit { .. } => 1,
-            Action::Deny => 2,
-            Action::InternalOnly => 3,
-        }] += 1;
-        self.learn(ev, akey, src);
+        self.verdicts[verdict.action.index()] += 1;
+        // The refusal a step-up caused (Dovecot's report of its policy refusal) says nothing
+        // about the password: counted as a guess, it would make the user's new address part
+        // of the attack on her own account, and flag it when she then passes the second factor.
+        if !(verdict.action == Action::StepUp && ev.outcome == Outcome::OtherFailure) {
+            self.learn(ev, akey, src);
+        }
         self.end_step();
         verdict
     }

@@ -2,6 +2,7 @@
 //! for `analyze`), or bounded ([`Engine::report_limited`], for a live server that must not
 //! clone every flagged source while it holds the engine).
 
+use crate::api::Action;
 use crate::engine::Engine;
 use portcullis_core::Prefix;
 use portcullis_core::report::{InputSummary, Report};
@@ -42,10 +43,7 @@ impl Default for ReportLimits {
 impl Engine {
     fn report_head(&self, input: InputSummary) -> Report {
         let mut r = Report::new(input);
-        for (name, n) in ["allow", "tarpit", "deny", "internal_only"]
-            .iter()
-            .zip(self.verdicts)
-        {
+        for (name, n) in Action::NAMES.iter().zip(self.verdicts) {
             if n > 0 {
                 r.verdicts.insert((*name).to_string(), n);
             }

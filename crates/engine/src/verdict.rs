@@ -1,5 +1,6 @@
 //! The verdict: what a live server answers for an attempt, from what was known before it —
-//! admin overlay, trust and familiarity, flagged sources, live sprays, account guessing.
+//! admin overlay, trust and familiarity, flagged sources, live sprays, account guessing — and,
+//! with `step_up` on, where a second factor is asked for instead of a delay.
 
 use crate::api::{Action, ProtectionMode, Reason, Standing, Verdict};
 use crate::campaign::{CampaignRef, CampaignState};
@@ -148,10 +149,8 @@ impl Engine {
             if let Some(s) = self.spray
                 && a.campaign == Some(CampaignRef::new(s))
             {
-                return verdict(
-                    Action::Tarpit {
-                        seconds: self.cfg.spray_tarpit_secs,
-                    },
+                return self.protect(
+                    self.cfg.spray_tarpit_secs,
                     "spray_target",
                     format!(
                         "account targeted by live spray {}; source unfamiliar",
@@ -171,16 +170,34 @@ impl Engine {
                 );
             }
             if g >= self.cfg.account_guess_failures {
-                return verdict(
-                    Action::Tarpit {
-                        seconds: self.cfg.tarpit_secs,
-                    },
+                return self.protect(
+                    self.cfg.tarpit_secs,
                     "account_guessing",
                     format!("{g} wrong passwords from unfamiliar sources"),
                 );
             }
         }
         Verdict::allow()
+    }
+
+    /// The answer on an account under attack (a live spray targets it, or guessing put it at
+    /// risk) for a source that is neither trusted nor familiar and that nothing accuses (not
+    /// blocked, not flagged): a tarpit of `seconds` — or, with `step_up`, a second factor.
+    ///
+    /// The rule of the step-up: its source may well be the account's user (on a new phone
+    /// network, travelling), and a tarpit only slows an attacker who has the password while a
+    /// second factor stops them. Everything that judges the *source* (an admin block, a flag,
+    /// an early spray member's tarpit, `trusted_flagged`) and the account's lock (denial past
+    /// `account_lock_failures`) is unchanged: a step-up never replaces a denial, and a trusted
+    /// or familiar source is allowed before this is reached. It is decided before the password
+    /// is checked, like every verdict, so it reveals nothing about the password.
+    fn protect(&self, seconds: u32, code: &'static str, detail: String) -> Verdict {
+        let action = if self.cfg.step_up {
+            Action::StepUp
+        } else {
+            Action::Tarpit { seconds }
+        };
+        verdict(action, code, detail)
     }
 
     /// The verdict for a source under flag `flag` (its host's or a network's), if the flag

@@ -256,6 +256,7 @@ fn spray_verdicts_slow_the_attack_and_spare_users() {
             Action::Tarpit { .. } => "tarpit",
             Action::Deny => "deny",
             Action::InternalOnly => "internal_only",
+            Action::StepUp => "step_up",
         };
         *by.entry((*l, k)).or_default() += 1;
     }

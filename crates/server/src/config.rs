@@ -74,6 +74,12 @@ pub struct ServerConfig {
     pub batch_max_events: usize,
     /// Message Dovecot shows a rejected client (`[ALERT] ...`). Says nothing about detection.
     pub reject_message: String,
+    /// Message of a step-up refusal (the engine's `step_up`) where the protocol cannot ask for
+    /// a second factor itself (Dovecot, nginx mail): where the user can pass one.
+    pub step_up_message: String,
+    /// The auth_policy `status` of a step-up: -1 (every Dovecot refuses it) or -2 (wforce#280's
+    /// "second factor required"; Dovecot 2.2 and 2.3.0–2.3.4 would let it through).
+    pub step_up_status: i32,
     /// Log format: "text" or "json".
     pub log_format: String,
     /// Familiar sources older than this are forgotten (days).
@@ -89,6 +95,9 @@ pub struct ServerConfig {
     /// How long a flagged source is banned at the edge (decisions pulled by CrowdSec
     /// bouncers), seconds; never beyond the engine's `flag_ttl_secs`.
     pub decisions_flag_ban_secs: u64,
+    /// How long the address of a step-up is a `captcha` decision for bouncers, seconds; 0 =
+    /// no captcha decisions.
+    pub decisions_step_up_secs: u64,
     /// An nftables table of portcullis's own whose sets `blocked4`/`blocked6` hold the
     /// decisions ("" = off; needs CAP_NET_ADMIN).
     pub nftables_table: String,
@@ -147,12 +156,17 @@ impl Default for ServerConfig {
             json_max_depth: 8,
             batch_max_events: 1000,
             reject_message: "Authentication failed".into(),
+            step_up_message: "Second factor required: sign in once with it (web portal) from \
+                              this network, then try again"
+                .into(),
+            step_up_status: -1,
             log_format: "text".into(),
             familiar_retention_days: 90,
             store_batch_interval_ms: 5,
             store_familiar_interval_ms: 1000,
             worker_threads: 0,
             decisions_flag_ban_secs: 4 * 3600,
+            decisions_step_up_secs: 3600,
             nftables_table: String::new(),
             nftables_drop: false,
             webhooks: Vec::new(),
@@ -323,6 +337,18 @@ impl ServerConfig {
                 "rate and burst must be at least 1",
             ));
         }
+        if !matches!(self.step_up_status, -1 | -2) {
+            return Err(err(
+                "step_up_status",
+                "must be -1 (a refusal for every Dovecot) or -2 (wforce#280)",
+            ));
+        }
+        if self.decisions_step_up_secs > 7 * 86_400 {
+            return Err(err(
+                "decisions_step_up_secs",
+                "must be between 0 (none) and 604800 (7 days)",
+            ));
+        }
         if self.auth_failures_per_sec == 0 {
             return Err(err("auth_failures_per_sec", "must be at least 1"));
         }
@@ -486,6 +512,12 @@ json_max_depth = 8
 batch_max_events = 1000
 # What a rejected client is told (Dovecot shows it as [ALERT]). Never names the detection.
 reject_message = "Authentication failed"
+# With [engine] step_up = true: what a client refused for a second factor is told where its
+# protocol cannot ask for one (Dovecot, nginx mail), and the auth_policy status of a step-up
+# (-1, which every Dovecot refuses; -2 is wforce#280's "second factor required", which
+# Dovecot 2.2 and 2.3.0-2.3.4 would let through).
+step_up_message = "Second factor required: sign in once with it (web portal) from this network, then try again"
+step_up_status = -1
 # "text" or "json" logs (to stderr; RUST_LOG filters).
 log_format = "text"
 # Familiar sources (account x prefix with a past success) are forgotten after this many days.
@@ -503,6 +535,10 @@ worker_threads = 0
 # CrowdSec bouncers pull decisions from the admin listener (docs/integrations.md): admin blocks
 # for their own duration, flagged sources for this long (capped by [engine] flag_ttl_secs).
 decisions_flag_ban_secs = 14400
+# With [engine] step_up = true, the address of a step-up is a `captcha` decision for this long
+# (0 = none). Bouncers that cannot show a captcha follow their own configuration (see
+# docs/integrations.md: the firewall bouncer ignores it, the nginx bouncer may ban).
+decisions_step_up_secs = 3600
 # The same decisions in nftables sets (inet table, sets blocked4 and blocked6, kernel timeouts
 # so entries expire even if portcullis stops): "" = off. nftables_drop adds an input chain
 # dropping them; otherwise use the sets in your own ruleset (ip saddr @blocked4 drop).

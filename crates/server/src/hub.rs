@@ -69,6 +69,9 @@ pub enum Effective {
     Allow,
     Tarpit(u32),
     Deny,
+    /// Only with a second factor (the engine's `step_up`): each protocol says it its own way,
+    /// and one that cannot ask for a second factor refuses.
+    StepUp,
 }
 
 /// The client's answer for an engine action. `internal_only` is a deny: the engine returns it
@@ -80,6 +83,7 @@ pub fn resolve(action: Action) -> Effective {
         Action::Allow => Effective::Allow,
         Action::Tarpit { seconds } => Effective::Tarpit(seconds.max(1)),
         Action::Deny | Action::InternalOnly => Effective::Deny,
+        Action::StepUp => Effective::StepUp,
     }
 }
 
@@ -190,7 +194,8 @@ impl EngineHandle {
         }
     }
 
-    /// An attempt before authentication (Dovecot's `allow`, the native `check`).
+    /// An attempt before authentication (Dovecot's `allow`, the native `check`, nginx's
+    /// `auth_http`).
     pub fn check(&self, attempt: &Attempt<'_>) -> Verdict {
         let (verdict, findings) = {
             let mut e = self.inner.engine.lock();
@@ -346,5 +351,6 @@ mod tests {
         // A zero-second tarpit would be read as "allow" by Dovecot: at least one second.
         assert_eq!(resolve(Action::Tarpit { seconds: 0 }), Effective::Tarpit(1));
         assert_eq!(resolve(Action::Tarpit { seconds: 5 }), Effective::Tarpit(5));
+        assert_eq!(resolve(Action::StepUp), Effective::StepUp);
     }
 }

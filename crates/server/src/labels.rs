@@ -82,5 +82,6 @@ labels!(
         Allow = "allow",
         Tarpit = "tarpit",
         Deny = "deny",
+        StepUp = "step_up",
     }
 );

@@ -27,7 +27,7 @@ struct Counts {
     failures: u64,
     unfamiliar_failures: u64,
     /// allow, tarpit, deny, internal_only.
-    verdicts: [u64; 4],
+    verdicts: [u64; Action::NAMES.len()],
 }
 
 impl Counts {
@@ -114,7 +114,7 @@ impl Timeline {
             attempts: 1,
             failures: failure as u64,
             unfamiliar_failures: (failure && !familiar) as u64,
-            verdicts: [0; 4],
+            verdicts: [0; Action::NAMES.len()],
         };
         c.verdicts[action.index()] = 1;
         let secs = ev.ts.unix_secs();

@@ -1,6 +1,8 @@
 //! Dovecot's auth_policy protocol (2.3 and 2.4; wforce clients speak the same): `allow` before
 //! authentication, `report` after it. `allow` answers `{"status": int, "msg": str, "r_attrs":
-//! {}}` (< 0 reject, 0 allow, > 0 delay seconds); `report` answers `{"status": "ok"}`.
+//! {}}` (< 0 reject, 0 allow, > 0 delay seconds; a step-up is a rejection whose message points
+//! to the second factor, marked `"r_attrs": {"step_up": "true"}`); `report` answers
+//! `{"status": "ok"}`.
 //!
 //! Strict where it matters: a `password` attribute is refused (400, as by the native API:
 //! only fingerprints cross the wire), and a `report` whose `success` is missing or not
@@ -168,6 +170,15 @@ pub(super) fn allow(st: &PolicyState, bytes: &[u8]) -> Response {
         Effective::Deny => Bytes::from(format!(
             "{{\"status\":-1,\"msg\":{},\"r_attrs\":{{}}}}",
             serde_json::Value::from(st.cfg.reject_message.as_str())
+        )),
+        // A refusal for Dovecot (-1 by default: Dovecot 2.2 and 2.3.0–2.3.4 refuse only on
+        // exactly -1 and let any other negative status through), whose message the client
+        // sees; `step_up_status = -2` is wforce#280's "second factor required"; the
+        // `step_up` return attribute says it to wforce clients either way.
+        Effective::StepUp => Bytes::from(format!(
+            "{{\"status\":{},\"msg\":{},\"r_attrs\":{{\"step_up\":\"true\"}}}}",
+            st.cfg.step_up_status,
+            serde_json::Value::from(st.cfg.step_up_message.as_str())
         )),
     };
     json_bytes(body)

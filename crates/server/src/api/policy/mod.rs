@@ -152,5 +152,6 @@ fn count_effective(h: &EngineHandle, e: Effective) {
         Effective::Allow => Answer::Allow,
         Effective::Tarpit(_) => Answer::Tarpit,
         Effective::Deny => Answer::Deny,
+        Effective::StepUp => Answer::StepUp,
     });
 }

@@ -98,6 +98,8 @@ fn native_verdict(h: &EngineHandle, v: &Verdict) -> serde_json::Value {
         Effective::Allow => ("allow", 0),
         Effective::Tarpit(s) => ("tarpit", s),
         Effective::Deny => ("deny", 0),
+        // Distinct: the client asks for the second factor (or, if it has none, refuses).
+        Effective::StepUp => ("step_up", 0),
     };
     json!({
         "action": action,

@@ -294,6 +294,23 @@ pub(super) async fn auth(
             Effective::Allow => {}
             Effective::Tarpit(s) => tokio::time::sleep(Duration::from_secs(s.into())).await,
             Effective::Deny => return answer([status_header(&st.cfg.reject_message)]),
+            // nginx's mail protocols have no second factor: refused as a denial is, with the
+            // message that says where to get in, without asking the upstream. Reported as
+            // Dovecot reports a policy refusal (`other_failure`), for the timeline and the
+            // verdict counts; the engine never counts a step-up's refusal against the user.
+            Effective::StepUp => {
+                let mut ev = AuthEvent::new(
+                    now(),
+                    login.protocol,
+                    account.clone(),
+                    login.source,
+                    Outcome::OtherFailure,
+                );
+                ev.password_fingerprint = login.fingerprint;
+                st.handle.observe(&ev);
+                metrics.observed();
+                return answer([status_header(&st.cfg.step_up_message)]);
+            }
         }
     }
     let fwd = forwarded(&headers, &st.cfg.api_key_header);
