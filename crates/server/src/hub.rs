@@ -195,7 +195,7 @@ impl EngineHandle {
     }
 
     /// An attempt before authentication (Dovecot's `allow`, the native `check`, nginx's
-    /// `auth_http`).
+    /// `auth_http`). A step-up is also a `captcha` decision on its address for the bouncers.
     pub fn check(&self, attempt: &Attempt<'_>) -> Verdict {
         let (verdict, findings) = {
             let mut e = self.inner.engine.lock();
@@ -203,6 +203,12 @@ impl EngineHandle {
             (v, e.take_findings())
         };
         self.persist_findings(findings);
+        if verdict.action == Action::StepUp
+            && let Some(ip) = attempt.source
+        {
+            let code = verdict.reasons.first().map_or("step_up", |r| r.code);
+            self.inner.decisions.step_up(ip, now(), code);
+        }
         verdict
     }
 

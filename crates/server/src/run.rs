@@ -67,7 +67,7 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
         metrics,
         rules,
         notifiers,
-        DecisionBook::new(ban, engine_trusted),
+        DecisionBook::new(ban, engine_trusted).with_step_up_secs(cfg.decisions_step_up_secs as i64),
     );
     let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;
     tracing::info!(

@@ -112,6 +112,7 @@ impl Params {
             origins: list(&self.origins),
             scenarios_containing: list(&self.scenarios_containing),
             scenarios_not_containing: list(&self.scenarios_not_containing),
+            bans_only: false,
         }
     }
 }

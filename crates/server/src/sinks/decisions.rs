@@ -1,6 +1,7 @@
 //! The decisions enforcement points pull: admin blocks and the sources the engine flagged, as
-//! CrowdSec-style decisions (`ban`, scope `Ip` or `Range`), with what each bouncer has been
-//! sent so far, so that `GET /v1/decisions/stream` answers each one its own delta.
+//! CrowdSec-style decisions (`ban`, scope `Ip` or `Range`), and the addresses the engine asked
+//! for a second factor (`captcha`, scope `Ip`, with `step_up` on), with what each bouncer has
+//! been sent so far, so that `GET /v1/decisions/stream` answers each one its own delta.
 //!
 //! Fed by the hub: admin blocks and unblocks as they are committed (and the blocks in force at
 //! start-up), `SourceFlagged` findings as they arise. A flagged source is banned at the edge
@@ -28,11 +29,12 @@ pub const EXPAND_MIN_V4_LEN: u8 = 22;
 /// The expiry given to a permanent admin block (a bouncer needs a duration).
 const PERMANENT_SECS: i64 = 365 * 86_400;
 
-/// Why a decision exists: an admin's block, or the engine's flag.
+/// Why a decision exists: an admin's block, the engine's flag, or its step-up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Cause {
     Admin,
     Flag,
+    StepUp,
 }
 
 /// One decision in force.
@@ -42,9 +44,17 @@ pub struct Decision {
     pub prefix: Prefix,
     pub until: Timestamp,
     pub scenario: String,
+    /// A `captcha` (a step-up), not a `ban`: a bouncer that can show a challenge shows it; a
+    /// firewall must not drop the address for it.
+    pub captcha: bool,
 }
 
 impl Decision {
+    /// CrowdSec's remediation type: `ban` or `captcha`.
+    pub fn kind(&self) -> &'static str {
+        if self.captcha { "captcha" } else { "ban" }
+    }
+
     /// `Ip` for a host, `Range` for a network.
     pub fn scope(&self) -> &'static str {
         if self.prefix.is_host() { "Ip" } else { "Range" }
@@ -63,7 +73,7 @@ impl Decision {
         json!({
             "id": self.id,
             "origin": "portcullis",
-            "type": "ban",
+            "type": self.kind(),
             "scope": self.scope(),
             "value": self.value(),
             "duration": go_duration(self.until.secs_since(now).max(1)),
@@ -101,6 +111,7 @@ fn expand(d: Decision) -> Vec<Decision> {
             prefix: Prefix::host(IpAddr::V4((start + k).into())),
             until: d.until,
             scenario: d.scenario.clone(),
+            captcha: d.captcha,
         })
         .collect()
 }
@@ -114,15 +125,18 @@ pub struct Filter {
     pub origins: Vec<String>,
     pub scenarios_containing: Vec<String>,
     pub scenarios_not_containing: Vec<String>,
+    /// Only `ban` decisions (the nftables sink: a firewall cannot show a captcha).
+    pub bans_only: bool,
 }
 
 impl Filter {
     fn keeps(&self, d: &Decision) -> bool {
-        (self.scopes.is_empty()
-            || self
-                .scopes
-                .iter()
-                .any(|s| s.eq_ignore_ascii_case(d.scope())))
+        !(self.bans_only && d.captcha)
+            && (self.scopes.is_empty()
+                || self
+                    .scopes
+                    .iter()
+                    .any(|s| s.eq_ignore_ascii_case(d.scope())))
             && (self.origins.is_empty() || self.origins.iter().any(|o| o == "portcullis"))
             && (self.scenarios_containing.is_empty()
                 || self
@@ -151,6 +165,8 @@ struct Inner {
 pub struct DecisionBook {
     inner: Mutex<Inner>,
     flag_ban_secs: i64,
+    /// How long a step-up's address is a `captcha` decision; 0: never.
+    step_up_secs: i64,
     /// The engine's trusted networks: a host flagged inside them is not banned at the edge (a
     /// firewall ban would cut its own users too; the policy server answers for it, per the
     /// engine's `trusted_flagged`).
@@ -166,8 +182,15 @@ impl DecisionBook {
                 ..Default::default()
             }),
             flag_ban_secs: flag_ban_secs.max(1),
+            step_up_secs: 0,
             trusted,
         }
+    }
+
+    /// The same book, making each step-up's address a `captcha` decision for `secs` (0: none).
+    pub fn with_step_up_secs(mut self, secs: i64) -> Self {
+        self.step_up_secs = secs.max(0);
+        self
     }
 
     /// An admin block (again: its expiry and reason replace the old one's, under a new id).
@@ -184,6 +207,7 @@ impl DecisionBook {
                 prefix,
                 until,
                 scenario,
+                captcha: false,
             },
         );
     }
@@ -234,6 +258,39 @@ impl DecisionBook {
                 prefix: f.source,
                 until: at.plus_secs(self.flag_ban_secs),
                 scenario,
+                captcha: false,
+            },
+        );
+    }
+
+    /// The engine answered `step_up` (for reason `code`) to an attempt from `ip` at `at`: a
+    /// `captcha` decision on the address for `step_up_secs`, unless one is in force already
+    /// (it is not extended: a bouncer would see a new decision at every attempt), the address
+    /// is inside the trusted networks, or [`MAX_DECISIONS`] are in force (bans come first).
+    pub fn step_up(&self, ip: IpAddr, at: Timestamp, code: &str) {
+        if self.step_up_secs == 0 || self.trusted.iter().any(|t| t.contains(ip)) {
+            return;
+        }
+        let prefix = Prefix::host(ip);
+        let mut i = self.inner.lock();
+        if i.active.len() >= MAX_DECISIONS {
+            return;
+        }
+        if let Some(d) = i.active.get(&(Cause::StepUp, prefix))
+            && d.until > at
+        {
+            return;
+        }
+        let id = i.next_id;
+        i.next_id += 1;
+        i.active.insert(
+            (Cause::StepUp, prefix),
+            Decision {
+                id,
+                prefix,
+                until: at.plus_secs(self.step_up_secs),
+                scenario: format!("portcullis/step_up:{code}"),
+                captcha: true,
             },
         );
     }
@@ -526,5 +583,45 @@ mod tests {
         };
         let (new, _) = b.stream("fw2", true, false, t(1), &not_admin).unwrap();
         assert_eq!(values(&new), ["203.0.113.9"]);
+    }
+
+    /// A step-up is a `captcha` on its address for `step_up_secs`, once while it lasts, never
+    /// inside the trusted networks, never with `step_up_secs` 0, and never in the bans the
+    /// nftables sink takes.
+    #[test]
+    fn a_step_up_is_a_captcha_that_a_firewall_never_gets() {
+        let ip: IpAddr = "198.51.100.44".parse().unwrap();
+        let b = DecisionBook::new(14_400, vec![p("10.0.0.0/8")]).with_step_up_secs(3600);
+        b.step_up(ip, t(0), "spray_target");
+        b.step_up(ip, t(5), "spray_target");
+        b.step_up("10.1.2.3".parse().unwrap(), t(5), "spray_target");
+        let all = Filter::default();
+        let (new, _) = b.stream("edge", true, false, t(10), &all).unwrap();
+        assert_eq!(values(&new), ["198.51.100.44"]);
+        assert_eq!(new[0]["type"], "captcha");
+        assert_eq!(new[0]["scope"], "Ip");
+        assert_eq!(new[0]["scenario"], "portcullis/step_up:spray_target");
+        assert_eq!(new[0]["duration"], "59m50s");
+        let bans = Filter {
+            bans_only: true,
+            ..Default::default()
+        };
+        let (new, _) = b.stream("nft", true, false, t(10), &bans).unwrap();
+        assert!(new.is_empty(), "{new:?}");
+        // A flag on the same address is a ban beside it, which the firewall gets.
+        b.flag(&flagged("198.51.100.44", "c1"), t(20));
+        let (new, _) = b.stream("nft", false, false, t(21), &bans).unwrap();
+        assert_eq!(values(&new), ["198.51.100.44"]);
+        assert_eq!(new[0]["type"], "ban");
+        // Expired, the captcha is deleted; a later step-up is a new decision.
+        let (_, deleted) = b.stream("edge", false, false, t(3601), &all).unwrap();
+        assert_eq!(values(&deleted), ["198.51.100.44"]);
+        assert_eq!(deleted[0]["type"], "captcha");
+        b.step_up(ip, t(3700), "account_guessing");
+        assert_eq!(b.for_ip(ip, t(3701), &all).len(), 2);
+        // Off (0 s): nothing.
+        let off = DecisionBook::new(14_400, Vec::new());
+        off.step_up(ip, t(0), "spray_target");
+        assert!(off.is_empty());
     }
 }

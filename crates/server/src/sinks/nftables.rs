@@ -1,5 +1,5 @@
-//! A native nftables sink: the decisions of the [`DecisionBook`] (admin blocks, flagged
-//! sources) kept in two named sets, `<table>` `blocked4` (`ipv4_addr`) and `blocked6`
+//! A native nftables sink: the bans of the [`DecisionBook`] (admin blocks, flagged sources;
+//! never a step-up's `captcha`) kept in two named sets, `<table>` `blocked4` (`ipv4_addr`) and `blocked6`
 //! (`ipv6_addr`), both `flags interval, timeout`, in an `inet` table of portcullis's own. Each
 //! element carries its decision's time left as a kernel timeout, so entries expire on time even
 //! if portcullis is stopped or dies. The sets are only sets: the admin's ruleset uses them
@@ -23,6 +23,15 @@ use std::time::Duration;
 pub const INTERVAL: Duration = Duration::from_secs(1);
 /// The name the sink's stream state has in the decision book.
 const STREAM: &str = "portcullis-nftables";
+/// The decisions the sets hold: bans only (a step-up's `captcha` is for bouncers that can
+/// show one, never a drop).
+const BANS: Filter = Filter {
+    scopes: Vec::new(),
+    origins: Vec::new(),
+    scenarios_containing: Vec::new(),
+    scenarios_not_containing: Vec::new(),
+    bans_only: true,
+};
 
 /// Counters of the sink, for `/metrics`.
 #[derive(Debug, Default)]
@@ -129,9 +138,7 @@ impl NftSink {
             .spawn(move || {
                 let mut startup = true;
                 while !flag.load(Ordering::Relaxed) {
-                    if let Some((new, deleted)) =
-                        book.delta(STREAM, startup, false, now(), &Filter::default())
-                    {
+                    if let Some((new, deleted)) = book.delta(STREAM, startup, false, now(), &BANS) {
                         apply(&t, &new, &deleted, &st, now());
                         startup = false;
                     }
