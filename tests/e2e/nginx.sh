@@ -15,6 +15,12 @@
 #  3. after each refusal the known user logs in again, from her usual address: she gets in;
 #  4. portcullis's own credential (X-API-Key) never reached the upstream, nginx's
 #     auth_http_header for the site (X-Auth-Key) always did; portcullis counted the requests;
+#  4b. a tarpit reaches the client as a delay: alice's account is put at risk (wrong passwords
+#     from ten new networks), so a new address of hers is tarpitted (tarpit_secs = 2);
+#     portcullis holds its answer to nginx that long, then asks the upstream, and the client
+#     logs in — after waiting at least the tarpit for LOGIN's answer (nginx's Auth-Wait is
+#     for refusals only, so a tarpit is a held answer, not an Auth-Wait: docs/integrations.md);
+#     her familiar address is not delayed; the tarpit is counted;
 #  5. the upstream is stopped: the client is told "Temporary server problem, try again
 #     later" (after nginx's Auth-Wait) and portcullis counts upstream errors (fail-closed);
 #  6. after a graceful stop, no password the clients typed is in portcullis's log or store.
@@ -66,6 +72,7 @@ TOKEN="e2e-admin-token-$RANDOM$RANDOM$RANDOM"
 export PORTCULLIS_ADMIN_TOKEN="$TOKEN"
 ADMIN=(timeout 20 "$BIN" admin --url "http://127.0.0.1:$APORT" --actor e2e-operator)
 GOOD='correct horse battery staple'
+TARPIT=2   # [engine] tarpit_secs: what step 4b measures
 HELPER=(timeout 60 python3 "$ROOT/tests/e2e/nginx_mail.py")
 
 wait_port() { # wait_port PORT WHAT
@@ -96,8 +103,8 @@ log "starting portcullis (policy :$PPORT, admin :$APORT)"
     echo "nginx_auth_upstream = \"http://127.0.0.1:$UPORT/auth\""
     echo 'nginx_auth_timeout_ms = 2000'
     echo '[engine]'
-    echo '# One-second tarpits keep the run short (the defaults are 5 and 10 s).'
-    echo 'tarpit_secs = 1'
+    echo '# Short tarpits keep the run short (the defaults are 5 and 10 s).'
+    echo "tarpit_secs = $TARPIT"
     echo 'spray_tarpit_secs = 1'
 } > "$DIR/portcullis.toml"
 start_portcullis
@@ -190,6 +197,29 @@ D=$(metric 'portcullis_verdicts_total{action="deny"}')
 echo "   portcullis: $N nginx_auth requests, $D denied"
 [ "${N:-0}" -ge 42 ] || fail "nginx_auth requests not counted: $N"
 [ "${D:-0}" -ge 20 ] || fail "denials not counted: $D"
+
+log "4b. a tarpit is a delay the client sees, then the login proceeds"
+for i in $(seq 1 10); do
+    expect NO alice "guess number $i" "198.18.$i.5"
+done
+METRICS=$("${ADMIN[@]}" metrics)
+TARPITS0=$(metric 'portcullis_verdicts_total{action="tarpit"}')
+BASE=$("${HELPER[@]}" timed-login "$NPORT" alice "$GOOD" 198.51.100.20)
+HELD=$("${HELPER[@]}" timed-login "$NPORT" alice "$GOOD" 198.19.77.7)
+echo "   familiar address: $BASE"
+echo "   new address:      $HELD"
+python3 - "$BASE" "$HELD" "$TARPIT" <<'PY' || { tail -20 "$DIR/portcullis.log"; fail "the tarpit did not reach the client as a delay"; }
+import sys
+base, held, tarpit = sys.argv[1].split(" ", 1), sys.argv[2].split(" ", 1), float(sys.argv[3])
+assert base[1] == "OK" and held[1] == "OK", (base, held)
+# A lower bound only: the client waited at least the tarpit for LOGIN's answer.
+assert float(held[0]) >= tarpit, "waited %s s for a %s s tarpit" % (held[0], tarpit)
+PY
+METRICS=$("${ADMIN[@]}" metrics)
+TARPITS=$(metric 'portcullis_verdicts_total{action="tarpit"}')
+# Exactly one tarpit: the new address's, not the familiar one's.
+[ "${TARPITS:-0}" -eq $((${TARPITS0:-0} + 1)) ] || fail "tarpits counted: ${TARPITS0:-0} -> $TARPITS, wanted one more"
+echo "   portcullis_verdicts_total{action=\"tarpit\"} ${TARPITS0:-0} -> $TARPITS"
 
 log "5. the upstream goes down: a temporary error, counted (fail-closed)"
 kill "$UP_PID"; wait "$UP_PID" 2>/dev/null || true; UP_PID=""

@@ -12,6 +12,9 @@
   nginx_mail.py login PORT USER PASSWORD SOURCE_IP
       logs in through nginx as if from SOURCE_IP (a PROXY protocol v1 line first, which nginx
       trusts from 127.0.0.1): prints OK | NO <message> | CLOSED <why>
+  nginx_mail.py timed-login PORT USER PASSWORD SOURCE_IP
+      the same, printing first the seconds the client waited for nginx's answer to LOGIN:
+      SECONDS OK | SECONDS NO <message> | ...
   nginx_mail.py spray PORT UPSTREAM_PORT SOURCE ACCOUNTS PASSWORD USER USER_PASSWORD USER_SOURCE
       one address tries PASSWORD on each of ACCOUNTS in turn, noting for each attempt what the
       client was told and whether the upstream was asked; after each refusal the known USER
@@ -24,6 +27,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 
 counts = {"requests": 0, "ok": 0, "failed": 0, "leaked_portcullis_key": 0,
@@ -122,14 +126,19 @@ class ProxiedIMAP(imaplib.IMAP4):
         return s
 
 
-def login(port, user, password, source):
+def login(port, user, password, source, timing=None):
     try:
         m = ProxiedIMAP(port, source)
     except (OSError, imaplib.IMAP4.abort) as e:
         return "CLOSED %s" % e
     try:
         try:
-            m.login(user, password)
+            t0 = time.monotonic()
+            try:
+                m.login(user, password)
+            finally:
+                if timing is not None:
+                    timing.append(time.monotonic() - t0)
         except imaplib.IMAP4.abort as e:
             return "CLOSED %s" % e
         except imaplib.IMAP4.error as e:
@@ -174,5 +183,9 @@ if __name__ == "__main__":
                                sys.argv[5].split(","), *sys.argv[6:10])))
     elif cmd == "login":
         print(login(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]))
+    elif cmd == "timed-login":
+        took = []
+        got = login(int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], took)
+        print("%.3f %s" % (took[0] if took else -1.0, got))
     else:
         sys.exit("unknown command " + cmd)
