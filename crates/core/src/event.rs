@@ -25,10 +25,16 @@ pub enum Outcome {
     Disabled,
     Expired,
     OtherFailure,
+    /// Credentials were presented, and the record does not say what became of them: Windows
+    /// 4648 ("a logon was attempted using explicit credentials"), which the client machine
+    /// writes *before* its attempt ([`ExplicitCredentials`]). Neither a success nor a failure:
+    /// nothing counts it as either (the attempt's outcome, where it is logged, is the target
+    /// server's 4624/4625/4771/4776). It only feeds the outgoing-spray detector.
+    Attempted,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 7] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Success,
         Outcome::BadPassword,
         Outcome::UnknownAccount,
@@ -36,12 +42,14 @@ impl Outcome {
         Outcome::Disabled,
         Outcome::Expired,
         Outcome::OtherFailure,
+        Outcome::Attempted,
     ];
     pub fn is_success(self) -> bool {
         self == Outcome::Success
     }
+    /// Any refusal. [`Outcome::Attempted`] is not one (nor a success): its result is unknown.
     pub fn is_failure(self) -> bool {
-        self != Outcome::Success
+        !matches!(self, Outcome::Success | Outcome::Attempted)
     }
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,6 +60,7 @@ impl Outcome {
             Outcome::Disabled => "disabled",
             Outcome::Expired => "expired",
             Outcome::OtherFailure => "other_failure",
+            Outcome::Attempted => "attempted",
         }
     }
 }
@@ -159,7 +168,47 @@ pub struct AuthEvent {
     pub session: Option<String>,
     /// The host that logged or asked (syslog host, Dovecot instance).
     pub server: Option<String>,
+    /// For an [`Outcome::Attempted`] use of another account's credentials (Windows 4648): who
+    /// presented them, to which server, from which process. `None` for every other event.
+    pub explicit: Option<Box<ExplicitCredentials>>,
     pub origin: Origin,
+}
+
+/// One process using another account's credentials, as the machine it runs on logs it
+/// (Windows Security event 4648, "a logon was attempted using explicit credentials": `runas`,
+/// a mapped drive or RDP connection with saved credentials, a scheduled task, a tool that
+/// binds to LDAP or SMB with a list of accounts).
+///
+/// The event it belongs to names the *target* account (whose credentials were presented) as
+/// its `account`, the machine the process runs on as its `client` (the workstation, which is
+/// also the host that logged it: `server`), no `source` (4648's network address is the target
+/// server's, not the client's) and [`Outcome::Attempted`]: the record is written before the
+/// attempt and says nothing of its result, so it is never counted as a failure of the target
+/// account's password, nor as a login. What it does show is the subject: one account on one
+/// machine presenting the credentials of many accounts within minutes is an outgoing spray.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExplicitCredentials {
+    /// The account the process runs as (normalised like any account); `None` when it runs as
+    /// the machine itself (SYSTEM, LOCAL or NETWORK SERVICE, the computer account).
+    pub subject: Option<Account>,
+    /// The server the credentials were presented to (`TargetServerName`; `localhost` for a
+    /// logon on the machine itself).
+    pub target_server: Option<String>,
+    /// The process that presented them (`ProcessName`).
+    pub process: Option<String>,
+}
+
+/// [`ExplicitCredentials`] in a [`EventRecord`]: `"explicit": {"subject": "CORP\\mallory",
+/// "target_server": "dc01.corp.example", "process": "C:\\…\\powershell.exe"}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExplicitRecord {
+    /// The subject as logged (normalised on reading); absent for the machine itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_server: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<String>,
 }
 
 impl AuthEvent {
@@ -182,6 +231,7 @@ impl AuthEvent {
             client: None,
             session: None,
             server: None,
+            explicit: None,
             origin: Origin::default(),
         }
     }
@@ -232,6 +282,9 @@ pub struct EventRecord {
     pub session: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// Who used another account's credentials ([`AuthEvent::explicit`]; Windows 4648).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explicit: Option<ExplicitRecord>,
     /// `file:line` the event was read from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
@@ -273,6 +326,11 @@ impl EventRecord {
             client: ev.client.clone(),
             session: ev.session.clone(),
             server: ev.server.clone(),
+            explicit: ev.explicit.as_deref().map(|x| ExplicitRecord {
+                subject: x.subject.as_ref().map(|a| a.raw.clone()),
+                target_server: x.target_server.clone(),
+                process: x.process.clone(),
+            }),
             origin: ev
                 .origin
                 .file
@@ -306,6 +364,16 @@ impl EventRecord {
         ev.client = self.client;
         ev.session = self.session;
         ev.server = self.server;
+        ev.explicit = self.explicit.map(|x| {
+            Box::new(ExplicitCredentials {
+                subject: x
+                    .subject
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| Account::new(&s, opts)),
+                target_server: x.target_server,
+                process: x.process,
+            })
+        });
         Ok(ev)
     }
 }
@@ -330,6 +398,44 @@ mod tests {
         let back: EventRecord = serde_json::from_str(&line).unwrap();
         let ev2 = back.into_event(&NormalizeOptions::default()).unwrap();
         assert_eq!(ev2, ev);
+    }
+
+    #[test]
+    fn explicit_credentials_round_trip_and_count_as_neither_outcome() {
+        let mut ev = AuthEvent::new(
+            Timestamp::parse_rfc3339("2021-05-21T20:43:18Z").unwrap(),
+            Protocol::Windows,
+            Account::from_raw("OFFSEC\\Admmig"),
+            None,
+            Outcome::Attempted,
+        );
+        ev.client = Some("ws01".into());
+        ev.explicit = Some(Box::new(ExplicitCredentials {
+            subject: Some(Account::from_raw("OFFSEC\\Mallory")),
+            target_server: Some("dc01.offsec.lan".into()),
+            process: Some("C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe".into()),
+        }));
+        let line = serde_json::to_string(&EventRecord::from_event(&ev)).unwrap();
+        assert!(line.contains(r#""outcome":"attempted""#), "{line}");
+        assert!(line.contains(r#""subject":"OFFSEC\\Mallory""#), "{line}");
+        let back: EventRecord = serde_json::from_str(&line).unwrap();
+        let ev2 = back.into_event(&NormalizeOptions::default()).unwrap();
+        assert_eq!(ev2, ev);
+        assert_eq!(
+            ev2.explicit.unwrap().subject.unwrap().name,
+            "mallory",
+            "the subject is normalised like any account"
+        );
+        assert!(!Outcome::Attempted.is_failure() && !Outcome::Attempted.is_success());
+        // Records without it have none (and the field is not written).
+        let plain = EventRecord::from_event(&AuthEvent::new(
+            ev.ts,
+            Protocol::Imap,
+            Account::from_raw("bob"),
+            None,
+            Outcome::BadPassword,
+        ));
+        assert!(!serde_json::to_string(&plain).unwrap().contains("explicit"));
     }
 
     #[test]

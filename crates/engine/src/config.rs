@@ -54,6 +54,13 @@ pub struct EngineConfig {
     /// The same for a source known only by its client (workstation) name: events without a
     /// usable address (Windows 4625 of an interactive logon, 4776 on a domain controller).
     pub client_spray_accounts: u32,
+    /// Outgoing spray (Windows 4648): one subject account on one workstation presenting the
+    /// credentials of this many distinct other accounts, with no more than the window
+    /// between the first and the last, flags the workstation; subjects named in the exempt
+    /// list (password vaults, backup servers) are not counted.
+    pub explicit_spray_targets: u32,
+    pub explicit_spray_window_secs: u32,
+    pub explicit_spray_exempt_subjects: Vec<String>,
 
     /// Gateways: a source with successes for this many distinct accounts, and at least this
     /// share of successful to failing accounts, is a shared gateway (NAT, CGNAT) and is never
@@ -166,6 +173,9 @@ impl Default for EngineConfig {
             enumeration_unknown_share: 0.8,
             stuffing_password_share: 0.8,
             client_spray_accounts: 5,
+            explicit_spray_targets: 6,
+            explicit_spray_window_secs: 3600,
+            explicit_spray_exempt_subjects: Vec::new(),
             gateway_min_accounts: 3,
             gateway_success_share: 0.2,
             spray_floor_accounts_15m: 40,
@@ -263,6 +273,18 @@ stuffing_password_share = 0.8
 # at it, so 5 distinct accounts failing at one workstation within `source_memory_secs` flag it
 # (a shared machine where several users log in successfully is a gateway and exempt).
 client_spray_accounts = 5
+# Outgoing spray, seen on the attacking workstation (Windows 4648, "a logon was attempted using
+# explicit credentials"): one account on one machine presenting the credentials of
+# `explicit_spray_targets` distinct other accounts within `explicit_spray_window_secs` flags
+# the machine in a password_spray campaign. Everyday use is one or two targets, repeated
+# (runas to your own admin account, a scheduled task's account, saved RDP or drive
+# credentials); DeepBlueCLI calls more than 6 target accounts a spray. The hour catches a
+# spray throttled to one account every ten minutes. Accounts that legitimately use many
+# accounts' credentials (a password vault verifying them, a backup server with one account
+# per host) go in `explicit_spray_exempt_subjects`, as DOMAIN\user or user.
+explicit_spray_targets = 6
+explicit_spray_window_secs = 3600
+explicit_spray_exempt_subjects = []
 
 # Shared gateways (office NAT, mobile CGNAT): a source with successes for at least
 # `gateway_min_accounts` distinct accounts, and successful accounts at least

@@ -5,7 +5,8 @@
 //! learn from the outcome (`step.rs`) and run the detectors whose inputs changed — one module
 //! each: `brute_force.rs`, `single_source.rs` (single-source spray, enumeration, stuffing),
 //! `guessing.rs`, `spray.rs` (membership; the population signal is `population.rs`),
-//! `sprayed_passwords.rs`, `typos.rs`, `workstations.rs`. The admin overlay is `admin.rs`,
+//! `sprayed_passwords.rs`, `typos.rs`, `workstations.rs`, `explicit_spray.rs` (outgoing sprays
+//! seen as explicit-credential use on the attacking workstation). The admin overlay is `admin.rs`,
 //! compromise resolution `compromise.rs`, the campaign tracker `campaign.rs` (state) and
 //! `tracker.rs` (opening campaigns, flagging sources), the report projection `report.rs`.
 //! Modules that need the engine's state add their own `impl Engine` block; this file imports
@@ -15,6 +16,7 @@ use crate::admin::{Admin, prefix_match};
 use crate::api::{Action, AdminAction, Attempt, Finding, Standing, Verdict};
 use crate::campaign::{Campaigns, Flagged};
 use crate::config::EngineConfig;
+use crate::explicit_spray::ExplicitUses;
 use crate::keys::{AccountKey, Secs, SourceKey, secs};
 use crate::population::Population;
 use crate::provisional::Held;
@@ -101,6 +103,8 @@ pub struct Engine {
     pub(crate) dropped_findings: u64,
     /// Workstations named by sourceless Windows events (client keys), at most [`MAX_CLIENTS`].
     pub(crate) clients: Workstations,
+    /// Explicit-credential uses per (subject, workstation): outgoing sprays.
+    pub(crate) explicit: ExplicitUses,
     /// The first campaign id is `c{id_base + 1}` (see [`Engine::resume_campaign_ids`]).
     pub(crate) id_base: u32,
 }
@@ -146,6 +150,7 @@ impl Engine {
             max_findings: 1_000_000,
             dropped_findings: 0,
             clients: Workstations::default(),
+            explicit: ExplicitUses::default(),
             id_base: 0,
             cfg: config,
         }
@@ -246,6 +251,7 @@ impl Engine {
                 + self.flagged.heap_bytes()
                 + self.passwords.heap_bytes()
                 + self.typos.heap_bytes()
+                + self.explicit.heap_bytes()
                 + self.admin.protections.capacity() * 40,
             source_slot_bytes: std::mem::size_of::<(SourceKey, SourceState)>() + 1,
             account_slot_bytes: std::mem::size_of::<(AccountKey, AccountState)>() + 1,

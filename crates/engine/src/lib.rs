@@ -20,6 +20,7 @@ mod campaign;
 mod compromise;
 pub mod config;
 mod engine;
+mod explicit_spray;
 mod guessing;
 mod keys;
 mod population;

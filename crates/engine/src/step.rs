@@ -31,6 +31,8 @@ fn classify(o: Outcome) -> Class {
         }
         // The password was right but has expired: not a guess, not a login.
         Outcome::Expired => Class::Neutral,
+        // Credentials presented, result unknown (Windows 4648): `explicit_spray.rs` only.
+        Outcome::Attempted => Class::Neutral,
     }
 }
 
@@ -120,6 +122,11 @@ impl Engine {
     pub(crate) fn learn(&mut self, ev: &AuthEvent, akey: AccountKey, src: Option<SourceKey>) {
         let class = classify(ev.outcome);
         if class == Class::Neutral {
+            if let Some(x) = ev.explicit.as_deref()
+                && ev.outcome == Outcome::Attempted
+            {
+                self.explicit_use(ev, x);
+            }
             return;
         }
         let now = self.now_s;

@@ -15,6 +15,7 @@
 //! [`kerberos_outcome`].
 
 use crate::{LineResult, ParseCtx, Sink};
+use portcullis_core::event::ExplicitCredentials;
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol, Timestamp};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -483,10 +484,7 @@ fn base_event(
 pub fn interpret(ev: &WinEvent<'_>, ctx: &ParseCtx, out: Sink) -> LineResult {
     let r = match ev.event_id {
         4624 | 4625 => logon(ev, ctx),
-        // 4648 "a logon was attempted using explicit credentials" is written before the
-        // attempt by the process that makes it and says nothing about success; the attempt
-        // itself appears as 4624/4625 (and 4776/4768/4771 on the DC). Understood, not counted.
-        4648 => return LineResult::Events(0),
+        4648 => explicit(ev, ctx),
         4768 | 4771 => kerberos(ev, ctx),
         4776 => ntlm(ev, ctx),
         4 if is_openssh(ev) => openssh(ev, ctx),
@@ -564,6 +562,66 @@ fn logon(ev: &WinEvent<'_>, ctx: &ParseCtx) -> Interp {
     )?;
     a.client = common::owned(ev.get("WorkstationName"));
     Ok(Some(a))
+}
+
+/// 4648, "a logon was attempted using explicit credentials": a process on this machine
+/// (the event's `Computer`) presented another account's credentials. Written *before* the
+/// attempt, it says nothing of the result (that is the target server's 4624/4625, or the DC's
+/// 4768/4771/4776), so it becomes an [`Outcome::Attempted`] event, never a failure or a
+/// success: the target account as its account, the machine as its workstation (`client`, the
+/// first label of `Computer`, as 4625/4776 name workstations) and `server`, no source — its
+/// `IpAddress` is the *target server's* address — and the subject, target server and process
+/// as its [`ExplicitCredentials`]. A subject that is the machine itself (SYSTEM, LOCAL or
+/// NETWORK SERVICE, the computer account) is recorded as none. Targets that are machine
+/// accounts or built-in principals are skipped, as in 4624/4625.
+fn explicit(ev: &WinEvent<'_>, ctx: &ParseCtx) -> Interp {
+    let user = target_user(ev)?;
+    let domain = ev.get("TargetDomainName");
+    let subject = ev.get("SubjectUserName").filter(|name| {
+        let sid = ev.get("SubjectUserSid").map(|s| s.to_ascii_uppercase());
+        let machine = matches!(sid.as_deref(), Some("S-1-5-18" | "S-1-5-19" | "S-1-5-20"))
+            || name.ends_with('$')
+            || ev
+                .get("SubjectDomainName")
+                .is_some_and(|d| d.eq_ignore_ascii_case("NT AUTHORITY"));
+        !machine
+    });
+    let subject = subject.map(|name| {
+        let d = ev.get("SubjectDomainName");
+        Account::new(&account_name(&name, d.as_deref()), &ctx.normalize)
+    });
+    let mut a = base_event(
+        ev,
+        ctx,
+        Protocol::Windows,
+        &account_name(&user, domain.as_deref()),
+        None,
+        Outcome::Attempted,
+    )?;
+    a.client = ev.computer.as_deref().and_then(host_label);
+    a.explicit = Some(Box::new(ExplicitCredentials {
+        subject,
+        target_server: common::owned(ev.get("TargetServerName")),
+        process: common::owned(ev.get("ProcessName")),
+    }));
+    Ok(Some(a))
+}
+
+/// A machine's name as workstations are named in logon events: the first label of its DNS
+/// name (`WS01` for `ws01.corp.example`; NetBIOS names are at most 15 characters, usually
+/// that label). An address is kept whole.
+fn host_label(computer: &str) -> Option<String> {
+    let c = computer.trim();
+    if c.is_empty() || c == "-" {
+        return None;
+    }
+    if c.parse::<IpAddr>().is_ok() {
+        return Some(c.to_string());
+    }
+    c.split('.')
+        .next()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
 }
 
 /// 4768 (TGT request) / 4771 (pre-authentication failed) on a domain controller.
@@ -1016,15 +1074,44 @@ mod tests {
             one(r#"{"EventID":4625,"TargetUserName":"x","Status":"0xc000006a"}"#),
             Err(reason::MISSING_FIELD)
         );
-        let mut out = Vec::new();
+        // A 4648 naming a machine account or a built-in principal as its target.
         assert_eq!(
-            parse_line(
-                r#"{"EventID":4648,"@timestamp":"2020-10-22T08:29:55Z","TargetUserName":"x"}"#,
-                &ParseCtx::default(),
-                &mut out
-            ),
-            LineResult::Events(0)
+            one(r#"{"EventID":4648,"@timestamp":"2020-10-22T08:29:55Z","TargetUserName":"WS01$"}"#),
+            Err(reason::MACHINE_ACCOUNT)
         );
+    }
+
+    /// 4648 in the field layout of the real records of
+    /// windows-evtx-to-mitre/ID4625-OpenSSH-brutforce-with-valid-users.jsonl, with a user as
+    /// subject and a remote target server (an outgoing use).
+    #[test]
+    fn explicit_credentials_are_attempts_of_the_target_by_the_subject() {
+        let rec = r##"{"Event": {"System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}}, "EventID": 4648, "TimeCreated": {"#attributes": {"SystemTime": "2021-05-21T20:43:18.227131Z"}}, "Channel": "Security", "Computer": "ws01.offsec.lan"}, "EventData": {"SubjectUserSid": "S-1-5-21-1-2-3-1104", "SubjectUserName": "mallory", "SubjectDomainName": "OFFSEC", "SubjectLogonId": "0x3e7", "LogonGuid": "00000000-0000-0000-0000-000000000000", "TargetUserName": "admmig", "TargetDomainName": "OFFSEC", "TargetLogonGuid": "97AD5FCF-3EA2-FAB2-2734-0D93EE711E8E", "TargetServerName": "dc01.offsec.lan", "TargetInfo": "dc01.offsec.lan", "ProcessId": "0x10ec", "ProcessName": "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe", "IpAddress": "10.23.23.1", "IpPort": "445"}}}"##;
+        let ev = one(rec).unwrap();
+        assert_eq!(ev.outcome, Outcome::Attempted);
+        assert_eq!(ev.account.name, "admmig");
+        // IpAddress is the target server's: not a source.
+        assert_eq!(ev.source, None);
+        assert_eq!(ev.client.as_deref(), Some("ws01"));
+        assert_eq!(ev.server.as_deref(), Some("ws01.offsec.lan"));
+        let x = ev.explicit.as_deref().unwrap();
+        assert_eq!(x.subject.as_ref().unwrap().raw, "OFFSEC\\mallory");
+        assert_eq!(x.target_server.as_deref(), Some("dc01.offsec.lan"));
+        assert!(x.process.as_deref().unwrap().ends_with("powershell.exe"));
+        // The fast path agrees with the general one.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        assert_eq!(
+            parse_line_fast(rec, &ParseCtx::default(), &mut a),
+            Some(LineResult::Events(1))
+        );
+        parse_line_general(rec, &ParseCtx::default(), &mut b);
+        assert_eq!(a, b);
+        // The machine itself as subject (SYSTEM) is recorded as none.
+        let sys = rec
+            .replace("S-1-5-21-1-2-3-1104", "S-1-5-18")
+            .replace("\"mallory\"", "\"WS01$\"");
+        let ev = one(&sys).unwrap();
+        assert_eq!(ev.explicit.unwrap().subject, None);
     }
 
     #[test]

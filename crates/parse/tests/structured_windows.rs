@@ -82,7 +82,8 @@ fn comparable(e: &AuthEvent) -> AuthEvent {
 /// - 4625 OpenSSH non-existing: 5 × 4625 SubStatus 0xC0000064 + 5 × 4776 0xC0000064 →
 ///   10 unknown_account; 4624 of the sshd virtual account (logon type 5) skipped.
 /// - 4625 OpenSSH valid: 5 × 4625 SubStatus 0xC000006A → bad_password; 4624 admmig type 3 →
-///   success; 4624 sshd_4332 (virtual account, type 5) skipped.
+///   success; 4624 sshd_4332 (virtual account, type 5) skipped; 4648 of admmig by sshd (as
+///   SYSTEM) → attempted; 4648 of sshd_4332 (virtual account) skipped.
 /// - 4625 account restriction: 2 × 0xC000006E/0x0 → other_failure (TargetUserName `-`).
 /// - Kerberos non-existing: 4768 0x0 ×3, 0x12 ×1, 0x6 ×46; 4771 0x18 ×2.
 /// - Kerbrute: 4768 0x0 ×5, 0x12 ×15; 4771 0x18 ×22 of which one is `SRVFS02$` (skipped).
@@ -126,7 +127,11 @@ const MITRE: &[(&str, &[(Outcome, usize)])] = &[
     ),
     (
         "ID4625-OpenSSH-brutforce-with-valid-users",
-        &[(Outcome::BadPassword, 5), (Outcome::Success, 1)],
+        &[
+            (Outcome::BadPassword, 5),
+            (Outcome::Success, 1),
+            (Outcome::Attempted, 1),
+        ],
     ),
     (
         "ID4625-failed-login-with-denied-access-due-to-account-restriction",
@@ -249,7 +254,34 @@ fn evtx_to_mitre_accounts_sources_protocols() {
     assert!(n.events.iter().all(|e| e.account.name == "nouser"
         && e.source.is_none()
         && e.client.as_deref() == Some("FS01")));
-    assert_eq!(n.skipped.get("system_account"), Some(&1), "{:?}", n.skipped);
+    // The 4624 of sshd's virtual account, and sshd's 4648 for it.
+    assert_eq!(n.skipped.get("system_account"), Some(&2), "{:?}", n.skipped);
+
+    // The real 4648 records: sshd.exe, running as SYSTEM (subject FS01$, S-1-5-18), logging
+    // admmig on at the machine itself. An attempt of admmig with no outcome, the machine as
+    // its workstation, no subject (the machine itself), and no source (IpAddress is `-`).
+    let v = parse_lines("windows-evtx-to-mitre/ID4625-OpenSSH-brutforce-with-valid-users.jsonl");
+    let x: Vec<&AuthEvent> = v
+        .events
+        .iter()
+        .filter(|e| e.outcome == Outcome::Attempted)
+        .collect();
+    assert_eq!(x.len(), 1);
+    assert_eq!(x[0].account.name, "admmig");
+    assert_eq!(x[0].source, None);
+    assert_eq!(x[0].client.as_deref(), Some("fs01"));
+    let d = x[0].explicit.as_deref().unwrap();
+    assert_eq!(d.subject, None);
+    assert_eq!(d.target_server.as_deref(), Some("localhost"));
+    assert_eq!(
+        d.process.as_deref(),
+        Some("C:\\Program Files\\OpenSSH-Win64\\sshd.exe")
+    );
+    assert!(
+        v.events
+            .iter()
+            .all(|e| e.explicit.is_none() == (e.outcome != Outcome::Attempted))
+    );
 
     // Windows OpenSSH event 4 carries the client address in the sshd line.
     let s = parse_lines("windows-evtx-to-mitre/ID4-OpenSSH-brutforce-with-valid-users.jsonl");

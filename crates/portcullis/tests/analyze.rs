@@ -299,3 +299,162 @@ fn internal_kerberos_brute_force_and_spray_are_seen_from_their_trusted_host() {
         assert_eq!(c["source"], "10.23.123.11", "{c}");
     }
 }
+
+/// One 4648 record in the evtx crate's JSON layout, its fields as in the real 4648 records of
+/// windows-evtx-to-mitre/ID4625-OpenSSH-brutforce-with-valid-users.jsonl (no public sample
+/// holds an outgoing spray): `subject` (with its SID) on `computer` presenting `target`'s
+/// credentials to `server` from `process`.
+fn record_4648(
+    time: &str,
+    computer: &str,
+    subject: (&str, &str),
+    target: &str,
+    server: &str,
+    process: &str,
+) -> String {
+    serde_json::json!({"Event": {
+        "#attributes": {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
+        "System": {
+            "Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing",
+                "Guid": "54849625-5478-4994-A5BA-3E3B0328C30D"}},
+            "EventID": 4648, "Version": 0, "Level": 0, "Task": 12544, "Opcode": 0,
+            "Keywords": "0x8020000000000000",
+            "TimeCreated": {"#attributes": {"SystemTime": time}},
+            "EventRecordID": 1865223, "Channel": "Security", "Computer": computer,
+            "Security": null},
+        "EventData": {
+            "SubjectUserSid": subject.1, "SubjectUserName": subject.0,
+            "SubjectDomainName": "OFFSEC", "SubjectLogonId": "0x3e7",
+            "LogonGuid": "00000000-0000-0000-0000-000000000000",
+            "TargetUserName": target, "TargetDomainName": "OFFSEC",
+            "TargetLogonGuid": "00000000-0000-0000-0000-000000000000",
+            "TargetServerName": server, "TargetInfo": server,
+            "ProcessId": "0x10ec", "ProcessName": process,
+            "IpAddress": "-", "IpPort": "-"}}})
+    .to_string()
+}
+
+#[test]
+fn an_outgoing_spray_seen_as_explicit_credentials_is_a_spray_from_its_workstation() {
+    let ps = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe";
+    let user = |name| (name, "S-1-5-21-2323213074-4052461197-1785501644-1104");
+    let mut lines = Vec::new();
+    for m in 0..30 {
+        let t = |s: u32| format!("2021-05-21T20:{m:02}:{s:02}.153647Z");
+        // Everyday use: a scheduled task as its service account, runas to an admin's own
+        // admin account, and sshd (as SYSTEM) logging users on at a server.
+        lines.push(record_4648(
+            &t(1),
+            "srv01.offsec.lan",
+            user("svc_sched"),
+            "svc_task",
+            "localhost",
+            "C:\\Windows\\System32\\svchost.exe",
+        ));
+        if m % 10 == 0 {
+            lines.push(record_4648(
+                &t(2),
+                "ws02.offsec.lan",
+                user("alice"),
+                "alice-adm",
+                "localhost",
+                "C:\\Windows\\System32\\runas.exe",
+            ));
+        }
+        lines.push(record_4648(
+            &t(3),
+            "fs01.offsec.lan",
+            ("FS01$", "S-1-5-18"),
+            &format!("user{m}"),
+            "localhost",
+            "C:\\Program Files\\OpenSSH-Win64\\sshd.exe",
+        ));
+    }
+    // The spray: mallory's PowerShell on ws01 binding to the DC as 12 accounts in 24 seconds.
+    let sprayed = [
+        "lrodriguez",
+        "pgustavo",
+        "sbeavers",
+        "mscott",
+        "pbeesly",
+        "dschrute",
+        "jhalpert",
+        "amartin",
+        "kmalone",
+        "omartinez",
+        "abernard",
+        "kkapoor",
+    ];
+    for (i, a) in sprayed.iter().enumerate() {
+        let t = format!("2021-05-21T20:15:{:02}.000000Z", 2 * i);
+        lines.push(record_4648(
+            &t,
+            "ws01.offsec.lan",
+            user("mallory"),
+            a,
+            "dc01.offsec.lan",
+            ps,
+        ));
+    }
+    lines.sort_by_key(|l| l[l.find("SystemTime").unwrap()..][13..40].to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("security-4648.jsonl");
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+
+    let r = analyze_json(&[log.to_str().unwrap()]);
+    // Every record is an attempt with no outcome, none a failure or a login.
+    assert_eq!(r["input"]["events"], lines.len(), "{}", r["input"]);
+    assert_eq!(
+        r["input"]["events_by_outcome"],
+        serde_json::json!({"attempted": lines.len()}),
+        "{}",
+        r["input"]
+    );
+    let campaigns = r["campaigns"].as_array().unwrap();
+    assert_eq!(campaigns.len(), 1, "{campaigns:#?}");
+    let c = &campaigns[0];
+    assert_eq!(c["kind"], "password_spray");
+    // Its source is the workstation (by name: it has no address), and who used it.
+    let summary = c["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("workstation ws01 (explicit credentials of OFFSEC\\mallory)"),
+        "{summary}"
+    );
+    assert!(!summary.contains("srv01") && !summary.contains("fs01") && !summary.contains("ws02"));
+    let mut named: Vec<&str> = c["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    named.sort_unstable();
+    let mut want = sprayed.to_vec();
+    want.sort_unstable();
+    assert_eq!(named, want);
+    assert_eq!(c["accounts_targeted"], 12);
+    assert_eq!(c["attempts"], 12);
+    // Raised at the sixth account, 10 s after the first.
+    assert_eq!(c["first_seen"], "2021-05-21T20:15:00Z");
+    assert_eq!(c["detected_at"], "2021-05-21T20:15:10Z");
+    // Nothing is counted against the targets' passwords, and no address is flagged.
+    assert_eq!(r["accounts_at_risk"].as_array().map_or(0, Vec::len), 0);
+    assert_eq!(r["compromised_accounts"].as_array().map_or(0, Vec::len), 0);
+    assert_eq!(r["flagged_sources"].as_array().map_or(0, Vec::len), 0);
+
+    // `parse` then `analyze` of its output gives the same campaign (the generic schema keeps
+    // the explicit-credential details).
+    let out = bin()
+        .args(["parse", "--no-progress"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(&events, &out.stdout).unwrap();
+    let again = analyze_json(&[events.to_str().unwrap()]);
+    assert_eq!(again["campaigns"], r["campaigns"]);
+}

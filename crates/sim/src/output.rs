@@ -189,6 +189,7 @@ impl LogWriter {
                     client: None,
                     session: Some(w.session.to_string()),
                     server: Some(self.host.to_string()),
+                    explicit: None,
                     origin: None,
                 };
                 let line = serde_json::to_string(&rec).map_err(io::Error::other)?;

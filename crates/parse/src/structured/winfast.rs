@@ -29,6 +29,11 @@ const DATA_FIELDS: &[&str] = &[
     "WorkstationName",
     "Workstation",
     "payload",
+    "SubjectUserName",
+    "SubjectDomainName",
+    "SubjectUserSid",
+    "TargetServerName",
+    "ProcessName",
 ];
 
 /// A scalar as text (numbers printed like `serde_json::Value` prints them).
