@@ -8,7 +8,13 @@
 //! (account × source address, kept as a prefix so the engine may widen it), written at most once
 //! an hour per pair. Admin actions are written to
 //! the store durably first and applied to the engine second, so an acknowledged action survives
-//! a crash and is replayed on start ([`EngineHandle::restore`]).
+//! a crash.
+//!
+//! Every engine input (finished attempt, before-auth check, admin action) is appended to the
+//! journal under the same lock, so the journal's order is the engine's
+//! (`portcullis_store::journal`); on start the newest snapshot is loaded and the journal after
+//! it replayed ([`EngineHandle::recover`]), so the engine's state after a restart is the state
+//! before it. Admin actions are synced to the journal before they are acknowledged.
 
 pub use crate::clock::now;
 use crate::sinks::decisions::DecisionBook;
@@ -21,10 +27,13 @@ use crate::validate::{AdminRules, Refused};
 use parking_lot::Mutex;
 use portcullis_core::report::{InputSummary, Report};
 use portcullis_core::{Account, AuthEvent, Prefix, Timestamp};
+use portcullis_engine::SNAPSHOT_VERSION;
 use portcullis_engine::{Action, AdminAction, Attempt, Engine, Finding, ReportLimits, Verdict};
+use portcullis_store::journal::{self, EventRecord, Journal, JournalOptions, Record};
 use portcullis_store::{AuditEntry, Store};
-use std::sync::Arc;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 struct Shared {
     engine: Mutex<Engine>,
@@ -37,6 +46,23 @@ struct Shared {
     notifiers: Outboxes,
     decisions: Arc<DecisionBook>,
     ready: AtomicBool,
+    /// The input journal, once [`EngineHandle::recover`] opened it (none in unit tests that
+    /// build a handle without a data directory).
+    journal: OnceLock<Journal>,
+}
+
+/// What [`EngineHandle::recover`] found and did.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// The snapshot loaded (its file), if any, and the records replayed after it.
+    pub snapshot: Option<String>,
+    pub replayed: u64,
+    /// Snapshots that could not be used, with why (other layout version, other configuration,
+    /// damaged): each was logged and an older point used.
+    pub discarded: Vec<String>,
+    /// No journal yet (a first start, or the first since an upgrade): the store's admin state
+    /// and familiar sources were taught instead, then a first snapshot written.
+    pub from_store: Option<(usize, usize)>,
 }
 
 /// A cloneable handle to the running engine and its store.
@@ -116,6 +142,7 @@ impl EngineHandle {
                 notifiers,
                 decisions: Arc::new(decisions),
                 ready: AtomicBool::new(false),
+                journal: OnceLock::new(),
             }),
         }
     }
@@ -138,7 +165,9 @@ impl EngineHandle {
         self.inner.ready.store(ready, Ordering::Relaxed);
     }
 
-    /// Replays the stored admin state (blocks, protections, shields in force at `now`) and
+    /// The start of a data directory without a journal (a first start, or the first since an
+    /// upgrade from a version without one; [`EngineHandle::recover`] calls it then): replays
+    /// the stored admin state (blocks, protections, shields in force at `now`) and
     /// restores familiar sources (successes newer than the retention) through
     /// [`Engine::restore_familiar`](portcullis_engine::Engine::restore_familiar): no synthetic
     /// event, so no detector runs and event time does not move. Returns (actions, familiar
@@ -169,6 +198,126 @@ impl EngineHandle {
         Ok((n_actions, familiar.len()))
     }
 
+    /// Loads the newest usable snapshot in `dir` (the engine's own layout version, built under
+    /// the same configuration) and replays the journal after it; a snapshot that cannot be
+    /// used is logged and an older one (or the journal's start) used instead, never a crash.
+    /// Without any journal, teaches the store's state ([`EngineHandle::restore`]) and writes a
+    /// first snapshot. Then opens the journal for appending and continues campaign ids after
+    /// the store's (journalled, so the state stays a function of the journal).
+    pub fn recover(
+        &self,
+        dir: &Path,
+        opts: JournalOptions,
+        now: Timestamp,
+        retention_days: u32,
+    ) -> anyhow::Result<Recovery> {
+        let mut out = Recovery::default();
+        let mut engine = self.inner.engine.lock();
+        let cfg = engine.config().clone();
+        let mut from = None;
+        for (path, snap) in journal::snapshots(dir)? {
+            let why = match snap {
+                Err(e) => e.to_string(),
+                Ok(s) if s.version != SNAPSHOT_VERSION => format!(
+                    "layout version {} (this build reads {SNAPSHOT_VERSION})",
+                    s.version
+                ),
+                Ok(s) => match postcard::from_bytes::<Engine>(&s.bytes) {
+                    Err(e) => format!("unreadable: {e}"),
+                    Ok(e) if !e.built_with(&cfg) => {
+                        "built under another [engine] configuration".to_string()
+                    }
+                    Ok(e) => {
+                        *engine = e;
+                        from = Some(s.seq);
+                        out.snapshot = Some(path.display().to_string());
+                        break;
+                    }
+                },
+            };
+            tracing::warn!(snapshot = %path.display(), reason = %why,
+                "snapshot discarded; an older snapshot or the journal's start is used instead");
+            out.discarded.push(format!("{}: {why}", path.display()));
+        }
+        let first = journal::first_seq(dir)?;
+        let has_journal = from.is_some() || dir.join(format!("{first:020}.seg")).exists();
+        let start = from.unwrap_or(first);
+        if from.is_none() && has_journal {
+            if first > 0 {
+                tracing::warn!(
+                    from = first,
+                    "no usable snapshot: the engine is rebuilt from the oldest journal record kept; what it learned before that is lost"
+                );
+            } else {
+                tracing::info!("no snapshot: the engine is rebuilt from the whole journal");
+            }
+        }
+        let mut replayed = 0u64;
+        let end = journal::replay(dir, start, |_, rec| {
+            replayed += 1;
+            journal::apply(&mut engine, &rec)?;
+            // Found before the restart: already in the store.
+            engine.take_findings();
+            Ok(())
+        })?;
+        out.replayed = replayed;
+        let j = Journal::open(dir, end, opts)?;
+        let _ = self.inner.journal.set(j);
+        drop(engine);
+        if has_journal {
+            for b in self.inner.store.blocks(now)? {
+                self.inner
+                    .decisions
+                    .block(b.prefix, b.at, b.until, &b.reason);
+            }
+        } else {
+            out.from_store = Some(self.restore(now, retention_days)?);
+            self.snapshot()?;
+        }
+        let next_id = self.inner.store.next_campaign_number()?;
+        let mut engine = self.inner.engine.lock();
+        if next_id > engine.next_campaign_id() {
+            self.journal(&Record::ResumeIds(next_id));
+            engine.resume_campaign_ids(next_id);
+        }
+        Ok(out)
+    }
+
+    /// Appends an input to the journal (under the engine lock, by the caller).
+    #[inline]
+    fn journal(&self, rec: &Record<'_>) {
+        if let Some(j) = self.inner.journal.get() {
+            j.append(rec);
+        }
+    }
+
+    /// Records appended to the journal so far (0 without one).
+    pub fn journal_seq(&self) -> u64 {
+        self.inner.journal.get().map_or(0, |j| j.next_seq())
+    }
+
+    /// Writes a snapshot of the engine (serialised under the lock, written outside it) and
+    /// compacts the journal. Returns (first record not in it, bytes written, files removed).
+    pub fn snapshot(&self) -> anyhow::Result<(u64, u64, usize)> {
+        let Some(j) = self.inner.journal.get() else {
+            return Ok((0, 0, 0));
+        };
+        let (seq, bytes) = {
+            let engine = self.inner.engine.lock();
+            (j.next_seq(), postcard::to_allocvec(&*engine)?)
+        };
+        let (written, removed) = journal::write_snapshot(j.dir(), SNAPSHOT_VERSION, seq, &bytes)?;
+        Ok((seq, written, removed))
+    }
+
+    /// Writes what the journal holds and stops its writer (at shutdown, after the snapshot).
+    pub fn close_journal(&self) -> std::io::Result<()> {
+        match self.inner.journal.get() {
+            Some(j) => j.close(),
+            None => Ok(()),
+        }
+    }
+
     fn persist_findings(&self, findings: Vec<Finding>) {
         if findings.is_empty() {
             return;
@@ -194,6 +343,7 @@ impl EngineHandle {
     pub fn check(&self, attempt: &Attempt<'_>) -> Verdict {
         let (verdict, findings) = {
             let mut e = self.inner.engine.lock();
+            self.journal(&Record::Check(attempt.ts.unix_micros()));
             let v = e.check(attempt);
             (v, e.take_findings())
         };
@@ -205,6 +355,7 @@ impl EngineHandle {
     pub fn observe(&self, ev: &AuthEvent) -> Verdict {
         let (verdict, findings) = {
             let mut e = self.inner.engine.lock();
+            self.journal(&Record::Observe(EventRecord::of(ev)));
             let v = e.observe(ev);
             (v, e.take_findings())
         };
@@ -235,9 +386,14 @@ impl EngineHandle {
             .map_err(|e| AdminError::Store(e.into()))?;
         let findings = {
             let mut e = self.inner.engine.lock();
+            self.journal(&Record::admin(&action));
             e.apply(action.clone());
             e.take_findings()
         };
+        // Acknowledged only once on disk in the journal too: no acknowledged action is lost.
+        if let Some(j) = self.inner.journal.get() {
+            j.sync().map_err(|e| AdminError::Store(e.into()))?;
+        }
         self.persist_findings(findings);
         self.inner.metrics.admin_action();
         self.edge_decision(&action, at, &reason);
@@ -265,7 +421,9 @@ impl EngineHandle {
 
     /// Applies an action to the engine without storing it (tests, dry runs).
     pub fn apply_volatile(&self, action: AdminAction) {
-        self.inner.engine.lock().apply(action);
+        let mut e = self.inner.engine.lock();
+        self.journal(&Record::admin(&action));
+        e.apply(action);
     }
 
     /// The attempts observed since start-up, for the dashboard.
