@@ -468,7 +468,128 @@ impl EngineHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_core::Protocol;
+    use portcullis_core::{Outcome, Protocol};
+
+    fn handle(dir: &Path, cfg: portcullis_engine::EngineConfig) -> EngineHandle {
+        let store = Store::open(dir.join("p.db"), Default::default()).unwrap();
+        EngineHandle::new(
+            Engine::new(cfg),
+            Arc::new(store),
+            Arc::new(Metrics::default()),
+            AdminRules::new(&[], 16, 32, 365),
+            Outboxes::default(),
+            DecisionBook::new(3600, Vec::new()),
+        )
+    }
+
+    /// Staff logins, then a spray of 40 addresses over 400 accounts, one attempt a second.
+    fn events() -> Vec<AuthEvent> {
+        let t0 = Timestamp::from_unix_secs(1_700_000_000);
+        let mut out = Vec::new();
+        for u in 0..20 {
+            out.push(AuthEvent::new(
+                t0.plus_secs(u),
+                Protocol::Imap,
+                Account::from_raw(&format!("staff{u}@example.org")),
+                Some(format!("192.0.2.{}", 10 + u).parse().unwrap()),
+                Outcome::Success,
+            ));
+        }
+        for i in 0..400i64 {
+            out.push(AuthEvent::new(
+                t0.plus_secs(100 + i),
+                Protocol::Imap,
+                Account::from_raw(&format!("user{i}@example.org")),
+                Some(format!("198.51.100.{}", 1 + i % 40).parse().unwrap()),
+                Outcome::BadPassword,
+            ));
+        }
+        out
+    }
+
+    fn report_json(r: &Report) -> String {
+        serde_json::to_string(r).unwrap()
+    }
+
+    /// The engine's state is a function of the journalled inputs: after a restart from a
+    /// snapshot plus the journal after it, from an older snapshot when the newest is of another
+    /// layout version, or from the journal's start when no snapshot fits the configuration, the
+    /// engine's view is that of an engine fed the same inputs without any restart.
+    #[test]
+    fn a_restart_is_a_replay_whichever_snapshot_can_be_used() {
+        let tmp = tempfile::tempdir().unwrap();
+        let jdir = tmp.path().join("journal");
+        let evs = events();
+        let opts = JournalOptions::default();
+        let t = Timestamp::from_unix_secs(1_700_000_000);
+        let cfg = portcullis_engine::EngineConfig::default();
+        {
+            let h = handle(tmp.path(), cfg.clone());
+            let rec = h.recover(&jdir, opts, t, 90).unwrap();
+            assert!(rec.from_store.is_some() && rec.snapshot.is_none());
+            for (i, ev) in evs.iter().enumerate() {
+                h.observe(ev);
+                if i == 250 {
+                    h.snapshot().unwrap();
+                }
+            }
+            h.close_journal().unwrap();
+            h.store().close().unwrap();
+        }
+        let reference = |cfg: &portcullis_engine::EngineConfig| {
+            let mut e = Engine::new(cfg.clone());
+            for ev in &evs {
+                e.observe(ev);
+            }
+            report_json(&e.report_limited(InputSummary::default(), LIVE_REPORT))
+        };
+        let want = reference(&cfg);
+        assert!(want.contains("password_spray"), "{want}");
+
+        // The newest snapshot, and the records after it.
+        let h = handle(tmp.path(), cfg.clone());
+        let rec = h.recover(&jdir, opts, t, 90).unwrap();
+        assert!(rec.snapshot.is_some() && rec.discarded.is_empty());
+        assert_eq!(rec.replayed, (evs.len() - 251) as u64);
+        assert_eq!(report_json(&h.report()), want);
+        h.close_journal().unwrap();
+        h.store().close().unwrap();
+        drop(h);
+
+        // The newest snapshot claims another layout version: discarded, the older one used.
+        let snaps = journal::snapshots(&jdir).unwrap();
+        let newest = snaps[0].0.clone();
+        let mut data = std::fs::read(&newest).unwrap();
+        data[8..12].copy_from_slice(&(SNAPSHOT_VERSION + 1).to_le_bytes());
+        std::fs::write(&newest, data).unwrap();
+        let h = handle(tmp.path(), cfg.clone());
+        let rec = h.recover(&jdir, opts, t, 90).unwrap();
+        assert_eq!(rec.discarded.len(), 1, "{:?}", rec.discarded);
+        assert!(
+            rec.discarded[0].contains("layout version"),
+            "{:?}",
+            rec.discarded
+        );
+        assert!(rec.replayed > (evs.len() - 251) as u64);
+        assert_eq!(report_json(&h.report()), want);
+        h.close_journal().unwrap();
+        h.store().close().unwrap();
+        drop(h);
+
+        // Another configuration: no snapshot is this engine's; the whole journal is replayed.
+        let other = portcullis_engine::EngineConfig {
+            max_sources: cfg.max_sources / 2,
+            ..cfg.clone()
+        };
+        let h = handle(tmp.path(), other.clone());
+        let rec = h.recover(&jdir, opts, t, 90).unwrap();
+        assert!(rec.snapshot.is_none());
+        assert!(rec.discarded.len() >= 2, "{:?}", rec.discarded);
+        assert!(rec.replayed >= evs.len() as u64);
+        assert_eq!(report_json(&h.report()), reference(&other));
+        h.close_journal().unwrap();
+        h.store().close().unwrap();
+    }
 
     /// `internal_only` is decided by the engine, which judged the attempt's standing: an
     /// internal-only account answers allow from a trusted network and deny from outside, and

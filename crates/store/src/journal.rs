@@ -530,3 +530,177 @@ pub fn apply(engine: &mut portcullis_engine::Engine, rec: &Record<'_>) -> std::i
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(i: u64) -> AuthEvent {
+        let mut ev = AuthEvent::new(
+            Timestamp::from_unix_secs(1_700_000_000 + i as i64),
+            Protocol::Imap,
+            Account::from_raw(&format!("User{i}@Example.org")),
+            Some(format!("198.51.100.{}", i % 200).parse().unwrap()),
+            if i % 3 == 0 {
+                Outcome::Success
+            } else {
+                Outcome::BadPassword
+            },
+        );
+        ev.password_fingerprint = Some(i * 7919);
+        ev.client = (i % 2 == 0).then(|| "WS01".to_string());
+        ev
+    }
+
+    fn fast() -> JournalOptions {
+        JournalOptions {
+            interval: Duration::from_millis(1),
+            segment_bytes: 64 << 20,
+        }
+    }
+
+    fn read_all(dir: &Path, from: u64) -> (Vec<(u64, Record<'static>)>, u64) {
+        let mut out = Vec::new();
+        let end = replay(dir, from, |seq, r| {
+            let owned = match r {
+                Record::Observe(e) => Record::Observe(EventRecord {
+                    name: Cow::Owned(e.name.into_owned()),
+                    raw: Cow::Owned(e.raw.into_owned()),
+                    client: e.client.map(|c| Cow::Owned(c.into_owned())),
+                    session: e.session.map(|c| Cow::Owned(c.into_owned())),
+                    server: e.server.map(|c| Cow::Owned(c.into_owned())),
+                    ..e
+                }),
+                Record::Admin(a) => Record::Admin(Cow::Owned(a.into_owned())),
+                Record::Check(t) => Record::Check(t),
+                Record::ResumeIds(n) => Record::ResumeIds(n),
+            };
+            out.push((seq, owned));
+            Ok(())
+        })
+        .unwrap();
+        (out, end)
+    }
+
+    #[test]
+    fn records_come_back_in_order_with_every_field_the_engine_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), 0, fast()).unwrap();
+        let events: Vec<AuthEvent> = (0..500).map(event).collect();
+        for (i, ev) in events.iter().enumerate() {
+            assert_eq!(
+                j.append(&Record::Observe(EventRecord::of(ev))),
+                2 * i as u64
+            );
+            assert_eq!(j.append(&Record::Check(i as i64)), 2 * i as u64 + 1);
+        }
+        j.sync().unwrap();
+        j.close().unwrap();
+        let (got, end) = read_all(dir.path(), 0);
+        assert_eq!(end, 1000);
+        assert_eq!(got.len(), 1000);
+        for (i, ev) in events.iter().enumerate() {
+            let (seq, Record::Observe(r)) = &got[2 * i] else {
+                panic!("record {i} is not an event")
+            };
+            assert_eq!(*seq, 2 * i as u64);
+            assert_eq!(&r.to_event(), ev);
+            assert_eq!(got[2 * i + 1], (2 * i as u64 + 1, Record::Check(i as i64)));
+        }
+        // From the middle.
+        let (tail, _) = read_all(dir.path(), 990);
+        assert_eq!(tail.first().map(|r| r.0), Some(990));
+        assert_eq!(tail.len(), 10);
+    }
+
+    #[test]
+    fn a_torn_tail_ends_its_segment_and_the_next_start_goes_on_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), 0, fast()).unwrap();
+        for i in 0..100 {
+            j.append(&Record::Observe(EventRecord::of(&event(i))));
+        }
+        j.close().unwrap();
+        drop(j);
+        // A kill in the middle of a write: the last record is cut short.
+        let seg = dir.path().join(seg_name(0));
+        let len = std::fs::metadata(&seg).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&seg)
+            .unwrap()
+            .set_len(len - 3)
+            .unwrap();
+        let (got, end) = read_all(dir.path(), 0);
+        assert_eq!((got.len(), end), (99, 99));
+        let j = Journal::open(dir.path(), end, fast()).unwrap();
+        for i in 0..10 {
+            j.append(&Record::ResumeIds(i));
+        }
+        j.close().unwrap();
+        let (got, end) = read_all(dir.path(), 0);
+        assert_eq!(end, 109);
+        let seqs: Vec<u64> = got.iter().map(|r| r.0).collect();
+        assert_eq!(seqs, (0..109).collect::<Vec<_>>());
+        assert_eq!(got[99].1, Record::ResumeIds(0));
+    }
+
+    #[test]
+    fn snapshots_compact_the_journal_and_keep_two() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = JournalOptions {
+            interval: Duration::from_millis(1),
+            segment_bytes: 2_000,
+        };
+        let j = Journal::open(dir.path(), 0, opts).unwrap();
+        let mut snaps = Vec::new();
+        for round in 0..5u64 {
+            for i in 0..200 {
+                j.append(&Record::Observe(EventRecord::of(&event(round * 200 + i))));
+            }
+            j.sync().unwrap();
+            let seq = j.next_seq();
+            write_snapshot(dir.path(), 7, seq, format!("state {round}").as_bytes()).unwrap();
+            snaps.push(seq);
+        }
+        j.close().unwrap();
+        let kept: Vec<u64> = numbered(dir.path(), "snap")
+            .unwrap()
+            .into_iter()
+            .map(|s| s.0)
+            .collect();
+        assert_eq!(kept, snaps[3..].to_vec());
+        // The journal still covers everything after the older snapshot, and no segment wholly
+        // before it is left.
+        let first = first_seq(dir.path()).unwrap();
+        assert!(first <= snaps[3], "{first} {}", snaps[3]);
+        assert!(first > 0, "early segments were deleted");
+        let (got, end) = read_all(dir.path(), snaps[3]);
+        assert_eq!(end, 1000);
+        assert_eq!(got.len() as u64, 1000 - snaps[3]);
+        // Newest first, header read back.
+        let list = snapshots(dir.path()).unwrap();
+        let newest = list[0].1.as_ref().unwrap();
+        assert_eq!((newest.seq, newest.version), (1000, 7));
+        assert_eq!(newest.bytes, b"state 4");
+    }
+
+    #[test]
+    fn a_damaged_snapshot_is_reported_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        write_snapshot(dir.path(), 1, 5, b"engine bytes").unwrap();
+        let path = dir.path().join(snap_name(5));
+        let mut data = std::fs::read(&path).unwrap();
+        let last = data.len() - 1;
+        data[last] ^= 1;
+        std::fs::write(&path, &data).unwrap();
+        let list = snapshots(dir.path()).unwrap();
+        assert_eq!(list.len(), 1);
+        let err = list[0]
+            .1
+            .as_ref()
+            .err()
+            .expect("a damaged snapshot is an error");
+        assert!(err.to_string().contains("checksum"), "{err}");
+    }
+}
