@@ -541,14 +541,14 @@ mod tests {
             Protocol::Imap,
             Account::from_raw(&format!("User{i}@Example.org")),
             Some(format!("198.51.100.{}", i % 200).parse().unwrap()),
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 Outcome::Success
             } else {
                 Outcome::BadPassword
             },
         );
         ev.password_fingerprint = Some(i * 7919);
-        ev.client = (i % 2 == 0).then(|| "WS01".to_string());
+        ev.client = i.is_multiple_of(2).then(|| "WS01".to_string());
         ev
     }
 
