@@ -4,6 +4,7 @@
 use crate::api::ProtectionMode;
 use crate::keys::{AccountKey, FixedMap, SourceKey};
 use portcullis_core::{Prefix, Protocol, Timestamp};
+use serde::{Deserialize, Serialize};
 
 /// A prefix as (mask, network) over IPv4-mapped 128-bit addresses.
 pub(crate) fn prefix_match(p: &Prefix) -> (u128, u128) {
@@ -17,7 +18,7 @@ pub(crate) fn prefix_match(p: &Prefix) -> (u128, u128) {
     (mask, bits & mask)
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Block {
     pub(crate) mask: u128,
     pub(crate) net: u128,
@@ -26,9 +27,10 @@ pub(crate) struct Block {
     pub(crate) reason: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Admin {
     pub(crate) blocks: Vec<Block>,
+    #[serde(with = "crate::snapshot::fixed")]
     pub(crate) protections: FixedMap<AccountKey, (ProtectionMode, Option<Timestamp>)>,
     pub(crate) shields: Option<(Vec<Protocol>, Option<Timestamp>)>,
 }

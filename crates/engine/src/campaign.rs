@@ -6,12 +6,13 @@
 use crate::keys::{FixedMap, Secs, SourceKey, fixed_map};
 use portcullis_core::report::{Campaign, CampaignKind, FlaggedSource};
 use portcullis_core::{Prefix, Timestamp};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::num::NonZeroU32;
 use std::ops::{Index, IndexMut};
 
 /// A campaign as the engine tracks it.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CampaignState {
     /// 1-based; the report id is `c{id}`.
     pub id: u32,
@@ -44,7 +45,7 @@ pub struct CampaignState {
 
 /// A reference to a campaign by its index in the engine's list, stored in 4 bytes (with
 /// `Option`, none costs nothing: the index is kept plus one in a `NonZeroU32`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CampaignRef(NonZeroU32);
 
 impl CampaignRef {
@@ -60,7 +61,7 @@ impl CampaignRef {
 /// given twice), at most a cap of them beyond those in use ([`Campaigns::trim`]). A dropped
 /// campaign's flags stay (they are capped by `max_flagged`): its sources are still denied
 /// while their flags last, as a closed campaign's are, and nothing else refers to it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Campaigns {
     held: BTreeMap<usize, CampaignState>,
     opened: usize,
@@ -229,7 +230,7 @@ impl CampaignState {
 }
 
 /// One flagged source (an address, a network, or a workstation) and its campaign.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Flag {
     /// The report form (source, first flagged, reason, campaign name).
     pub source: FlaggedSource,
@@ -245,10 +246,12 @@ pub struct Flag {
 
 /// Flagged sources: hosts and networks, each once, with the campaign they belong to; indexed
 /// by key.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Flagged {
     pub list: Vec<Flag>,
+    #[serde(with = "crate::snapshot::fixed")]
     hosts: FixedMap<SourceKey, u32>,
+    #[serde(with = "crate::snapshot::fixed")]
     nets: FixedMap<SourceKey, u32>,
     cap: usize,
     /// Flags not recorded because the cap was reached.

@@ -28,6 +28,7 @@ use crate::workstations::Workstations;
 use crate::workstations::source_key;
 use portcullis_core::report::{AccountAtRisk, CompromisedAccount};
 use portcullis_core::{AuthEvent, Outcome, Prefix, Timestamp};
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// Sizes of the engine's state, for monitoring and the memory benchmark.
@@ -57,8 +58,8 @@ pub struct EngineStats {
     pub dropped_at_risk: u64,
 }
 
-/// The engine.
-#[derive(Debug)]
+/// The engine. Its whole state is `Serialize + Deserialize` (a snapshot: `snapshot.rs`).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Engine {
     pub(crate) cfg: EngineConfig,
     pub(crate) trusted: Vec<(u128, u128)>,
@@ -91,6 +92,8 @@ pub struct Engine {
     pub(crate) dropped_compromised: u64,
     pub(crate) dropped_at_risk: u64,
     pub(crate) admin: Admin,
+    /// Not part of a snapshot: taken after every step by the server.
+    #[serde(skip)]
     pub(crate) findings: Vec<Finding>,
     pub(crate) verdicts: [u64; Action::NAMES.len()],
     pub(crate) next_maintenance: Secs,

@@ -31,6 +31,7 @@ use crate::keys::{AccountKey, FixedMap, Secs, SourceKey, fixed_map, ts};
 use portcullis_core::event::ExplicitCredentials;
 use portcullis_core::report::CampaignKind;
 use portcullis_core::{Account, AuthEvent};
+use serde::{Deserialize, Serialize};
 
 /// (subject, workstation) pairs tracked at once, at most.
 pub const MAX_PAIRS: usize = 16_384;
@@ -40,7 +41,7 @@ pub const MAX_TARGETS: usize = 256;
 pub const MAX_NAME: usize = 128;
 
 /// One subject on one workstation: its recent distinct targets and when each was last used.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Uses {
     last: Secs,
     /// The start of the current run of uses (reset when every target has aged out).
@@ -53,8 +54,9 @@ struct Uses {
 }
 
 /// Explicit-credential uses per (subject, workstation).
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct ExplicitUses {
+    #[serde(with = "crate::snapshot::fixed")]
     pairs: FixedMap<(AccountKey, SourceKey), Uses>,
     cap: usize,
     dropped: u64,

@@ -7,6 +7,7 @@
 
 use foldhash::fast::FixedState;
 use portcullis_core::{Prefix, Timestamp};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -26,7 +27,9 @@ pub fn fixed_map<K, V>() -> FixedMap<K, V> {
 }
 
 /// The key of an account: its normalised name hashed to 64 bits (fixed seed).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct AccountKey(u64);
 
 impl AccountKey {
@@ -70,7 +73,9 @@ const WORKSTATION_HIGH: u64 = 0x0100_0000_0000_0000;
 /// The key of a source in the source tables: an address as 128 bits (IPv4 as
 /// `::ffff:a.b.c.d`), a network (the masked address with the family prefix length in the low
 /// byte, always zero after masking), or a workstation known only by name (inside 100::/64).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct SourceKey(u128);
 
 impl SourceKey {

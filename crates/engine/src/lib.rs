@@ -29,6 +29,7 @@ mod report;
 mod sharded;
 mod single_source;
 mod sketch;
+mod snapshot;
 mod spray;
 mod sprayed_passwords;
 mod state;
@@ -43,3 +44,4 @@ pub use api::{Action, AdminAction, Attempt, Finding, ProtectionMode, Reason, Sta
 pub use config::{EngineConfig, defaults_toml};
 pub use engine::{Engine, EngineStats};
 pub use report::ReportLimits;
+pub use snapshot::SNAPSHOT_VERSION;

@@ -16,13 +16,14 @@
 
 use crate::config::EngineConfig;
 use crate::keys::ts;
+use serde::{Deserialize, Serialize};
 
 const RING: usize = 64;
 /// Minutes of the longest window.
 pub const LONG: u32 = 15;
 pub const SHORT: u32 = 5;
 
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 struct Ewma {
     mean: f64,
     dev: f64,
@@ -44,14 +45,19 @@ impl Ewma {
 }
 
 /// The population counters and baselines.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Population {
+    #[serde(with = "crate::snapshot::array")]
     accounts: [u32; RING],
+    #[serde(with = "crate::snapshot::array")]
     networks: [u32; RING],
+    #[serde(with = "crate::snapshot::array")]
     failures: [u32; RING],
+    #[serde(with = "crate::snapshot::array")]
     unknown: [u32; RING],
     minute: u32,
     started: bool,
+    #[serde(with = "crate::snapshot::array")]
     hours: [Ewma; 168],
     all_hours: Ewma,
 }

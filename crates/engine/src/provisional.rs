@@ -11,6 +11,7 @@
 use crate::keys::{AccountKey, NetLevel, SourceKey};
 use crate::sharded::{ShardedMap, shards_for};
 use portcullis_core::Timestamp;
+use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use std::collections::VecDeque;
 
@@ -24,7 +25,7 @@ type Seqs = SmallVec<[u64; 2]>;
 pub const MAX_HELD: usize = 100_000;
 
 /// A success from an address (and network) new to its account.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Provisional {
     pub at: Timestamp,
     pub bits: SourceKey,
@@ -55,7 +56,7 @@ fn unindex(map: &mut ShardedMap<SourceKey, Seqs>, key: SourceKey, seq: u64) {
 
 /// The queue with its indexes (sharded maps: growing them never stalls one request for the
 /// whole index).
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Held {
     /// Slots in time order; `None` where an entry was taken.
     queue: VecDeque<Option<Provisional>>,

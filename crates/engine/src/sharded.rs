@@ -127,6 +127,52 @@ impl<K, V> ShardedMap<K, V> {
     }
 }
 
+/// A snapshot holds the shards in order, each as its entries (`crate::snapshot::fixed`); the
+/// shard count is the sequence's length, so a key is found in the same shard again.
+impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for ShardedMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Shard<'a, K, V>(&'a FixedMap<K, V>);
+        impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for Shard<'_, K, V> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                crate::snapshot::fixed::serialize(self.0, s)
+            }
+        }
+        s.collect_seq(self.shards.iter().map(Shard))
+    }
+}
+
+impl<'de, K, V> serde::Deserialize<'de> for ShardedMap<K, V>
+where
+    K: serde::Deserialize<'de> + ShardKey,
+    V: serde::Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        struct Shard<K, V>(FixedMap<K, V>);
+        impl<'de, K, V> serde::Deserialize<'de> for Shard<K, V>
+        where
+            K: serde::Deserialize<'de> + Hash + Eq,
+            V: serde::Deserialize<'de>,
+        {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                crate::snapshot::fixed::deserialize(d).map(Shard)
+            }
+        }
+        let shards: Vec<Shard<K, V>> = Vec::deserialize(d)?;
+        let n = shards.len();
+        if n == 0 || !n.is_power_of_two() || n > 64 {
+            return Err(D::Error::invalid_length(
+                n,
+                &"1 to 64 shards, a power of two",
+            ));
+        }
+        Ok(ShardedMap {
+            shards: shards.into_iter().map(|s| s.0).collect(),
+            bits: n.trailing_zeros(),
+        })
+    }
+}
+
 impl<K: ShardKey, V> ShardedMap<K, V> {
     /// The shard `k` belongs in.
     #[inline]

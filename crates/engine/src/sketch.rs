@@ -2,9 +2,11 @@
 //! accounts a source failed on, distinct hosts a network failed from, distinct passwords), and a
 //! sliding-window counter. Both are a few bytes, so per-key state stays small.
 
+use serde::{Deserialize, Serialize};
+
 /// Distinct-count sketch in one `u64` (linear counting, m = 64): exact-ish up to a handful,
 /// within ~10 % up to ~60, saturating near 250. Enough for thresholds of 2 to 50.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distinct64(pub u64);
 
 impl Distinct64 {
@@ -44,7 +46,7 @@ impl Distinct64 {
 
 /// A count over a sliding window, approximated with two aligned buckets (8 bytes):
 /// `current + previous × (unexpired fraction of the previous bucket)`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WindowCount {
     bucket: u32,
     cur: u16,

@@ -16,12 +16,13 @@
 
 use crate::keys::{FixedMap, Secs, fixed_map};
 use crate::sketch::Distinct64;
+use serde::{Deserialize, Serialize};
 
 /// Most fingerprints tracked at once (a hash table of 65,536 slots, ≈ 3 MB).
 pub const MAX_PASSWORDS: usize = 57_000;
 
 /// One fingerprint's current episode.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Episode {
     /// First and last failure of the episode.
     pub first: Secs,
@@ -46,8 +47,9 @@ pub struct Outcome {
 }
 
 /// The tracked fingerprints.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SprayedPasswords {
+    #[serde(with = "crate::snapshot::fixed")]
     map: FixedMap<u64, Episode>,
     /// Sprayed episodes not yet settled, oldest first (fingerprint, first failure).
     open: Vec<(u64, Secs)>,

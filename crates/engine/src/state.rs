@@ -7,10 +7,11 @@ use crate::config::EngineConfig;
 use crate::keys::{AccountKey, Secs};
 use crate::sketch::{Distinct64, WindowCount};
 use crate::table::Aged;
+use serde::{Deserialize, Serialize};
 
 /// One source: an address (host table) or a /24, /64 or /48 (network table). Only failures
 /// from sources *unfamiliar* to the account are counted here.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct SourceState {
     pub last_seen: Secs,
     /// First failure ever remembered (the long horizon), and the latest.
@@ -107,7 +108,7 @@ pub const UNKNOWN: u8 = 16;
 const SLOTS: usize = 4;
 
 /// One account.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct AccountState {
     pub last_seen: Secs,
     pub last_success: Secs,

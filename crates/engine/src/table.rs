@@ -22,6 +22,7 @@
 
 use crate::keys::Secs;
 use crate::sharded::{ShardKey, ShardedMap, shards_for};
+use serde::{Deserialize, Serialize};
 
 /// State that knows when it was last touched, in event seconds.
 pub trait Aged {
@@ -37,7 +38,11 @@ pub trait Aged {
 }
 
 /// A hash map with a hard cap on entries.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Serialize, V: Serialize",
+    deserialize = "K: Deserialize<'de> + ShardKey, V: Deserialize<'de>"
+))]
 pub struct Table<K, V> {
     map: ShardedMap<K, V>,
     /// Entries per shard at most.

@@ -11,6 +11,7 @@
 //! [`MAX_NAME`] bytes; when full, entries older than the window go, then all of them.
 
 use crate::keys::{FixedMap, Secs, SourceKey, fixed_map};
+use serde::{Deserialize, Serialize};
 
 /// Addresses remembered at once, at most (a hash table of 32,768 slots); the engine takes a
 /// sixteenth of `max_sources` up to this.
@@ -24,8 +25,9 @@ pub const MAX_DISTANCE: usize = 2;
 pub const MAX_NAME: usize = 128;
 
 /// The last unknown account name failed with, per address.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Typos {
+    #[serde(with = "crate::snapshot::fixed")]
     map: FixedMap<SourceKey, (Secs, Box<str>)>,
     cap: usize,
 }

@@ -5,6 +5,7 @@
 use crate::keys::FixedMap;
 use crate::keys::SourceKey;
 use portcullis_core::{AuthEvent, Protocol};
+use serde::{Deserialize, Serialize};
 
 /// Workstation names remembered (for reports), and failing accounts remembered per name.
 const MAX_CLIENTS: usize = 16_384;
@@ -36,15 +37,16 @@ pub(crate) fn source_key(ev: &AuthEvent) -> Option<SourceKey> {
 
 /// A workstation seen failing: its name, and the first accounts that failed from it in its
 /// current failure epoch (to name them when it is flagged).
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct ClientInfo {
     name: Box<str>,
     failed: Vec<Box<str>>,
 }
 
 /// The workstations named by sourceless Windows events, at most [`MAX_CLIENTS`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Workstations {
+    #[serde(with = "crate::snapshot::fixed")]
     names: FixedMap<SourceKey, ClientInfo>,
 }
 

@@ -89,6 +89,13 @@ pub struct ServerConfig {
     /// Familiar sources are written to the store together, at most this many milliseconds
     /// after the first of them (not fsynced; relearned at the next login if lost).
     pub store_familiar_interval_ms: u64,
+    /// Journal group-commit interval, milliseconds: every engine input is on disk within it
+    /// (the loss window of `kill -9`; admin actions are synced before they are answered).
+    pub journal_interval_ms: u64,
+    /// A snapshot of the engine is written after this many journal records...
+    pub snapshot_every_records: u64,
+    /// ... or this many seconds, whichever comes first (and at shutdown).
+    pub snapshot_interval_secs: u64,
     /// Worker threads of the HTTP runtime; 0 = one per CPU less one, at least one
     /// ([`ServerConfig::effective_worker_threads`]).
     pub worker_threads: usize,
@@ -164,6 +171,9 @@ impl Default for ServerConfig {
             familiar_retention_days: 90,
             store_batch_interval_ms: 5,
             store_familiar_interval_ms: 1000,
+            journal_interval_ms: 10,
+            snapshot_every_records: 2_000_000,
+            snapshot_interval_secs: 600,
             worker_threads: 0,
             decisions_flag_ban_secs: 4 * 3600,
             decisions_step_up_secs: 3600,
@@ -213,6 +223,10 @@ impl ServerConfig {
     }
 
     /// The store file.
+    /// The engine's input journal and snapshots: `<data_dir>/journal`.
+    pub fn journal_dir(&self) -> PathBuf {
+        self.data_dir.join("journal")
+    }
     pub fn store_file(&self) -> PathBuf {
         if self.store_path.as_os_str().is_empty() {
             self.data_dir.join("portcullis.db")
@@ -394,6 +408,15 @@ impl ServerConfig {
         if self.store_batch_interval_ms == 0 || self.store_batch_interval_ms > 1000 {
             return Err(err("store_batch_interval_ms", "must be between 1 and 1000"));
         }
+        if self.journal_interval_ms == 0 || self.journal_interval_ms > 1000 {
+            return Err(err("journal_interval_ms", "must be between 1 and 1000"));
+        }
+        if self.snapshot_every_records < 1000 || self.snapshot_interval_secs < 10 {
+            return Err(err(
+                "snapshot_every_records",
+                "snapshot_every_records must be at least 1000 and snapshot_interval_secs at least 10",
+            ));
+        }
         if self.store_familiar_interval_ms == 0 || self.store_familiar_interval_ms > 60_000 {
             return Err(err(
                 "store_familiar_interval_ms",
@@ -529,6 +552,14 @@ store_batch_interval_ms = 5
 # most this many milliseconds after the first, with no fsync of their own: those of the last
 # interval are lost on a crash and relearned at the user's next login (docs/operations.md).
 store_familiar_interval_ms = 1000
+# The journal (<data_dir>/journal/): every engine input, written and fdatasynced together at
+# most this many milliseconds apart; a kill -9 loses at most that much of the latest events
+# (admin actions are synced before they are answered). See docs/operations.md, "Restarts".
+journal_interval_ms = 10
+# A snapshot of the engine's state after this many journal records or seconds, whichever comes
+# first, and at shutdown; start-up loads the newest and replays the journal after it.
+snapshot_every_records = 2000000
+snapshot_interval_secs = 600
 # HTTP worker threads; 0 = one per CPU less one (at least one), leaving a CPU to the store
 # writer and to the mail server that usually runs beside portcullis (docs/bench/server.md).
 worker_threads = 0

@@ -8,7 +8,13 @@
 //! (account × source address, kept as a prefix so the engine may widen it), written at most once
 //! an hour per pair. Admin actions are written to
 //! the store durably first and applied to the engine second, so an acknowledged action survives
-//! a crash and is replayed on start ([`EngineHandle::restore`]).
+//! a crash.
+//!
+//! Every engine input (finished attempt, before-auth check, admin action) is appended to the
+//! journal under the same lock, so the journal's order is the engine's
+//! (`portcullis_store::journal`); on start the newest snapshot is loaded and the journal after
+//! it replayed ([`EngineHandle::recover`]), so the engine's state after a restart is the state
+//! before it. Admin actions are synced to the journal before they are acknowledged.
 
 pub use crate::clock::now;
 use crate::sinks::decisions::DecisionBook;
@@ -21,10 +27,13 @@ use crate::validate::{AdminRules, Refused};
 use parking_lot::Mutex;
 use portcullis_core::report::{InputSummary, Report};
 use portcullis_core::{Account, AuthEvent, Prefix, Timestamp};
+use portcullis_engine::SNAPSHOT_VERSION;
 use portcullis_engine::{Action, AdminAction, Attempt, Engine, Finding, ReportLimits, Verdict};
+use portcullis_store::journal::{self, EventRecord, Journal, JournalOptions, Record};
 use portcullis_store::{AuditEntry, Store};
-use std::sync::Arc;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 struct Shared {
     engine: Mutex<Engine>,
@@ -37,6 +46,23 @@ struct Shared {
     notifiers: Outboxes,
     decisions: Arc<DecisionBook>,
     ready: AtomicBool,
+    /// The input journal, once [`EngineHandle::recover`] opened it (none in unit tests that
+    /// build a handle without a data directory).
+    journal: OnceLock<Journal>,
+}
+
+/// What [`EngineHandle::recover`] found and did.
+#[derive(Debug, Default)]
+pub struct Recovery {
+    /// The snapshot loaded (its file), if any, and the records replayed after it.
+    pub snapshot: Option<String>,
+    pub replayed: u64,
+    /// Snapshots that could not be used, with why (other layout version, other configuration,
+    /// damaged): each was logged and an older point used.
+    pub discarded: Vec<String>,
+    /// No journal yet (a first start, or the first since an upgrade): the store's admin state
+    /// and familiar sources were taught instead, then a first snapshot written.
+    pub from_store: Option<(usize, usize)>,
 }
 
 /// A cloneable handle to the running engine and its store.
@@ -120,6 +146,7 @@ impl EngineHandle {
                 notifiers,
                 decisions: Arc::new(decisions),
                 ready: AtomicBool::new(false),
+                journal: OnceLock::new(),
             }),
         }
     }
@@ -142,7 +169,9 @@ impl EngineHandle {
         self.inner.ready.store(ready, Ordering::Relaxed);
     }
 
-    /// Replays the stored admin state (blocks, protections, shields in force at `now`) and
+    /// The start of a data directory without a journal (a first start, or the first since an
+    /// upgrade from a version without one; [`EngineHandle::recover`] calls it then): replays
+    /// the stored admin state (blocks, protections, shields in force at `now`) and
     /// restores familiar sources (successes newer than the retention) through
     /// [`Engine::restore_familiar`](portcullis_engine::Engine::restore_familiar): no synthetic
     /// event, so no detector runs and event time does not move. Returns (actions, familiar
@@ -173,6 +202,126 @@ impl EngineHandle {
         Ok((n_actions, familiar.len()))
     }
 
+    /// Loads the newest usable snapshot in `dir` (the engine's own layout version, built under
+    /// the same configuration) and replays the journal after it; a snapshot that cannot be
+    /// used is logged and an older one (or the journal's start) used instead, never a crash.
+    /// Without any journal, teaches the store's state ([`EngineHandle::restore`]) and writes a
+    /// first snapshot. Then opens the journal for appending and continues campaign ids after
+    /// the store's (journalled, so the state stays a function of the journal).
+    pub fn recover(
+        &self,
+        dir: &Path,
+        opts: JournalOptions,
+        now: Timestamp,
+        retention_days: u32,
+    ) -> anyhow::Result<Recovery> {
+        let mut out = Recovery::default();
+        let mut engine = self.inner.engine.lock();
+        let cfg = engine.config().clone();
+        let mut from = None;
+        for (path, snap) in journal::snapshots(dir)? {
+            let why = match snap {
+                Err(e) => e.to_string(),
+                Ok(s) if s.version != SNAPSHOT_VERSION => format!(
+                    "layout version {} (this build reads {SNAPSHOT_VERSION})",
+                    s.version
+                ),
+                Ok(s) => match postcard::from_bytes::<Engine>(&s.bytes) {
+                    Err(e) => format!("unreadable: {e}"),
+                    Ok(e) if !e.built_with(&cfg) => {
+                        "built under another [engine] configuration".to_string()
+                    }
+                    Ok(e) => {
+                        *engine = e;
+                        from = Some(s.seq);
+                        out.snapshot = Some(path.display().to_string());
+                        break;
+                    }
+                },
+            };
+            tracing::warn!(snapshot = %path.display(), reason = %why,
+                "snapshot discarded; an older snapshot or the journal's start is used instead");
+            out.discarded.push(format!("{}: {why}", path.display()));
+        }
+        let first = journal::first_seq(dir)?;
+        let has_journal = from.is_some() || dir.join(format!("{first:020}.seg")).exists();
+        let start = from.unwrap_or(first);
+        if from.is_none() && has_journal {
+            if first > 0 {
+                tracing::warn!(
+                    from = first,
+                    "no usable snapshot: the engine is rebuilt from the oldest journal record kept; what it learned before that is lost"
+                );
+            } else {
+                tracing::info!("no snapshot: the engine is rebuilt from the whole journal");
+            }
+        }
+        let mut replayed = 0u64;
+        let end = journal::replay(dir, start, |_, rec| {
+            replayed += 1;
+            journal::apply(&mut engine, &rec)?;
+            // Found before the restart: already in the store.
+            engine.take_findings();
+            Ok(())
+        })?;
+        out.replayed = replayed;
+        let j = Journal::open(dir, end, opts)?;
+        let _ = self.inner.journal.set(j);
+        drop(engine);
+        if has_journal {
+            for b in self.inner.store.blocks(now)? {
+                self.inner
+                    .decisions
+                    .block(b.prefix, b.at, b.until, &b.reason);
+            }
+        } else {
+            out.from_store = Some(self.restore(now, retention_days)?);
+            self.snapshot()?;
+        }
+        let next_id = self.inner.store.next_campaign_number()?;
+        let mut engine = self.inner.engine.lock();
+        if next_id > engine.next_campaign_id() {
+            self.journal(&Record::ResumeIds(next_id));
+            engine.resume_campaign_ids(next_id);
+        }
+        Ok(out)
+    }
+
+    /// Appends an input to the journal (under the engine lock, by the caller).
+    #[inline]
+    fn journal(&self, rec: &Record<'_>) {
+        if let Some(j) = self.inner.journal.get() {
+            j.append(rec);
+        }
+    }
+
+    /// Records appended to the journal so far (0 without one).
+    pub fn journal_seq(&self) -> u64 {
+        self.inner.journal.get().map_or(0, |j| j.next_seq())
+    }
+
+    /// Writes a snapshot of the engine (serialised under the lock, written outside it) and
+    /// compacts the journal. Returns (first record not in it, bytes written, files removed).
+    pub fn snapshot(&self) -> anyhow::Result<(u64, u64, usize)> {
+        let Some(j) = self.inner.journal.get() else {
+            return Ok((0, 0, 0));
+        };
+        let (seq, bytes) = {
+            let engine = self.inner.engine.lock();
+            (j.next_seq(), postcard::to_allocvec(&*engine)?)
+        };
+        let (written, removed) = journal::write_snapshot(j.dir(), SNAPSHOT_VERSION, seq, &bytes)?;
+        Ok((seq, written, removed))
+    }
+
+    /// Writes what the journal holds and stops its writer (at shutdown, after the snapshot).
+    pub fn close_journal(&self) -> std::io::Result<()> {
+        match self.inner.journal.get() {
+            Some(j) => j.close(),
+            None => Ok(()),
+        }
+    }
+
     fn persist_findings(&self, findings: Vec<Finding>) {
         if findings.is_empty() {
             return;
@@ -199,6 +348,7 @@ impl EngineHandle {
     pub fn check(&self, attempt: &Attempt<'_>) -> Verdict {
         let (verdict, findings) = {
             let mut e = self.inner.engine.lock();
+            self.journal(&Record::Check(attempt.ts.unix_micros()));
             let v = e.check(attempt);
             (v, e.take_findings())
         };
@@ -216,6 +366,7 @@ impl EngineHandle {
     pub fn observe(&self, ev: &AuthEvent) -> Verdict {
         let (verdict, findings) = {
             let mut e = self.inner.engine.lock();
+            self.journal(&Record::Observe(EventRecord::of(ev)));
             let v = e.observe(ev);
             (v, e.take_findings())
         };
@@ -246,9 +397,14 @@ impl EngineHandle {
             .map_err(|e| AdminError::Store(e.into()))?;
         let findings = {
             let mut e = self.inner.engine.lock();
+            self.journal(&Record::admin(&action));
             e.apply(action.clone());
             e.take_findings()
         };
+        // Acknowledged only once on disk in the journal too: no acknowledged action is lost.
+        if let Some(j) = self.inner.journal.get() {
+            j.sync().map_err(|e| AdminError::Store(e.into()))?;
+        }
         self.persist_findings(findings);
         self.inner.metrics.admin_action();
         self.edge_decision(&action, at, &reason);
@@ -276,7 +432,9 @@ impl EngineHandle {
 
     /// Applies an action to the engine without storing it (tests, dry runs).
     pub fn apply_volatile(&self, action: AdminAction) {
-        self.inner.engine.lock().apply(action);
+        let mut e = self.inner.engine.lock();
+        self.journal(&Record::admin(&action));
+        e.apply(action);
     }
 
     /// The attempts observed since start-up, for the dashboard.
@@ -321,7 +479,128 @@ impl EngineHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portcullis_core::Protocol;
+    use portcullis_core::{Outcome, Protocol};
+
+    fn handle(dir: &Path, cfg: portcullis_engine::EngineConfig) -> EngineHandle {
+        let store = Store::open(dir.join("p.db"), Default::default()).unwrap();
+        EngineHandle::new(
+            Engine::new(cfg),
+            Arc::new(store),
+            Arc::new(Metrics::default()),
+            AdminRules::new(&[], 16, 32, 365),
+            Outboxes::default(),
+            DecisionBook::new(3600, Vec::new()),
+        )
+    }
+
+    /// Staff logins, then a spray of 40 addresses over 400 accounts, one attempt a second.
+    fn events() -> Vec<AuthEvent> {
+        let t0 = Timestamp::from_unix_secs(1_700_000_000);
+        let mut out = Vec::new();
+        for u in 0..20 {
+            out.push(AuthEvent::new(
+                t0.plus_secs(u),
+                Protocol::Imap,
+                Account::from_raw(&format!("staff{u}@example.org")),
+                Some(format!("192.0.2.{}", 10 + u).parse().unwrap()),
+                Outcome::Success,
+            ));
+        }
+        for i in 0..400i64 {
+            out.push(AuthEvent::new(
+                t0.plus_secs(100 + i),
+                Protocol::Imap,
+                Account::from_raw(&format!("user{i}@example.org")),
+                Some(format!("198.51.100.{}", 1 + i % 40).parse().unwrap()),
+                Outcome::BadPassword,
+            ));
+        }
+        out
+    }
+
+    fn report_json(r: &Report) -> String {
+        serde_json::to_string(r).unwrap()
+    }
+
+    /// The engine's state is a function of the journalled inputs: after a restart from a
+    /// snapshot plus the journal after it, from an older snapshot when the newest is of another
+    /// layout version, or from the journal's start when no snapshot fits the configuration, the
+    /// engine's view is that of an engine fed the same inputs without any restart.
+    #[test]
+    fn a_restart_is_a_replay_whichever_snapshot_can_be_used() {
+        let tmp = tempfile::tempdir().unwrap();
+        let jdir = tmp.path().join("journal");
+        let evs = events();
+        let opts = JournalOptions::default();
+        let t = Timestamp::from_unix_secs(1_700_000_000);
+        let cfg = portcullis_engine::EngineConfig::default();
+        {
+            let h = handle(tmp.path(), cfg.clone());
+            let rec = h.recover(&jdir, opts, t, 90).unwrap();
+            assert!(rec.from_store.is_some() && rec.snapshot.is_none());
+            for (i, ev) in evs.iter().enumerate() {
+                h.observe(ev);
+                if i == 250 {
+                    h.snapshot().unwrap();
+                }
+            }
+            h.close_journal().unwrap();
+            h.store().close().unwrap();
+        }
+        let reference = |cfg: &portcullis_engine::EngineConfig| {
+            let mut e = Engine::new(cfg.clone());
+            for ev in &evs {
+                e.observe(ev);
+            }
+            report_json(&e.report_limited(InputSummary::default(), LIVE_REPORT))
+        };
+        let want = reference(&cfg);
+        assert!(want.contains("password_spray"), "{want}");
+
+        // The newest snapshot, and the records after it.
+        let h = handle(tmp.path(), cfg.clone());
+        let rec = h.recover(&jdir, opts, t, 90).unwrap();
+        assert!(rec.snapshot.is_some() && rec.discarded.is_empty());
+        assert_eq!(rec.replayed, (evs.len() - 251) as u64);
+        assert_eq!(report_json(&h.report()), want);
+        h.close_journal().unwrap();
+        h.store().close().unwrap();
+        drop(h);
+
+        // The newest snapshot claims another layout version: discarded, the older one used.
+        let snaps = journal::snapshots(&jdir).unwrap();
+        let newest = snaps[0].0.clone();
+        let mut data = std::fs::read(&newest).unwrap();
+        data[8..12].copy_from_slice(&(SNAPSHOT_VERSION + 1).to_le_bytes());
+        std::fs::write(&newest, data).unwrap();
+        let h = handle(tmp.path(), cfg.clone());
+        let rec = h.recover(&jdir, opts, t, 90).unwrap();
+        assert_eq!(rec.discarded.len(), 1, "{:?}", rec.discarded);
+        assert!(
+            rec.discarded[0].contains("layout version"),
+            "{:?}",
+            rec.discarded
+        );
+        assert!(rec.replayed > (evs.len() - 251) as u64);
+        assert_eq!(report_json(&h.report()), want);
+        h.close_journal().unwrap();
+        h.store().close().unwrap();
+        drop(h);
+
+        // Another configuration: no snapshot is this engine's; the whole journal is replayed.
+        let other = portcullis_engine::EngineConfig {
+            max_sources: cfg.max_sources / 2,
+            ..cfg.clone()
+        };
+        let h = handle(tmp.path(), other.clone());
+        let rec = h.recover(&jdir, opts, t, 90).unwrap();
+        assert!(rec.snapshot.is_none());
+        assert!(rec.discarded.len() >= 2, "{:?}", rec.discarded);
+        assert!(rec.replayed >= evs.len() as u64);
+        assert_eq!(report_json(&h.report()), reference(&other));
+        h.close_journal().unwrap();
+        h.store().close().unwrap();
+    }
 
     /// `internal_only` is decided by the engine, which judged the attempt's standing: an
     /// internal-only account answers allow from a trusted network and deny from outside, and

@@ -1,6 +1,7 @@
-//! Wiring of a running server: open the store and restore the engine ([`start_engine`]), bind
+//! Wiring of a running server: open the store, load the engine's newest snapshot and replay its
+//! journal ([`start_engine`]), bind
 //! the listeners ([`Listeners::bind`]), serve both APIs with store maintenance beside them
-//! until shutdown ([`serve`]), then drain, flush and close.
+//! until shutdown ([`serve`]), with periodic snapshots, then drain, snapshot, flush and close.
 
 use crate::api::{admin, policy};
 use crate::config::ServerConfig;
@@ -16,6 +17,7 @@ use crate::validate::AdminRules;
 use axum::serve::ListenerExt;
 use portcullis_core::NormalizeOptions;
 use portcullis_engine::Engine;
+use portcullis_store::journal::JournalOptions;
 use portcullis_store::{Store, StoreOptions};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -69,12 +71,27 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
         notifiers,
         DecisionBook::new(ban, engine_trusted).with_step_up_secs(cfg.decisions_step_up_secs as i64),
     );
-    let (actions, familiar) = handle.restore(t, cfg.familiar_retention_days)?;
+    let started = std::time::Instant::now();
+    let rec = handle.recover(
+        &cfg.journal_dir(),
+        JournalOptions {
+            interval: Duration::from_millis(cfg.journal_interval_ms),
+            ..JournalOptions::default()
+        },
+        t,
+        cfg.familiar_retention_days,
+    )?;
+    let (actions, familiar) = rec.from_store.unwrap_or_default();
     tracing::info!(
         store = %path.display(),
+        journal = %cfg.journal_dir().display(),
+        snapshot = rec.snapshot.as_deref().unwrap_or("none"),
+        replayed = rec.replayed,
+        discarded_snapshots = rec.discarded.len(),
         actions,
         familiar,
         pruned,
+        ms = started.elapsed().as_millis() as u64,
         "state restored into the engine"
     );
     handle.set_ready(true);
@@ -297,8 +314,35 @@ pub async fn serve(
             }
         }
     });
+    // Snapshots: after `snapshot_every_records` journal records or `snapshot_interval_secs`,
+    // whichever comes first (checked every 5 s), each followed by the journal's compaction.
+    let snap_handle = handle.clone();
+    let (every, interval) = (cfg.snapshot_every_records, cfg.snapshot_interval_secs);
+    let snapshots = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let (mut last_seq, mut last_at) = (snap_handle.journal_seq(), std::time::Instant::now());
+        loop {
+            tick.tick().await;
+            let seq = snap_handle.journal_seq();
+            if seq == last_seq || (seq - last_seq < every && last_at.elapsed().as_secs() < interval)
+            {
+                continue;
+            }
+            let h = snap_handle.clone();
+            match tokio::task::spawn_blocking(move || h.snapshot()).await {
+                Ok(Ok((at, bytes, removed))) => {
+                    tracing::info!(seq = at, bytes, removed, "snapshot written");
+                    last_seq = at;
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "snapshot failed"),
+                Err(_) => {}
+            }
+            last_at = std::time::Instant::now();
+        }
+    });
     let r1 = policy.await;
     maintenance.abort();
+    snapshots.abort();
     let r2 = match admin {
         Some(a) => Some(a.await),
         None => None,
@@ -306,6 +350,22 @@ pub async fn serve(
     handle.set_ready(false);
     drop(nft);
     let saved = handle.save_campaigns();
+    let h = handle.clone();
+    let snap = tokio::task::spawn_blocking(move || {
+        let r = h.snapshot();
+        (r, h.close_journal())
+    })
+    .await;
+    match snap {
+        Ok((Ok((seq, bytes, _)), Ok(()))) => {
+            tracing::info!(seq, bytes, "snapshot written at shutdown")
+        }
+        Ok((Err(e), _)) => {
+            tracing::warn!(error = %e, "snapshot at shutdown failed (the journal is replayed instead)")
+        }
+        Ok((_, Err(e))) => tracing::warn!(error = %e, "journal close failed"),
+        Err(e) => tracing::warn!(error = %e, "snapshot at shutdown failed"),
+    }
     let store = handle.store().clone();
     let closed = tokio::task::spawn_blocking(move || store.close()).await;
     tracing::info!(campaigns = saved, "store flushed and closed");

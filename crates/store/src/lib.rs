@@ -40,6 +40,8 @@
 //!
 //! Reads use a second connection (WAL readers never block the writer).
 
+pub mod journal;
+
 use portcullis_core::{Prefix, Protocol, Timestamp};
 use portcullis_engine::{AdminAction, Finding, ProtectionMode};
 use rusqlite::{Connection, OptionalExtension, params};

@@ -109,7 +109,7 @@ impl Timeline {
 
     /// Counts one observed attempt. `familiar`: the source had an earlier success on the account.
     pub fn record(&self, ev: &AuthEvent, familiar: bool, action: Action) {
-        let failure = !matches!(ev.outcome, Outcome::Success);
+        let failure = ev.outcome.is_failure();
         let mut c = Counts {
             attempts: 1,
             failures: failure as u64,
@@ -313,7 +313,7 @@ impl Timeline {
         }) {
             let c = m.entry(r.ts.unix_secs().div_euclid(width)).or_default();
             c.attempts += 1;
-            if !matches!(r.outcome, Outcome::Success) {
+            if r.outcome.is_failure() {
                 c.failures += 1;
                 c.unfamiliar_failures += (!r.familiar) as u64;
             }
