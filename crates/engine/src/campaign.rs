@@ -24,6 +24,8 @@ pub struct CampaignState {
     pub accounts_targeted: u64,
     pub accounts: Vec<String>,
     pub sources: u64,
+    /// Single-use addresses attributed to it (listed among its sources, never blocked).
+    pub attributed: u64,
     /// A distributed spray is live (tarpits its targets).
     pub live: bool,
     /// Event time of the last population signal above threshold.
@@ -146,6 +148,7 @@ impl CampaignState {
             accounts_targeted: 0,
             accounts: Vec::new(),
             sources: 0,
+            attributed: 0,
             live: false,
             last_signal: 0,
             why,
@@ -192,6 +195,12 @@ impl CampaignState {
                     sources.push(*p);
                 }
             }
+        }
+        if self.attributed > 0 {
+            linked = format!(
+                "{linked}; {} single-use addresses attributed (one failed attempt each, in networks nobody logged in from, no success after it): listed, not blocked",
+                self.attributed
+            );
         }
         if !self.clients.is_empty() {
             linked = format!(

@@ -30,7 +30,7 @@ impl Engine {
         }
     }
 
-    fn withdraw_familiarity(&mut self, p: &Provisional) {
+    pub(crate) fn withdraw_familiarity(&mut self, p: &Provisional) {
         if let Some(a) = self.accounts.get_mut(&p.akey) {
             for slot in a.familiar_hosts.iter_mut() {
                 if *slot == p.host_fp {

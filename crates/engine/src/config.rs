@@ -92,6 +92,13 @@ pub struct EngineConfig {
     pub spray_member_net_hosts: u32,
     /// How far back membership is searched when a spray opens.
     pub spray_lookback_secs: u32,
+    /// A never-seen address whose only attempt failed, in a network nobody logged in from,
+    /// with no success from it within this many seconds, is attributed to the live spray
+    /// (reported as its source, not blocked): rotation that spends an address per attempt.
+    pub spray_single_use_grace_secs: u32,
+    /// A success during a spray from a network nobody logged in from is remembered this long:
+    /// a second such success for the account within it is the attacker coming back.
+    pub spray_comeback_secs: u32,
     /// A password (unsalted fingerprint) that failed on this many distinct accounts from
     /// unfamiliar sources, with no gap of `spray_password_window_secs` between its failures,
     /// is being sprayed.
@@ -190,6 +197,8 @@ impl Default for EngineConfig {
             spray_net_min_hosts: 3,
             spray_member_net_hosts: 2,
             spray_lookback_secs: 3600,
+            spray_single_use_grace_secs: 900,
+            spray_comeback_secs: 12 * 3600,
             spray_password_accounts: 10,
             spray_password_window_secs: 3600,
             spray_idle_secs: 3 * 3600,
@@ -325,6 +334,16 @@ spray_net_min_hosts = 3
 spray_member_net_hosts = 2
 # When a spray opens, sources that failed this far back are examined for membership.
 spray_lookback_secs = 3600
+# Rotation that spends a new address on every attempt: an address whose first and only attempt
+# failed during a spray, in a network nobody ever logged in from, and that did not succeed
+# within this many seconds (a traveller's typo is followed by their login), is attributed to
+# the spray: listed among its sources, never blocked (one failure is not enough to refuse an
+# address that a real user might be behind).
+spray_single_use_grace_secs = 900
+# A success during a spray from a network nobody ever logged in from, followed within this many
+# seconds by another success for the same account from a second such network (not in the same
+# /24, /64 or /48): the attacker came back to read the mail; both are named.
+spray_comeback_secs = 43200
 # One password tried on many accounts (only with unsalted fingerprints, such as the
 # `SHA1 of given password` Dovecot logs): a password that failed on this many distinct accounts
 # from unfamiliar sources, without a pause of `spray_password_window_secs` between its

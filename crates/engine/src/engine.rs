@@ -20,6 +20,7 @@ use crate::explicit_spray::ExplicitUses;
 use crate::keys::{AccountKey, Secs, SourceKey, secs};
 use crate::population::Population;
 use crate::provisional::Held;
+use crate::single_use::SingleUse;
 use crate::sprayed_passwords::SprayedPasswords;
 use crate::state::{AT_RISK, AccountState, COMPROMISED, KNOWN, SourceState, fp32};
 use crate::table::Table;
@@ -88,6 +89,9 @@ pub struct Engine {
     /// Successes new to their account (address and network) outside a live spray, for
     /// `spray_idle_secs`: resolved when their address is flagged.
     pub(crate) recent_new: Held,
+    /// Single-use addresses waiting to be attributed, and held successes waiting for the
+    /// spray's next round (`single_use.rs`).
+    pub(crate) single_use: SingleUse,
     pub(crate) at_risk: VecDeque<AccountAtRisk>,
     pub(crate) dropped_compromised: u64,
     pub(crate) dropped_at_risk: u64,
@@ -140,6 +144,7 @@ impl Engine {
             compromised: VecDeque::new(),
             provisional: Held::default(),
             recent_new: Held::default(),
+            single_use: SingleUse::default(),
             at_risk: VecDeque::new(),
             dropped_compromised: 0,
             dropped_at_risk: 0,

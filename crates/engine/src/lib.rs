@@ -28,6 +28,7 @@ mod provisional;
 mod report;
 mod sharded;
 mod single_source;
+mod single_use;
 mod sketch;
 mod snapshot;
 mod spray;

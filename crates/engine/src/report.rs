@@ -112,6 +112,9 @@ impl Engine {
                 .or_default()
                 .push(f.source.source);
         }
+        for a in &self.single_use.attributed {
+            by_campaign.entry(a.campaign).or_default().push(a.source);
+        }
         r.campaigns = self
             .campaigns
             .iter()

@@ -59,6 +59,7 @@ impl Engine {
         self.nets.sweep_one();
         self.accounts.sweep_one();
         self.settle_known_accounts();
+        self.attribute_single_use();
     }
 
     /// Every event-time minute: end quiet sprays, emit throttled campaign updates; every hour:
@@ -74,6 +75,7 @@ impl Engine {
             self.spray = None;
         }
         self.settle_rounds();
+        self.settle_left_rounds();
         let due: Vec<usize> = self
             .campaigns
             .iter()
@@ -238,6 +240,23 @@ impl Engine {
                 // `spray_idle_secs`: if its address is flagged within that time (it goes on to
                 // fail on other accounts), it was a lucky guess too — often in the minutes
                 // before a spray is raised.
+                // Nobody ever logged in from this address's network (its /24 or /64).
+                // Nobody ever logged in from this address's network (its /24, or its /64 and
+                // /48).
+                let unused = |k: Option<SourceKey>| {
+                    k.is_none_or(|k| self.nets.get(&k).is_none_or(|n| n.accounts_ok.is_empty()))
+                };
+                let cold = !trusted
+                    && !acct.familiar_net(net_fp)
+                    && self
+                        .hosts
+                        .get(&bits)
+                        .is_none_or(|h| h.accounts_ok.is_empty())
+                    && unused(Some(subnet))
+                    && unused(site);
+                if cold && self.came_back(akey, bits, &ev.account.name) {
+                    return; // the attacker's second address: nothing is learned from it
+                }
                 if !acct.familiar_net(net_fp)
                     && !self
                         .hosts
@@ -254,6 +273,7 @@ impl Engine {
                     };
                     if self.spray.is_some() {
                         provisional = true;
+                        self.single_use.held(&p, cold);
                         self.provisional.hold(p, self.cfg.spray_idle_secs);
                     } else {
                         self.recent_new.hold(p, self.cfg.spray_idle_secs);
@@ -353,6 +373,18 @@ impl Engine {
             (sub, site, site_state)
         };
         let gateway = host.is_gateway(cfg);
+        // A never-seen address whose first attempt failed, in a network nobody logged in
+        // from: perhaps a spray's single-use address (settled after the grace period).
+        if !trusted
+            && !gateway
+            && !bits.is_workstation()
+            && host.failures == 1
+            && host.accounts_ok.is_empty()
+            && sub.accounts_ok.is_empty()
+            && site_state.is_none_or(|s| s.accounts_ok.is_empty())
+        {
+            self.single_use.first_failure(now, bits);
+        }
 
         // Account: smart-lockout counting and the population signal.
         let mut targeted_new = false;
@@ -376,6 +408,7 @@ impl Engine {
             } else {
                 !repeat_place
             };
+            let prev_fail = a.last_fail;
             a.last_fail_net = net_fp;
             a.last_fail = now;
             // An account that exists but has never been seen logging in has no familiar
@@ -387,6 +420,13 @@ impl Engine {
             if counted && judged {
                 self.population
                     .count_failure(&mut a.population_minute, unknown, new_guess);
+                if let Some(s) = live
+                    && new_guess
+                {
+                    let since = crate::keys::secs(self.campaigns[s].detected_at)
+                        .saturating_sub(cfg.spray_lookback_secs);
+                    self.single_use.spray_failure(now, prev_fail, since);
+                }
             }
             if let Some(s) = live
                 && !gateway

@@ -213,8 +213,12 @@ fn a_sprayed_password_flags_single_use_addresses_and_names_every_fallen_account(
         .find(|c| c.account == s.weak[0].0)
         .map(|c| c.evidence.clone())
         .unwrap_or_default();
+    // The skipped round is seen either through the sprayed password (tried on the other
+    // accounts, never on this one) or, without fingerprints, through the spray's rounds (it
+    // went on and never came back to this account); whichever settles first names it.
     assert!(
-        evidence.contains("never tried on this one"),
+        evidence.contains("never tried on this one")
+            || evidence.contains("it left the spray's rounds"),
         "round-0 compromise found by the round it was skipped in: {evidence}"
     );
 
