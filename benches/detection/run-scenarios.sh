@@ -9,12 +9,17 @@
 #
 # A scenario may carry sizes: `benign+days=7`, `parliament-2017+accounts=2000+days=14`, and the
 # Dovecot release whose log wording is written: `parliament-2017+dovecot=2.4` (default 2.3; the
-# row's scenario then reads `parliament-2017 (Dovecot 2.4)`). The default list is every scenario
+# row's scenario then reads `parliament-2017 (Dovecot 2.4)`), and the Dovecot auth-process lines:
+# `+auth=sha1` (or `plain`) passes `--auth-lines sha1` for a fingerprint-assisted bonus row, read
+# `… (+auth=sha1, bonus)`. Without it every run uses simulate's default, `--auth-lines none`:
+# Dovecot's default logging (login lines only, no `SHA1 of given password`), which the headline
+# rows and every target are measured with. The default list is every scenario
 # at its default size, plus `benign+days=7`: a benign week whose log begins in the
 # password-expiry wave (the first Monday), the engine's cold start; and `parliament-2017` written
 # as Dovecot 2.4 writes it, which must score exactly as the 2.3 log does.
 # Per scenario and seed, exactly:
-#   portcullis simulate --scenario S --seed N [--days D] [--accounts A] [--dovecot V] --out OUT/S-N/sim
+#   portcullis simulate --scenario S --seed N [--days D] [--accounts A] [--dovecot V] \
+#       [--auth-lines L] --out OUT/S-N/sim
 #   portcullis analyze --format json --no-progress OUT/S-N/sim/mail.log > OUT/S-N/report.json
 #   portcullis eval --labels OUT/S-N/sim/labels.json --format json --check OUT/S-N/report.json \
 #       > OUT/S-N/eval.json                                                 (exit 1 = a target missed)
@@ -28,7 +33,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-SCENARIOS="parliament-2017,parliament-2017+dovecot=2.4,rotate-every-attempt,ipv6-rotation,credential-stuffing,brute-force,benign,benign+days=7"
+SCENARIOS="parliament-2017,parliament-2017+dovecot=2.4,rotate-every-attempt,single-use,ipv6-rotation,credential-stuffing,stuffing-single-use,insider,brute-force,benign,benign+days=7"
 SEEDS=1
 OUT="$ROOT/target/detection-scenarios"
 DOCS=0
@@ -40,7 +45,7 @@ while [ $# -gt 0 ]; do
         --out) OUT=$2; shift 2 ;;
         --docs) DOCS=1; shift ;;
         --clean) CLEAN=1; shift ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -58,18 +63,22 @@ for spec in ${SCENARIOS//,/ }; do
     for kv in ${rest//+/ }; do
         case "$kv" in
             days=*|accounts=*|dovecot=*) size+=("--${kv%%=*}" "${kv#*=}") ;;
+            auth=*) size+=("--auth-lines" "${kv#*=}") ;;
             *) echo "bad scenario spec $spec" >&2; exit 2 ;;
         esac
     done
     for seed in ${SEEDS//,/ }; do
         dir="$OUT/${spec//+/_}-$seed"
         mkdir -p "$dir"
-        if ! { [ -f "$dir/spec" ] && [ "$(cat "$dir/spec")" = "$spec $seed" ] \
+        # The stamp names simulate's default auth lines, so that a simulation made when the
+        # default was sha1 is not reused as a default-logging one.
+        stamp="$spec $seed auth-default=none"
+        if ! { [ -f "$dir/spec" ] && [ "$(cat "$dir/spec")" = "$stamp" ] \
             && [ -f "$dir/sim/mail.log" ]; }; then
             echo "simulate $spec seed $seed" >&2
             rm -f "$dir/spec"
             "$PORTCULLIS" simulate --scenario "$sc" --seed "$seed" "${size[@]}" --out "$dir/sim" >&2
-            echo "$spec $seed" > "$dir/spec"
+            echo "$stamp" > "$dir/spec"
         fi
         echo "analyze $spec seed $seed" >&2
         "$PORTCULLIS" analyze --format json --no-progress "$dir/sim/mail.log" > "$dir/report.json"
@@ -106,6 +115,8 @@ for d in dirs:
     for kv in spec.split("+")[1:]:
         if kv.startswith("dovecot="):
             name += f" (Dovecot {kv.split('=', 1)[1]})"
+        if kv.startswith("auth="):
+            name += f" (+auth={kv.split('=', 1)[1]}, bonus)"
     s, c = e["sources"], e["compromised"]
     det = e.get("detection")
     if det is None:

@@ -66,6 +66,10 @@ const DICT_BASE: u32 = 1_000;
 const REUSED_BASE: u32 = 2_000_000;
 const LEAKED_BASE: u32 = 3_000_000;
 const LEAKED_UNKNOWN_BASE: u32 = 4_000_000;
+/// The attacker reads a fallen account's mail this long after the fall, at the earliest …
+pub const READ_AFTER_MIN: i64 = 5 * MIN;
+/// … and at the latest.
+pub const READ_AFTER_MAX: i64 = 6 * HOUR;
 
 fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -189,6 +193,8 @@ enum Task {
     Stuff,
     Brute(u32),
     Forgotten(u32),
+    /// A benign look-alike during the attack's hours (a one-off traveller, a new phone).
+    Lookalike,
 }
 
 struct Entry {
@@ -245,6 +251,10 @@ enum SprayMode {
     Pool,
     Fresh,
     V6,
+    /// Every attempt from a new address in a network no other attempt used.
+    Unrelated,
+    /// A few hosts inside the organisation's private network.
+    Internal,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,6 +297,8 @@ struct Attack {
     stuff: Vec<(Target, u32)>,
     stuff_secs: i64,
     brute: Vec<BruteSource>,
+    /// Benign look-alikes run from here to `lookalike_until`.
+    lookalike_until: i64,
 }
 
 /// Peak sizes, for the bounded-memory test and the curious.
@@ -408,7 +420,7 @@ impl Generator {
         let mobile_v6 = NetPlan::benign_mobile_48s(&mut rng, 2);
         let existing: HashSet<&str> = accts.iter().map(|a| a.name.as_str()).collect();
         let unknown_n = match cfg.scenario {
-            Scenario::CredentialStuffing => n * 4 / 5,
+            Scenario::CredentialStuffing | Scenario::StuffingSingleUse => n * 4 / 5,
             Scenario::Benign => 0,
             _ => (n * 3 / 100).max(10),
         };
@@ -1076,8 +1088,11 @@ impl Generator {
             (self.start + HOUR, ((days * 24 - 2) as u32).clamp(1, 8))
         };
         let hours = match sc {
-            Scenario::RotateEveryAttempt | Scenario::Ipv6Rotation => hours.min(6),
-            Scenario::CredentialStuffing => hours.min(3),
+            Scenario::RotateEveryAttempt
+            | Scenario::Ipv6Rotation
+            | Scenario::SingleUse
+            | Scenario::Insider => hours.min(6),
+            Scenario::CredentialStuffing | Scenario::StuffingSingleUse => hours.min(3),
             _ => hours,
         };
         let mut at = Attack {
@@ -1096,11 +1111,16 @@ impl Generator {
             stuff: Vec::new(),
             stuff_secs: i64::from(hours) * HOUR,
             brute: Vec::new(),
+            lookalike_until: (main_start + i64::from(hours + 1) * HOUR).min(self.end),
         };
         let mut tasks: Vec<(i64, Task)> = Vec::new();
         let rng = &mut self.rng;
         match sc {
-            Scenario::Parliament2017 | Scenario::RotateEveryAttempt | Scenario::Ipv6Rotation => {
+            Scenario::Parliament2017
+            | Scenario::RotateEveryAttempt
+            | Scenario::Ipv6Rotation
+            | Scenario::SingleUse
+            | Scenario::Insider => {
                 // ~1 % of accounts use one of the passwords the spray will try.
                 let weak = (n / 100).max(1);
                 let mut idx: Vec<usize> = (0..n).collect();
@@ -1129,6 +1149,13 @@ impl Generator {
                         }
                     }
                     Scenario::RotateEveryAttempt => at.mode = SprayMode::Fresh,
+                    Scenario::SingleUse => at.mode = SprayMode::Unrelated,
+                    Scenario::Insider => {
+                        // 2–4 compromised hosts inside the private network.
+                        at.mode = SprayMode::Internal;
+                        let k = rng.random_range(2..5usize);
+                        at.proxies = NetPlan::internal_hosts(rng, k);
+                    }
                     _ => {
                         at.mode = SprayMode::V6;
                         at.nets48 = NetPlan::attack_v6_48s(rng, 3);
@@ -1136,16 +1163,27 @@ impl Generator {
                 }
                 tasks.push((main_start, Task::Spray));
             }
-            Scenario::CredentialStuffing => {
-                let bots = (n / 10).clamp(50, 2000);
-                for _ in 0..bots {
-                    at.proxies
-                        .push(IpAddr::V4(self.net.attack_residential(rng)));
+            Scenario::CredentialStuffing | Scenario::StuffingSingleUse => {
+                let single_use = sc == Scenario::StuffingSingleUse;
+                if single_use {
+                    at.mode = SprayMode::Unrelated;
+                } else {
+                    let bots = (n / 10).clamp(50, 2000);
+                    for _ in 0..bots {
+                        at.proxies
+                            .push(IpAddr::V4(self.net.attack_residential(rng)));
+                    }
                 }
                 let mut known: Vec<usize> = (0..n).collect();
                 known.shuffle(rng);
                 known.truncate(n * 7 / 10);
-                let reused = (known.len() / 50).max(1);
+                // credential-stuffing: 2 % of the listed real accounts reuse the leaked
+                // password; stuffing-single-use: 4 % of all pairs (unknown names included).
+                let reused = if single_use {
+                    ((known.len() + self.unknown.len()) * 4 / 100).clamp(1, known.len())
+                } else {
+                    (known.len() / 50).max(1)
+                };
                 for (k, &a) in known.iter().enumerate() {
                     let secret = if k < reused {
                         self.accts[a].secret = Some(REUSED_BASE + a as u32);
@@ -1206,6 +1244,17 @@ impl Generator {
             }
             Scenario::Benign => {}
         }
+        // Benign look-alikes at the attack's hours, from an hour before the main phase (for
+        // brute force: around its sources' hours) to an hour after it.
+        let (from, until) = if at.brute.is_empty() {
+            (main_start, at.lookalike_until)
+        } else {
+            let first = tasks.iter().map(|(t, _)| *t).min().unwrap_or(main_start);
+            let last = at.brute.iter().map(|b| b.until).max().unwrap_or(main_start);
+            (first, last + HOUR)
+        };
+        at.lookalike_until = until.min(self.end);
+        tasks.push(((from - HOUR).max(self.start), Task::Lookalike));
         for (t, task) in tasks {
             self.push(t, task);
         }
@@ -1214,55 +1263,48 @@ impl Generator {
 
     fn main_role(&self) -> Role {
         match self.cfg.scenario {
-            Scenario::CredentialStuffing => Role::Stuffing,
+            Scenario::CredentialStuffing | Scenario::StuffingSingleUse => Role::Stuffing,
             Scenario::BruteForce => Role::BruteForce,
             _ => Role::Spray,
         }
     }
 
-    /// The attacker comes back to read the mail of a fallen account: 1–3 logins from other
-    /// addresses, after the main phase.
+    /// The attacker comes back to read the mail of a fallen account: 1–3 logins, each 5 min to
+    /// 6 h after the fall and each from an address never used before (inside the attack /48s
+    /// for IPv6 rotation, an unrelated network for the single-use scenarios, else a
+    /// residential proxy). The account itself is no longer tried: the spray's next round and
+    /// the stuffing list skip fallen accounts.
     fn plan_readers(&mut self, a: usize, t: i64) {
         let Some(at) = self.attack.as_ref() else {
             return;
         };
-        let main_end = at.main_start + i64::from(at.main_hours) * HOUR;
-        let v6 = at.mode == SprayMode::V6;
-        let from = (t + 2 * HOUR).max(main_end + HOUR);
-        let (lo, hi) = if from < self.end {
-            (from, self.end)
-        } else {
-            (t + 5 * MIN, self.end)
-        };
-        if lo >= hi {
-            return;
-        }
+        let mode = at.mode;
+        let nets = at.nets48.clone();
         let k = self.rng.random_range(1..4u32);
         for _ in 0..k {
-            let when = self.rng.random_range(lo..hi);
-            let reuse = self.attack.as_ref().is_some_and(|x| !x.readers.is_empty())
-                && self.rng.random_bool(0.5);
-            let ip = if reuse {
-                let at = self
-                    .attack
-                    .as_ref()
-                    .map(|x| x.readers.clone())
-                    .unwrap_or_default();
-                at[self.rng.random_range(0..at.len())]
-            } else if v6 {
-                let nets = self
-                    .attack
-                    .as_ref()
-                    .map(|x| x.nets48.clone())
-                    .unwrap_or_default();
-                let net = nets[self.rng.random_range(0..nets.len())];
-                IpAddr::V6(NetPlan::in_48(&mut self.rng, net))
-            } else {
-                IpAddr::V4(self.net.attack_residential(&mut self.rng))
+            let when = t + READ_AFTER_MIN + self.jitter(READ_AFTER_MAX - READ_AFTER_MIN);
+            if when >= self.end {
+                continue;
+            }
+            let ip = loop {
+                let ip = match mode {
+                    SprayMode::V6 => {
+                        let net = nets[self.rng.random_range(0..nets.len())];
+                        IpAddr::V6(NetPlan::in_48(&mut self.rng, net))
+                    }
+                    SprayMode::Unrelated => IpAddr::V4(self.net.attack_unrelated(&mut self.rng)),
+                    _ => IpAddr::V4(self.net.attack_residential(&mut self.rng)),
+                };
+                let used = self.attack_src.contains_key(&ip)
+                    || self
+                        .attack
+                        .as_ref()
+                        .is_some_and(|x| x.readers.contains(&ip));
+                if !used {
+                    break ip;
+                }
             };
-            if let Some(x) = self.attack.as_mut()
-                && !x.readers.contains(&ip)
-            {
+            if let Some(x) = self.attack.as_mut() {
                 x.readers.push(ip);
             }
             let fp = self.fp_current(a);
@@ -1275,6 +1317,63 @@ impl Generator {
                 Origin::Attack(Role::Reader),
             );
         }
+    }
+
+    /// Benign look-alikes at the attack's hours, about `accounts/200` an hour (at least 5):
+    /// a traveller logging in once from a hotel or airport address in a network of its own
+    /// (a third of them after a mistyped password), or a new phone's first login through its
+    /// carrier (half after a failure). The office gateways, stale phones and forgotten devices
+    /// carry on as every night.
+    fn lookalike(&mut self, t: i64) -> io::Result<()> {
+        let Some(until) = self.attack.as_ref().map(|x| x.lookalike_until) else {
+            return Ok(());
+        };
+        if t >= until {
+            return Ok(());
+        }
+        let a = self.rng.random_range(0..self.accts.len());
+        let fp = self.fp_current(a);
+        let (ip, kind) = if self.rng.random_bool(0.7) {
+            self.benign.travellers += 1;
+            (
+                IpAddr::V4(self.net.benign_unrelated(&mut self.rng)),
+                SrcKind::Travel,
+            )
+        } else {
+            self.carrier_addr(a, t)
+        };
+        let typo = self
+            .rng
+            .random_bool(if kind == SrcKind::Travel { 0.33 } else { 0.5 });
+        let mut when = t;
+        if typo {
+            let bad = self.fp_random();
+            let who = Who::Known(a as u32);
+            self.emit(
+                when,
+                &who,
+                Protocol::Imap,
+                ip,
+                Outcome::BadPassword,
+                bad,
+                Origin::Benign(kind),
+            )?;
+            self.benign.typos += 1;
+            when += 5 * SEC + self.jitter(35 * SEC);
+        }
+        self.plan(
+            when,
+            Who::Known(a as u32),
+            ip,
+            Outcome::Success,
+            fp,
+            Origin::Benign(kind),
+        );
+        let per_hour = (self.accts.len() as i64 / 200).max(5);
+        let gap = HOUR / per_hour;
+        let next = t + gap / 2 + self.jitter(gap);
+        self.push(next, Task::Lookalike);
+        Ok(())
     }
 
     /// An attack attempt with password `secret` on `target` from `ip`.
@@ -1379,6 +1478,8 @@ impl Generator {
         let ip = match at.mode {
             SprayMode::Pool => at.proxies[self.rng.random_range(0..at.proxies.len())],
             SprayMode::Fresh => IpAddr::V4(self.net.attack_residential(&mut self.rng)),
+            SprayMode::Unrelated => IpAddr::V4(self.net.attack_unrelated(&mut self.rng)),
+            SprayMode::Internal => at.proxies[self.rng.random_range(0..at.proxies.len())],
             SprayMode::V6 => {
                 let net = at.nets48[self.rng.random_range(0..at.nets48.len())];
                 IpAddr::V6(NetPlan::in_48(&mut self.rng, net))
@@ -1435,7 +1536,11 @@ impl Generator {
         let Some(&(target, secret)) = at.stuff.get(at.idx) else {
             return Ok(());
         };
-        let ip = at.proxies[self.rng.random_range(0..at.proxies.len())];
+        let ip = if at.mode == SprayMode::Unrelated {
+            IpAddr::V4(self.net.attack_unrelated(&mut self.rng))
+        } else {
+            at.proxies[self.rng.random_range(0..at.proxies.len())]
+        };
         let (len, start, secs) = (at.stuff.len() as i64, at.main_start, at.stuff_secs);
         self.attack_try(t, target, secret, ip, Role::Stuffing)?;
         let idx = {
@@ -1523,6 +1628,7 @@ impl Generator {
                 Task::Spray => self.spray(t)?,
                 Task::Stuff => self.stuff(t)?,
                 Task::Brute(i) => self.brute(i as usize, t)?,
+                Task::Lookalike => self.lookalike(t)?,
                 Task::Forgotten(i) => {
                     let d = &self.forgotten[i as usize];
                     let (a, ip, kind, every, until, fp) =
@@ -1600,7 +1706,10 @@ impl Generator {
             AttackLabels {
                 expected_kinds: cfg.scenario.expected_kinds(),
                 detect_within_secs: cfg.scenario.detect_within_secs(),
-                every_attempt_new_address: at.mode == SprayMode::Fresh,
+                every_attempt_new_address: matches!(
+                    at.mode,
+                    SprayMode::Fresh | SprayMode::Unrelated
+                ),
                 main_role: self.main_role().as_str().to_string(),
                 first_probe: ts(self.first_probe),
                 first_linked_probe: ts(self.first_linked_probe()),

@@ -14,7 +14,7 @@
 //! people or proxies; offices use TEST-NET-2 (198.51.100.0/24) and the server TEST-NET-1.
 
 use rand::RngExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Who owns a /24.
@@ -36,6 +36,8 @@ pub struct NetPlan {
     /// /16s reserved for the mobile carriers' CGNAT pools.
     carrier16: Vec<u16>,
     owner24: HashMap<u32, Side>,
+    /// /16s already used by an unrelated (single-use) attack address.
+    attack16: HashSet<u16>,
 }
 
 fn usable_first_octet(a: u8) -> bool {
@@ -68,6 +70,7 @@ impl NetPlan {
             hosting16,
             carrier16,
             owner24: HashMap::new(),
+            attack16: HashSet::new(),
         }
     }
 
@@ -107,6 +110,66 @@ impl NetPlan {
         let a = self.alloc_in(rng, &pool, Side::Attack);
         self.isp16 = pool;
         a
+    }
+
+    /// A fresh /24 of `side` anywhere in the usable IPv4 space; with `avoid16`, in a /16 no
+    /// earlier unrelated attack address used.
+    fn fresh_anywhere(&mut self, rng: &mut impl rand::Rng, side: Side, avoid16: bool) -> Ipv4Addr {
+        let mut tries = 0u32;
+        loop {
+            let a = rng.random_range(1..224u32);
+            if !usable_first_octet(a as u8) {
+                continue;
+            }
+            let p16 = (a << 8) | rng.random_range(0..256u32);
+            tries += 1;
+            // A /16 of its own while one can be found (tens of thousands exist); past that,
+            // at least a /24 of its own.
+            if avoid16 && tries < 256 && self.attack16.contains(&(p16 as u16)) {
+                continue;
+            }
+            let net24 = (p16 << 8) | rng.random_range(0..256u32);
+            if self.owner24.contains_key(&net24) {
+                continue;
+            }
+            self.owner24.insert(net24, side);
+            if side == Side::Attack {
+                self.attack16.insert(p16 as u16);
+            }
+            return Ipv4Addr::from((net24 << 8) | rng.random_range(2..255u32));
+        }
+    }
+
+    /// A single-use attack address: anywhere in the usable IPv4 space, in a /24 nobody else
+    /// uses and (while fewer than ~40,000 have been drawn) a /16 no other such address uses —
+    /// a proxy network spread over unrelated providers, with no prefix to aggregate.
+    pub fn attack_unrelated(&mut self, rng: &mut impl rand::Rng) -> Ipv4Addr {
+        self.fresh_anywhere(rng, Side::Attack, true)
+    }
+
+    /// A one-off benign address anywhere in the usable IPv4 space (a hotel, an airport, a
+    /// friend's Wi-Fi), in a /24 of its own: the benign look-alike of a single-use address.
+    pub fn benign_unrelated(&mut self, rng: &mut impl rand::Rng) -> Ipv4Addr {
+        self.fresh_anywhere(rng, Side::Benign, false)
+    }
+
+    /// `n` distinct hosts inside the organisation's private network 10.0.0.0/8 (RFC 1918):
+    /// workstations or servers an intruder controls. Never the office gateways, which are
+    /// public (TEST-NET-2) addresses.
+    pub fn internal_hosts(rng: &mut impl rand::Rng, n: usize) -> Vec<IpAddr> {
+        let mut out: Vec<IpAddr> = Vec::new();
+        while out.len() < n {
+            let ip = IpAddr::V4(Ipv4Addr::new(
+                10,
+                rng.random_range(0..256u32) as u8,
+                rng.random_range(0..256u32) as u8,
+                rng.random_range(2..255u32) as u8,
+            ));
+            if !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
+        out
     }
 
     /// A hosting/VPS address used by an attacker.

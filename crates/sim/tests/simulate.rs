@@ -5,7 +5,7 @@
 use portcullis_core::event::EventRecord;
 use portcullis_core::{NormalizeOptions, Prefix, Timestamp};
 use portcullis_sim::labels::Labels;
-use portcullis_sim::{DovecotVersion, Format, Generator, Scenario, SimConfig, simulate};
+use portcullis_sim::{AuthLines, DovecotVersion, Format, Generator, Scenario, SimConfig, simulate};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::Path;
@@ -25,6 +25,22 @@ fn run(c: &SimConfig) -> (tempfile::TempDir, Labels) {
 
 fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+#[test]
+fn default_logging_has_no_auth_process_lines() {
+    let c = cfg(Scenario::CredentialStuffing, 150, 2);
+    assert_eq!(
+        c.auth_lines,
+        AuthLines::None,
+        "Dovecot's default logging is the default"
+    );
+    let (dir, labels) = run(&c);
+    let log = read(dir.path(), "mail.log");
+    assert!(labels.counts.attack_attempts > 0);
+    assert!(!log.contains("SHA1 of given password"));
+    assert!(!log.contains("dovecot: auth:"));
+    assert!(log.contains("Disconnected (auth failed"));
 }
 
 #[test]
@@ -169,7 +185,10 @@ fn dovecot_lines_have_the_shape_of_real_ones() {
         .find(|l| l.contains("dovecot: auth: sql(") && l.ends_with("Password mismatch"))
         .unwrap();
 
-    let (dir, _) = run(&cfg(Scenario::Parliament2017, 120, 3));
+    // The auth-process lines are compared too: ask for them (the default is none).
+    let mut c = cfg(Scenario::Parliament2017, 120, 3);
+    c.auth_lines = AuthLines::Sha1;
+    let (dir, _) = run(&c);
     let log = read(dir.path(), "mail.log");
     let mut seen = [0usize; 4];
     for line in log.lines() {
@@ -243,6 +262,8 @@ fn dovecot_24_lines_have_the_shape_of_real_24_ones() {
 
     let mut c = cfg(Scenario::Parliament2017, 120, 3);
     c.dovecot = DovecotVersion::V24;
+    // The auth-process lines are what this test compares: ask for them.
+    c.auth_lines = AuthLines::Sha1;
     let (dir, _) = run(&c);
     let log = read(dir.path(), "mail.log");
     let mut seen = [0usize; 4];
@@ -398,7 +419,10 @@ fn check_consistency(labels: &Labels, seen: &Seen) {
 
 #[test]
 fn parliament_labels_match_the_log() {
-    let (dir, labels) = run(&cfg(Scenario::Parliament2017, 300, 8));
+    // The probe is found below by its auth-process line: ask for them.
+    let mut c = cfg(Scenario::Parliament2017, 300, 8);
+    c.auth_lines = AuthLines::Sha1;
+    let (dir, labels) = run(&c);
     let seen = reread_dovecot(&read(dir.path(), "mail.log"));
     check_consistency(&labels, &seen);
     let a = labels.attack.as_ref().unwrap();

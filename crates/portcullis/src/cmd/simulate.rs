@@ -39,9 +39,9 @@ pub struct Args {
     /// openssh and windows name accounts without the domain.
     #[arg(long, default_value = "dovecot")]
     format: String,
-    /// Dovecot auth-process lines with failures: sha1 (with `SHA1 of given password`),
-    /// plain, or none (login lines only).
-    #[arg(long, default_value = "sha1")]
+    /// Dovecot auth-process lines with failures: none (login lines only, Dovecot's default
+    /// logging), plain (`auth_verbose=yes`) or sha1 (with `SHA1 of given password`).
+    #[arg(long, default_value = "none")]
     auth_lines: String,
     /// Dovecot release whose log wording the dovecot format writes: 2.3 (`Login:`,
     /// `Disconnected (auth failed …)`) or 2.4 (`Logged in:`, `Login aborted: …`,
