@@ -32,6 +32,17 @@ pub const MAX_FINDING_ROWS: usize = 1_000_000;
 /// Opens the store, wraps the engine, replays the stored state into it and marks it ready.
 /// Admin actions are validated against the engine's own trusted networks.
 pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<EngineHandle> {
+    open_engine(cfg, engine, true)
+}
+
+/// [`start_engine`] for a cluster node: the local journal is neither replayed nor written (the
+/// cluster's stream is the journal, `crate::cluster` loads the node's snapshot); the store is
+/// opened as for a single node. Not ready until [`crate::cluster::start`] ran.
+pub fn start_replica(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<EngineHandle> {
+    open_engine(cfg, engine, false)
+}
+
+fn open_engine(cfg: &ServerConfig, engine: Engine, journal: bool) -> anyhow::Result<EngineHandle> {
     let path = cfg.store_file();
     let store = Store::open(
         &path,
@@ -71,6 +82,9 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
         notifiers,
         DecisionBook::new(ban, engine_trusted).with_step_up_secs(cfg.decisions_step_up_secs as i64),
     );
+    if !journal {
+        return Ok(handle);
+    }
     let started = std::time::Instant::now();
     let rec = handle.recover(
         &cfg.journal_dir(),
