@@ -197,7 +197,19 @@ pub fn start(handle: &EngineHandle, cfg: &ClusterConfig, data_dir: &Path) -> any
         seen = snap.1;
         tracing::info!(applied_seq = snap.0, "cluster: local snapshot loaded");
     }
+    // A reconnection re-attaches the consumer at once, instead of waiting for the ordered
+    // consumer to miss two idle heartbeats (over ten seconds) before it recreates itself.
+    let reconnected = std::sync::Arc::new(tokio::sync::Notify::new());
+    let on_event = reconnected.clone();
     let opts = async_nats::ConnectOptions::new()
+        .event_callback(move |ev| {
+            let n = on_event.clone();
+            async move {
+                if matches!(ev, async_nats::Event::Connected) {
+                    n.notify_one();
+                }
+            }
+        })
         .name(format!("portcullis-{}", cfg.node))
         .retry_on_initial_connect()
         .max_reconnects(None::<usize>)
@@ -222,7 +234,7 @@ pub fn start(handle: &EngineHandle, cfg: &ClusterConfig, data_dir: &Path) -> any
             .build(client);
         let epoch = crate::clock::now().unix_micros() as u64;
         tokio::spawn(publisher(js.clone(), cfg.clone(), epoch, rx, h.clone()));
-        consumer(js, cfg, h, dir, seen).await;
+        consumer(js, cfg, h, dir, seen, reconnected).await;
     });
     Ok(())
 }
@@ -345,6 +357,7 @@ async fn consumer(
     handle: EngineHandle,
     dir: PathBuf,
     mut seen: Seen,
+    reconnected: std::sync::Arc<tokio::sync::Notify>,
 ) {
     let Some(replica) = handle.replica() else {
         return;
@@ -361,6 +374,7 @@ async fn consumer(
             &mut seen,
             &mut bootstrapped,
             &mut since_snapshot,
+            &reconnected,
         )
         .await;
         replica.connected.store(false, Ordering::Relaxed);
@@ -381,6 +395,7 @@ async fn attach(
     seen: &mut Seen,
     bootstrapped: &mut bool,
     since_snapshot: &mut u64,
+    reconnected: &tokio::sync::Notify,
 ) -> anyhow::Result<()> {
     use futures_util::StreamExt;
     let stream = js
@@ -439,7 +454,15 @@ async fn attach(
     let mut messages = consumer.messages().await?;
     replica.connected.store(true, Ordering::Relaxed);
     tracing::info!(from = start, "cluster: applying the stream");
-    while let Some(msg) = messages.next().await {
+    loop {
+        let msg = tokio::select! {
+            m = messages.next() => m,
+            _ = reconnected.notified() => {
+                tracing::info!("cluster: NATS reconnected; re-attaching to the stream");
+                return Ok(());
+            }
+        };
+        let Some(msg) = msg else { break };
         let msg = msg?;
         let seq = msg
             .info()
