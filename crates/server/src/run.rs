@@ -362,6 +362,27 @@ pub async fn serve(
         None => None,
     };
     handle.set_ready(false);
+    // A cluster node hands what it still buffers to the stream before it goes (up to 5 s: with
+    // NATS unreachable they are lost, and the log says how many).
+    if let Some(r) = handle.replica() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let pending = || {
+            r.submitted
+                .load(Relaxed)
+                .saturating_sub(r.published.load(Relaxed) + r.dropped.load(Relaxed))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while pending() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match pending() {
+            0 => tracing::info!("cluster: every input published"),
+            n => tracing::warn!(
+                inputs = n,
+                "cluster: inputs not published at shutdown (NATS unreachable); lost"
+            ),
+        }
+    }
     drop(nft);
     let saved = handle.save_campaigns();
     let h = handle.clone();
