@@ -3,7 +3,8 @@
 # need when it is missing (Debian's dovecot-imapd, nginx-light with libnginx-mod-mail,
 # crowdsec-custom-bouncer, crowdsec-firewall-bouncer, nftables and debootstrap for the
 # end-to-end tests, whois (mkpasswd) and apache2-utils (htpasswd) for the password-scheme test,
-# Chromium and playwright-core for the dashboard check; cargo-deny and cargo-fuzz at pinned
+# Chromium and playwright-core for the dashboard check, nats-server for the three-node cluster
+# test; cargo-deny and cargo-fuzz at pinned
 # versions from crates.io), then runs: formatting, clippy (warnings are errors), the MSRV check,
 # cargo deny (licences, bans, sources; advisories when a RustSec database is on disk), every
 # crate's unit and integration tests, real Dovecot 2.3 and 2.4 against `portcullis serve`,
@@ -12,6 +13,7 @@
 # scheme the system tools offer, the dashboard in headless Chromium, and each fuzz target for a
 # bounded time.
 # Environment: FUZZ_SECONDS (default 5), SKIP_FUZZ=1, SKIP_E2E=1, SKIP_BROWSER=1,
+# PORTCULLIS_SKIP_CLUSTER=1 (no nats-server, no three-node cluster test),
 # PORTCULLIS_ADVISORY_DB (a clone of github.com/rustsec/advisory-db: the advisories check runs
 # against it offline; without it that check is skipped and says so).
 set -euo pipefail
@@ -33,6 +35,9 @@ need=()
 [ "${SKIP_E2E:-}" = 1 ] || command -v debootstrap >/dev/null || need+=(debootstrap)
 [ "${SKIP_E2E:-}" = 1 ] || command -v mkpasswd >/dev/null || need+=(whois)
 [ "${SKIP_E2E:-}" = 1 ] || command -v htpasswd >/dev/null || need+=(apache2-utils)
+# nats-server (Debian 12: 2.9) for the three-node cluster test in `cargo test`
+# (crates/portcullis/tests/cluster.rs), which fails without it unless PORTCULLIS_SKIP_CLUSTER=1.
+[ -n "${PORTCULLIS_SKIP_CLUSTER:-}" ] || command -v nats-server >/dev/null || need+=(nats-server)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v chromium >/dev/null || need+=(chromium)
 [ "${SKIP_BROWSER:-}" = 1 ] || command -v node >/dev/null || need+=(nodejs npm)
 if [ "${#need[@]}" -gt 0 ]; then

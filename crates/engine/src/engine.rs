@@ -297,6 +297,29 @@ impl Engine {
         verdict
     }
 
+    /// The verdict [`Engine::observe`] would give this event at the engine's current event
+    /// time, without learning from it and without moving event time (so without the upkeep a
+    /// newer event's time would run first): the engine is left exactly as it was. A cluster node answers
+    /// its clients with it from its replica, whose state only the cluster's ordered input
+    /// stream may change (so every replica applies the same inputs in the same order).
+    pub fn peek_event(&self, ev: &AuthEvent) -> Verdict {
+        self.decide(
+            source_key(ev),
+            AccountKey::of(&ev.account.name),
+            ev.protocol,
+        )
+    }
+
+    /// The verdict [`Engine::check`] would give, without moving event time (see
+    /// [`Engine::peek_event`]).
+    pub fn peek_check(&self, attempt: &Attempt<'_>) -> Verdict {
+        self.decide(
+            attempt.source.map(SourceKey::of_ip),
+            AccountKey::of(&attempt.account.name),
+            attempt.protocol,
+        )
+    }
+
     /// An admin decision. Expiry (`until`) is judged by event time.
     pub fn apply(&mut self, action: AdminAction) {
         match action {

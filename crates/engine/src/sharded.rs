@@ -129,10 +129,10 @@ impl<K, V> ShardedMap<K, V> {
 
 /// A snapshot holds the shards in order, each as its entries (`crate::snapshot::fixed`); the
 /// shard count is the sequence's length, so a key is found in the same shard again.
-impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for ShardedMap<K, V> {
+impl<K: serde::Serialize + Ord, V: serde::Serialize> serde::Serialize for ShardedMap<K, V> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         struct Shard<'a, K, V>(&'a FixedMap<K, V>);
-        impl<K: serde::Serialize, V: serde::Serialize> serde::Serialize for Shard<'_, K, V> {
+        impl<K: serde::Serialize + Ord, V: serde::Serialize> serde::Serialize for Shard<'_, K, V> {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 crate::snapshot::fixed::serialize(self.0, s)
             }

@@ -47,20 +47,36 @@ pub(crate) mod fixed {
 
     struct Entries<'a, K, V>(&'a FixedMap<K, V>);
 
-    impl<K: Serialize, V: Serialize> Serialize for Entries<'_, K, V> {
+    impl<K: Serialize + Ord, V: Serialize> Serialize for Entries<'_, K, V> {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(self.0.iter())
+            if s.is_human_readable() {
+                // The canonical form: entries by key, whatever the map's history.
+                let mut v: Vec<(&K, &V)> = self.0.iter().collect();
+                v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+                s.collect_seq(v)
+            } else {
+                s.collect_seq(self.0.iter())
+            }
         }
     }
 
+    /// In a human-readable format (JSON) the form is canonical: no capacity, entries sorted by
+    /// key, so two engines with the same state serialise alike even when their maps' histories
+    /// (and so their iteration orders) differ; the server hashes it as the cluster's state
+    /// digest. Snapshots (postcard) keep the capacity and the iteration order.
     pub fn serialize<K, V, S>(map: &FixedMap<K, V>, s: S) -> Result<S::Ok, S::Error>
     where
-        K: Serialize,
+        K: Serialize + Ord,
         V: Serialize,
         S: Serializer,
     {
+        let cap = if s.is_human_readable() {
+            0
+        } else {
+            map.capacity() as u64
+        };
         let mut t = s.serialize_tuple(2)?;
-        t.serialize_element(&(map.capacity() as u64))?;
+        t.serialize_element(&cap)?;
         t.serialize_element(&Entries(map))?;
         t.end()
     }

@@ -40,7 +40,7 @@ pub trait Aged {
 /// A hash map with a hard cap on entries.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(bound(
-    serialize = "K: Serialize, V: Serialize",
+    serialize = "K: Serialize + Ord, V: Serialize",
     deserialize = "K: Deserialize<'de> + ShardKey, V: Deserialize<'de>"
 ))]
 pub struct Table<K, V> {

@@ -119,3 +119,60 @@ fn the_same_events_give_the_same_verdicts_findings_and_report() {
     assert_eq!(f1, f2);
     assert_eq!(r1, r2);
 }
+
+/// A cluster node answers with `peek_event` / `peek_check` from its replica, whose state only
+/// the cluster's ordered stream may change: at the engine's event time they give the verdict
+/// `observe` / `check` would, and leave the engine exactly as it was (its snapshot bytes
+/// unchanged).
+#[test]
+fn peeking_gives_the_verdict_and_changes_nothing() {
+    let mut rng = Rng::new(11);
+    let org = Org::new(200, &mut rng);
+    let mut stream = org.traffic(0, 6, &mut rng);
+    let proxies = proxy_addresses(60, &mut rng);
+    for i in 0..600usize {
+        stream.push((
+            ev(
+                3 * 3600 + i as i64 * 5,
+                &account_name(i % 200),
+                &proxies[i % proxies.len()],
+                Outcome::BadPassword,
+                None,
+            ),
+            Label::Attack,
+        ));
+    }
+    sort(&mut stream);
+    let mut e = Engine::new(EngineConfig::default());
+    let mut refused = 0;
+    for (ev, _) in &stream {
+        let attempt = portcullis_engine::Attempt {
+            ts: ev.ts,
+            protocol: ev.protocol,
+            account: &ev.account,
+            source: ev.source,
+            password_fingerprint: ev.password_fingerprint,
+        };
+        // Peeking judges at the engine's event time: bring it to the event's (as the stream's
+        // inputs before it would), then peek, then observe at that same time.
+        let checked = e.check(&attempt);
+        let before = postcard::to_allocvec(&e).unwrap();
+        let peeked = e.peek_event(ev);
+        let peeked_check = e.peek_check(&attempt);
+        assert_eq!(peeked_check.action, checked.action);
+        assert_eq!(
+            postcard::to_allocvec(&e).unwrap(),
+            before,
+            "peeking changed the engine"
+        );
+        let observed = e.observe(ev);
+        assert_eq!(peeked.action, observed.action);
+        assert_eq!(peeked.reasons, observed.reasons);
+        assert_eq!(peeked_check.action, observed.action);
+        refused += usize::from(observed.action != portcullis_engine::Action::Allow);
+    }
+    assert!(
+        refused > 0,
+        "some attempts were refused, so there is something to compare"
+    );
+}

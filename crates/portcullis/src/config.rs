@@ -26,6 +26,8 @@ pub struct Config {
     /// commands that do not serve never fail on server settings.
     pub server: toml::Table,
     pub passwords: portcullis_passwords::PasswordsConfig,
+    /// A cluster of `serve` nodes over NATS JetStream (docs/operations.md); absent: one node.
+    pub cluster: portcullis_server::cluster::ClusterConfig,
 }
 
 /// The `[accounts]` section with every key commented.
@@ -60,12 +62,26 @@ min_strength_score = 0
 min_context_word_len = 3
 "#;
 
+/// The `[cluster]` section, commented out: without it `serve` is a single node.
+const CLUSTER_DEFAULTS: &str = r#"# A cluster of serve nodes over one NATS JetStream stream (docs/operations.md). Absent or
+# nats_url = "": a single node.
+# [cluster]
+# nats_url = "nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222"
+# node = "mx1"                   # unique per node: letters, digits, '-', '_'
+# stream = "PORTCULLIS_INPUTS"
+# subject_prefix = "portcullis.inputs"
+# replicas = 1                   # 3 with a three-server NATS cluster
+# duplicate_window_secs = 600
+# snapshot_every = 100000
+# max_buffered = 1000000
+"#;
+
 /// Every section with its defaults, commented: what `portcullis config --defaults` prints.
 pub fn defaults_toml() -> String {
     format!(
         "# portcullis.toml: every setting with its default.\n\
          # Copy to /etc/portcullis/portcullis.toml and change what you need; unknown keys are errors.\n\n\
-         {ACCOUNTS_DEFAULTS}\n{}\n{}\n{PASSWORDS_DEFAULTS}",
+         {ACCOUNTS_DEFAULTS}\n{}\n{}\n{PASSWORDS_DEFAULTS}\n{CLUSTER_DEFAULTS}",
         portcullis_engine::config::defaults_toml(),
         portcullis_server::config::defaults_toml(),
     )
@@ -109,6 +125,39 @@ mod tests {
             cfg.passwords,
             portcullis_passwords::PasswordsConfig::default()
         );
+    }
+
+    /// The commented `[cluster]` example, uncommented, is a valid cluster whose other keys are
+    /// the defaults.
+    #[test]
+    fn the_commented_cluster_section_parses() {
+        let text: String = CLUSTER_DEFAULTS
+            .lines()
+            .skip_while(|l| *l != "# [cluster]")
+            .map(|l| format!("{}\n", l.trim_start_matches("# ")))
+            .collect();
+        let c = parse(&text, "cluster").unwrap().cluster;
+        assert!(c.enabled() && c.validate().is_ok(), "{c:?}");
+        let d = portcullis_server::cluster::ClusterConfig::default();
+        assert_eq!(
+            (
+                &c.stream,
+                &c.subject_prefix,
+                c.replicas,
+                c.duplicate_window_secs
+            ),
+            (
+                &d.stream,
+                &d.subject_prefix,
+                d.replicas,
+                d.duplicate_window_secs
+            )
+        );
+        assert_eq!(
+            (c.snapshot_every, c.max_buffered),
+            (d.snapshot_every, d.max_buffered)
+        );
+        assert!(!parse("", "empty").unwrap().cluster.enabled());
     }
 
     #[test]

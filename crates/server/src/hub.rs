@@ -15,6 +15,13 @@
 //! (`portcullis_store::journal`); on start the newest snapshot is loaded and the journal after
 //! it replayed ([`EngineHandle::recover`]), so the engine's state after a restart is the state
 //! before it. Admin actions are synced to the journal before they are acknowledged.
+//!
+//! **In a cluster** ([`EngineHandle::join_cluster`], wired by `crate::cluster`) the engine is a
+//! replica: its state changes only through [`EngineHandle::apply_replicated`], in the order of
+//! the cluster's input stream, so every node applies the same inputs in the same order.
+//! `check`, `observe` and `admin` then answer from the replica as it is (the engine's read-only
+//! `peek_*`) and hand the input to the cluster's outlet instead of applying it: a verdict never
+//! waits on the network, and the replica lags by the propagation delay.
 
 pub use crate::clock::now;
 use crate::sinks::decisions::DecisionBook;
@@ -49,6 +56,32 @@ struct Shared {
     /// The input journal, once [`EngineHandle::recover`] opened it (none in unit tests that
     /// build a handle without a data directory).
     journal: OnceLock<Journal>,
+    /// In a cluster: where inputs go instead of the engine, and what the replica applied.
+    cluster: OnceLock<Replica>,
+}
+
+/// A node's side of the cluster, as the hub sees it: an outlet for its inputs (each one an
+/// encoded [`Record`]) and the counters of what the replica applied.
+pub struct Replica {
+    outlet: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    /// This node's name in the cluster.
+    pub node: String,
+    /// Inputs acknowledged by the stream, waiting in the buffer, dropped from a full buffer.
+    pub published: std::sync::atomic::AtomicU64,
+    pub buffered: std::sync::atomic::AtomicU64,
+    pub dropped: std::sync::atomic::AtomicU64,
+    /// True while the node applies the stream.
+    pub connected: AtomicBool,
+    /// The newest propagation delays of other nodes' inputs (publisher's intake to this
+    /// node's apply, µs), for their quantiles.
+    delays: Mutex<std::collections::VecDeque<u64>>,
+    /// The stream sequence of the last input applied (0: none).
+    pub applied_seq: std::sync::atomic::AtomicU64,
+    /// Inputs applied from the stream, and those skipped as already applied (same origin id).
+    pub applied: std::sync::atomic::AtomicU64,
+    pub duplicates_skipped: std::sync::atomic::AtomicU64,
+    /// Inputs handed to the outlet by this node.
+    pub submitted: std::sync::atomic::AtomicU64,
 }
 
 /// What [`EngineHandle::recover`] found and did.
@@ -125,6 +158,39 @@ pub const LIVE_REPORT: ReportLimits = ReportLimits {
     accounts: 10_000,
 };
 
+/// Propagation delays kept for the quantiles.
+const DELAY_SAMPLES: usize = 65_536;
+
+impl Replica {
+    /// Records one propagation delay (µs).
+    pub fn note_delay(&self, us: u64) {
+        let mut d = self.delays.lock();
+        if d.len() == DELAY_SAMPLES {
+            d.pop_front();
+        }
+        d.push_back(us);
+    }
+
+    /// The median and 99th percentile of the delays kept (µs), and how many there are.
+    pub fn delays(&self) -> (u64, u64, usize) {
+        let mut v: Vec<u64> = self.delays.lock().iter().copied().collect();
+        if v.is_empty() {
+            return (0, 0, 0);
+        }
+        v.sort_unstable();
+        let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
+        (q(0.5), q(0.99), v.len())
+    }
+
+    /// Hands an input to the cluster (never blocks; the outlet buffers).
+    fn submit(&self, rec: &Record<'_>) {
+        if let Ok(bytes) = postcard::to_allocvec(rec) {
+            self.submitted.fetch_add(1, Ordering::Relaxed);
+            let _ = self.outlet.send(bytes);
+        }
+    }
+}
+
 impl EngineHandle {
     /// Wraps an engine; `rules` validate every admin action.
     pub fn new(
@@ -147,6 +213,7 @@ impl EngineHandle {
                 decisions: Arc::new(decisions),
                 ready: AtomicBool::new(false),
                 journal: OnceLock::new(),
+                cluster: OnceLock::new(),
             }),
         }
     }
@@ -346,7 +413,11 @@ impl EngineHandle {
     /// An attempt before authentication (Dovecot's `allow`, the native `check`, nginx's
     /// `auth_http`). A step-up is also a `captcha` decision on its address for the bouncers.
     pub fn check(&self, attempt: &Attempt<'_>) -> Verdict {
-        let (verdict, findings) = {
+        let (verdict, findings) = if let Some(r) = self.inner.cluster.get() {
+            let v = self.inner.engine.lock().peek_check(attempt);
+            r.submit(&Record::Check(attempt.ts.unix_micros()));
+            (v, Vec::new())
+        } else {
             let mut e = self.inner.engine.lock();
             self.journal(&Record::Check(attempt.ts.unix_micros()));
             let v = e.check(attempt);
@@ -364,7 +435,11 @@ impl EngineHandle {
 
     /// A finished attempt (Dovecot's `report`, the native `report`, log followers).
     pub fn observe(&self, ev: &AuthEvent) -> Verdict {
-        let (verdict, findings) = {
+        let (verdict, findings) = if let Some(r) = self.inner.cluster.get() {
+            let v = self.inner.engine.lock().peek_event(ev);
+            r.submit(&Record::Observe(EventRecord::of(ev)));
+            (v, Vec::new())
+        } else {
             let mut e = self.inner.engine.lock();
             self.journal(&Record::Observe(EventRecord::of(ev)));
             let v = e.observe(ev);
@@ -395,6 +470,13 @@ impl EngineHandle {
             .store
             .record_admin(entry)
             .map_err(|e| AdminError::Store(e.into()))?;
+        if let Some(r) = self.inner.cluster.get() {
+            // Applied (here and on every node) when it comes back in stream order; the edge
+            // decisions and notices follow it there.
+            r.submit(&Record::admin(&action));
+            self.inner.metrics.admin_action();
+            return Ok(seq);
+        }
         let findings = {
             let mut e = self.inner.engine.lock();
             self.journal(&Record::admin(&action));
@@ -412,6 +494,68 @@ impl EngineHandle {
             self.inner.notifiers.notify(&n);
         }
         Ok(seq)
+    }
+
+    /// Makes this handle a cluster replica: from now on inputs go to `outlet` (encoded
+    /// [`Record`]s) and the engine changes only through [`EngineHandle::apply_replicated`].
+    /// The journal is not used then (the cluster's stream is the journal).
+    pub fn join_cluster(
+        &self,
+        node: &str,
+        outlet: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
+    ) -> &Replica {
+        let _ = self.inner.cluster.set(Replica {
+            outlet,
+            node: node.to_string(),
+            published: Default::default(),
+            buffered: Default::default(),
+            dropped: Default::default(),
+            connected: Default::default(),
+            delays: Default::default(),
+            applied_seq: Default::default(),
+            applied: Default::default(),
+            duplicates_skipped: Default::default(),
+            submitted: Default::default(),
+        });
+        self.inner.cluster.get().expect("just set")
+    }
+
+    /// The cluster side of this handle, if it is a replica.
+    pub fn replica(&self) -> Option<&Replica> {
+        self.inner.cluster.get()
+    }
+
+    /// Applies one input of the cluster's stream (stream sequence `seq`) to the replica, with
+    /// what a local input's application does besides: findings to the store and notifiers,
+    /// admin blocks to the edge decisions.
+    pub fn apply_replicated(&self, seq: u64, rec: &Record<'_>) -> std::io::Result<()> {
+        let admin = match rec {
+            Record::Admin(json) => Some(Record::admin_action(json)?),
+            _ => None,
+        };
+        let findings = {
+            let mut e = self.inner.engine.lock();
+            journal::apply(&mut e, rec)?;
+            if let Some(r) = self.inner.cluster.get() {
+                r.applied_seq.store(seq, Ordering::Release);
+                r.applied.fetch_add(1, Ordering::Relaxed);
+            }
+            e.take_findings()
+        };
+        self.persist_findings(findings);
+        if let Some(a) = admin {
+            let (at, reason) = match &a {
+                AdminAction::Block { at, reason, .. } => (*at, reason.clone()),
+                _ => (now(), String::new()),
+            };
+            self.edge_decision(&a, at, &reason);
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the engine under its lock (the cluster's snapshots and digest).
+    pub fn with_engine<T>(&self, f: impl FnOnce(&mut Engine) -> T) -> T {
+        f(&mut self.inner.engine.lock())
     }
 
     /// Keeps the decisions bouncers pull in step with an admin block or unblock.

@@ -15,7 +15,11 @@
 //! state and familiar sources; [`Listeners::bind`] then [`serve`] run until shutdown, and the
 //! store is flushed and closed on the way out.
 //!
-//! Layers, each importing only those below it: `run` → `api` → `hub` → `sinks` → `sources`,
+//! In a cluster (`[cluster]`, [`cluster`]) the hub's engine is a replica of one NATS
+//! JetStream stream of inputs.
+//!
+//! Layers, each importing only those below it: `run` → `api` → `cluster` → `hub` → `sinks` →
+//! `sources`,
 //! with `config`, `conn` (connection limits), `http`, `labels`, `validate`, `bouncers`, `clock`
 //! and `tls` underneath.
 
@@ -27,6 +31,7 @@ pub mod api;
 pub mod bouncers;
 pub mod client;
 mod clock;
+pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod http;
@@ -43,6 +48,7 @@ pub use config::{ServerConfig, defaults_toml};
 pub use hub::{EngineHandle, now};
 pub use run::{
     Listeners, MAX_FAMILIAR_ROWS, MAX_FINDING_ROWS, Sources, serve, shutdown_signal, start_engine,
+    start_replica,
 };
 pub use sinks::metrics::{self, Metrics};
 pub use sources::{follow, syslog};

@@ -32,6 +32,17 @@ pub const MAX_FINDING_ROWS: usize = 1_000_000;
 /// Opens the store, wraps the engine, replays the stored state into it and marks it ready.
 /// Admin actions are validated against the engine's own trusted networks.
 pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<EngineHandle> {
+    open_engine(cfg, engine, true)
+}
+
+/// [`start_engine`] for a cluster node: the local journal is neither replayed nor written (the
+/// cluster's stream is the journal, `crate::cluster` loads the node's snapshot); the store is
+/// opened as for a single node. Not ready until [`crate::cluster::start`] ran.
+pub fn start_replica(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<EngineHandle> {
+    open_engine(cfg, engine, false)
+}
+
+fn open_engine(cfg: &ServerConfig, engine: Engine, journal: bool) -> anyhow::Result<EngineHandle> {
     let path = cfg.store_file();
     let store = Store::open(
         &path,
@@ -71,6 +82,9 @@ pub fn start_engine(cfg: &ServerConfig, engine: Engine) -> anyhow::Result<Engine
         notifiers,
         DecisionBook::new(ban, engine_trusted).with_step_up_secs(cfg.decisions_step_up_secs as i64),
     );
+    if !journal {
+        return Ok(handle);
+    }
     let started = std::time::Instant::now();
     let rec = handle.recover(
         &cfg.journal_dir(),
@@ -348,6 +362,27 @@ pub async fn serve(
         None => None,
     };
     handle.set_ready(false);
+    // A cluster node hands what it still buffers to the stream before it goes (up to 5 s: with
+    // NATS unreachable they are lost, and the log says how many).
+    if let Some(r) = handle.replica() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let pending = || {
+            r.submitted
+                .load(Relaxed)
+                .saturating_sub(r.published.load(Relaxed) + r.dropped.load(Relaxed))
+        };
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while pending() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match pending() {
+            0 => tracing::info!("cluster: every input published"),
+            n => tracing::warn!(
+                inputs = n,
+                "cluster: inputs not published at shutdown (NATS unreachable); lost"
+            ),
+        }
+    }
     drop(nft);
     let saved = handle.save_campaigns();
     let h = handle.clone();

@@ -96,7 +96,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     init_logging(server.log_format == "json");
     let engine = Engine::new(config.engine.clone());
-    let handle = portcullis_server::start_engine(&server, engine)?;
+    let cluster = config.cluster.clone();
+    let handle = if cluster.enabled() {
+        cluster.validate().map_err(|m| anyhow::anyhow!(m))?;
+        portcullis_server::start_replica(&server, engine)?
+    } else {
+        portcullis_server::start_engine(&server, engine)?
+    };
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(server.effective_worker_threads(cpus))
@@ -113,6 +119,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         )
     })?);
     rt.block_on(async move {
+        if cluster.enabled() {
+            portcullis_server::cluster::start(&handle, &cluster, &server.data_dir)?;
+            handle.set_ready(true);
+        }
         let listeners = Listeners::bind(&server).await?;
         // Log followers and the syslog receiver (docs/followers.md); they stop before the
         // store closes, so nothing is fed to a closed store.

@@ -53,6 +53,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/v1/campaigns/{id}", get(campaign))
         .route("/v1/findings", get(findings))
         .route("/v1/report", get(report))
+        .route("/v1/cluster", get(cluster))
         .route("/v1/audit", get(audit))
         .route("/v1/blocks", get(blocks).post(block))
         .route("/v1/unblock", post(unblock))
@@ -463,6 +464,12 @@ async fn report(State(st): State<AdminState>, _: Authorized) -> Response {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => store_error(e),
     }
+}
+
+/// The node's cluster view (`null` for a single node): the applied stream sequence, the
+/// replica's digest, and what was published, buffered, applied and skipped as duplicate.
+async fn cluster(State(st): State<AdminState>, _: Authorized) -> Response {
+    json_response(StatusCode::OK, &crate::cluster::status(&st.handle))
 }
 
 async fn bouncers(State(st): State<AdminState>, _: Authorized) -> Response {
