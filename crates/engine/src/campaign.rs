@@ -26,6 +26,15 @@ pub struct CampaignState {
     pub sources: u64,
     /// Single-use addresses attributed to it (listed among its sources, never blocked).
     pub attributed: u64,
+    /// Opened by the population signal (the distributed detector): its reported kind is
+    /// decided from its traffic ([`CampaignState::reported_kind`]).
+    pub population: bool,
+    /// New guesses while live (failures from sources not already flagged by a single-source
+    /// detector and not gateways, one per account and network per hour, or per wrong
+    /// password), and how many of them named accounts that do not exist or were never seen
+    /// logging in.
+    pub guesses: u64,
+    pub unseen_guesses: u64,
     /// A distributed spray is live (tarpits its targets).
     pub live: bool,
     /// Event time of the last population signal above threshold.
@@ -136,6 +145,19 @@ impl IndexMut<usize> for Campaigns {
 /// Earlier-campaign sources a campaign links (named in its sources and summary).
 pub const MAX_LINKED: usize = 64;
 
+/// Guesses a population campaign counts before its kind is decided from its traffic.
+pub const KIND_MIN_GUESSES: u64 = 40;
+/// Share of a population campaign's guesses on unseen accounts (that do not exist or were
+/// never seen logging in) from which it is `user_enumeration` (the single-source detector's
+/// `enumeration_unknown_share` default).
+pub const ENUMERATION_UNSEEN_SHARE: f64 = 0.8;
+/// Share of unseen accounts from which a campaign that tries each account about once is
+/// `credential_stuffing` (the single-source detector asks the same share of unknown accounts
+/// of one address).
+pub const STUFFING_UNSEEN_SHARE: f64 = 0.3;
+/// Guesses per targeted account below which each account was tried about once.
+pub const STUFFING_GUESSES_PER_ACCOUNT: f64 = 1.5;
+
 impl CampaignState {
     pub fn new(id: u32, kind: CampaignKind, now: Timestamp, why: String) -> Self {
         CampaignState {
@@ -149,6 +171,9 @@ impl CampaignState {
             accounts: Vec::new(),
             sources: 0,
             attributed: 0,
+            population: false,
+            guesses: 0,
+            unseen_guesses: 0,
             live: false,
             last_signal: 0,
             why,
@@ -168,6 +193,40 @@ impl CampaignState {
     pub fn link_first_seen(&mut self, t: Timestamp) {
         if t < self.first_seen && t.unix_secs() > 0 {
             self.first_seen = t;
+        }
+    }
+
+    /// What happened, as the report names it. A single-source campaign is what its detector
+    /// decided. A campaign of the population signal is decided from its traffic so far, with
+    /// no password fingerprint (default logging has none), once it has counted
+    /// [`KIND_MIN_GUESSES`] guesses:
+    /// * `user_enumeration` when at least [`ENUMERATION_UNSEEN_SHARE`] of them named accounts
+    ///   that do not exist or were never seen logging in (*unseen*: Dovecot's default log
+    ///   does not say whether a failing account exists; an account nobody logs in to is as
+    ///   good as none for this);
+    /// * `credential_stuffing` when each account it targeted was tried about once (fewer than
+    ///   [`STUFFING_GUESSES_PER_ACCOUNT`] guesses per account) and at least
+    ///   [`STUFFING_UNSEEN_SHARE`] of the guesses named unseen accounts: a list of leaked
+    ///   pairs from other services, each tried once, many of them not accounts here;
+    /// * `password_spray` otherwise: rounds of a few passwords over the organisation's own
+    ///   accounts, each account tried again every round.
+    ///
+    /// The first round of a spray from a bought list with many unknown names reads as stuffing
+    /// until its second round; every `campaign_updated` finding carries the current kind.
+    pub fn reported_kind(&self) -> CampaignKind {
+        if !self.population || self.guesses < KIND_MIN_GUESSES {
+            return self.kind;
+        }
+        let guesses = self.guesses as f64;
+        let unseen = self.unseen_guesses as f64 / guesses;
+        if unseen >= ENUMERATION_UNSEEN_SHARE {
+            CampaignKind::UserEnumeration
+        } else if unseen >= STUFFING_UNSEEN_SHARE
+            && guesses < STUFFING_GUESSES_PER_ACCOUNT * self.accounts_targeted.max(1) as f64
+        {
+            CampaignKind::CredentialStuffing
+        } else {
+            self.kind
         }
     }
 
@@ -213,7 +272,8 @@ impl CampaignState {
                 self.clients.join(", ")
             );
         }
-        let what = match self.kind {
+        let kind = self.reported_kind();
+        let what = match kind {
             CampaignKind::PasswordSpray => "password spray",
             CampaignKind::BruteForce => "brute force",
             CampaignKind::AccountGuessing => "account guessing",
@@ -222,7 +282,7 @@ impl CampaignState {
         };
         Campaign {
             id: self.name(),
-            kind: self.kind,
+            kind,
             first_seen: self.first_seen,
             detected_at: self.detected_at,
             last_seen: self.last_seen,
@@ -349,3 +409,65 @@ pub(crate) fn kind_index(k: CampaignKind) -> usize {
 
 /// Sources (and accounts) named in one `campaign_opened` / `campaign_updated` finding.
 pub const FINDING_MAX_SOURCES: usize = 100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn population(guesses: u64, unseen: u64, accounts: u64) -> CampaignState {
+        let mut c = CampaignState::new(
+            1,
+            CampaignKind::PasswordSpray,
+            Timestamp::from_unix_micros(0),
+            String::new(),
+        );
+        c.population = true;
+        c.guesses = guesses;
+        c.unseen_guesses = unseen;
+        c.accounts_targeted = accounts;
+        c
+    }
+
+    #[test]
+    fn a_population_campaign_is_named_from_its_traffic() {
+        // Rounds over the organisation's own accounts: each tried again and again.
+        assert_eq!(
+            population(4_000, 100, 1_000).reported_kind(),
+            CampaignKind::PasswordSpray
+        );
+        // One round so far, few unknown names: still a spray.
+        assert_eq!(
+            population(1_000, 30, 1_000).reported_kind(),
+            CampaignKind::PasswordSpray
+        );
+        // A leaked list: each pair once, half the names not accounts here.
+        assert_eq!(
+            population(1_000, 500, 1_000).reported_kind(),
+            CampaignKind::CredentialStuffing
+        );
+        // The same share of unknown names, tried round after round: a spray from a bought list.
+        assert_eq!(
+            population(3_000, 1_500, 1_000).reported_kind(),
+            CampaignKind::PasswordSpray
+        );
+        // Mostly invented names.
+        assert_eq!(
+            population(1_000, 900, 1_000).reported_kind(),
+            CampaignKind::UserEnumeration
+        );
+        // Too little traffic to say: the detector's kind.
+        assert_eq!(
+            population(30, 30, 30).reported_kind(),
+            CampaignKind::PasswordSpray
+        );
+        // Single-source campaigns keep their detector's kind.
+        let mut c = population(1_000, 900, 1_000);
+        c.population = false;
+        assert_eq!(c.reported_kind(), CampaignKind::PasswordSpray);
+        assert_eq!(c.to_report(Vec::new()).kind, CampaignKind::PasswordSpray);
+        assert_eq!(
+            population(1_000, 500, 1_000).to_report(Vec::new()).kind,
+            CampaignKind::CredentialStuffing
+        );
+    }
+}

@@ -52,6 +52,16 @@ pub struct Attribution {
     pub campaign: u32,
 }
 
+/// A second success from a never-used network that came back to an account the spray had
+/// not yet reached when it came (credential stuffing tries an account once, and that try
+/// succeeded): waiting for the spray to cover the account.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Comeback {
+    pub first: Provisional,
+    pub second: SourceKey,
+    pub at: Secs,
+}
+
 /// A success held during a live spray, waiting for the spray's next round.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct RoundCheck {
@@ -72,6 +82,9 @@ pub struct SingleUse {
     /// long as its entry in `checks`.
     #[serde(with = "crate::snapshot::fixed")]
     cold_by_account: FixedMap<AccountKey, Provisional>,
+    /// Comebacks to accounts the spray had not yet covered, oldest first (at most
+    /// [`MAX_CHECKS`]), kept for `spray_comeback_secs` after the first success.
+    deferred: VecDeque<Comeback>,
     /// Gaps between a targeted account's successive unfamiliar failures in a live spray: a
     /// histogram of [`GAP_BUCKET`]-second buckets, halved when it holds 4,096 gaps (so it
     /// follows a change of pace).
@@ -92,6 +105,7 @@ impl Default for SingleUse {
             checks: VecDeque::new(),
             checked: 0,
             cold_by_account: fixed_map(),
+            deferred: VecDeque::new(),
             gaps: vec![0; GAP_BUCKETS],
             gap_samples: 0,
             last_spray_failure: 0,
@@ -220,6 +234,15 @@ impl SingleUse {
         self.cold_by_account.get(&akey)
     }
 
+    /// A comeback waits for the spray to cover its account.
+    pub fn defer(&mut self, c: Comeback) {
+        if self.deferred.len() >= MAX_CHECKS {
+            self.deferred.pop_front();
+            self.dropped += 1;
+        }
+        self.deferred.push_back(c);
+    }
+
     /// Records an attribution, unless the list is full.
     pub fn attribute(&mut self, a: Attribution, cap: usize) -> bool {
         if self.attributed.len() >= cap {
@@ -295,8 +318,13 @@ impl Engine {
         // under): the spray has come back to every account it still tries. Never longer than
         // the success is held.
         let wait = round.clamp(900, idle.saturating_sub(300));
+        // Checked a bucket after the round is over, so that "the spray went on" is seen
+        // whatever the spray's pace (checked at `wait` exactly, its last failure is before).
         for _ in 0..MAX_PER_STEP {
-            let Some(c) = self.single_use.next_round_check(self.now_s, wait) else {
+            let Some(c) = self
+                .single_use
+                .next_round_check(self.now_s, wait.saturating_add(GAP_BUCKET))
+            else {
                 return;
             };
             self.walked += 1;
@@ -333,7 +361,9 @@ impl Engine {
     /// A success from an address in a network nobody ever logged in from, for an account
     /// that had such a success during a spray within `spray_comeback_secs`: the attacker came
     /// back to read the mail. Both are the attacker's (the first is a compromise even if it
-    /// was no longer held); returns true, and nothing is learned from the second.
+    /// was no longer held); returns true, and nothing is learned from the second. When the
+    /// spray has not reached the account yet (its one try was the success), the comeback
+    /// waits until it does ([`Engine::settle_comebacks`]) and false is returned.
     pub(crate) fn came_back(&mut self, akey: AccountKey, bits: SourceKey, account: &str) -> bool {
         let Some(first) = self.single_use.cold_of(akey).cloned() else {
             return false;
@@ -352,25 +382,83 @@ impl Engine {
         };
         let campaign = self.accounts.get(&akey).and_then(|a| a.campaign);
         if !targeted(self, i, campaign) {
+            self.single_use.defer(Comeback {
+                first,
+                second: bits,
+                at: self.now_s,
+            });
             return false;
         }
         self.single_use.take_cold(akey);
+        self.name_comeback(i, first, bits, self.now_s, account);
+        true
+    }
+
+    /// Comebacks that waited for the spray to cover their account: named once it does
+    /// (their first success is still within `spray_comeback_secs` of the spray's span), dropped
+    /// once their first success is older than `spray_comeback_secs`.
+    pub(crate) fn settle_comebacks(&mut self) {
+        for _ in 0..MAX_PER_STEP {
+            let Some(c) = self.single_use.deferred.front() else {
+                return;
+            };
+            self.walked += 1;
+            let first_at = secs(c.first.at);
+            let expired = self.now_s.saturating_sub(first_at) > self.cfg.spray_comeback_secs;
+            let akey = c.first.akey;
+            let campaign = self.accounts.get(&akey).and_then(|a| a.campaign);
+            let due = spray_covering(self, first_at).filter(|&i| targeted(self, i, campaign));
+            if due.is_none() && !expired {
+                return;
+            }
+            let c = self.single_use.deferred.pop_front().expect("front exists");
+            let Some(i) = due else {
+                continue;
+            };
+            if self.accounts.get(&akey).is_some_and(|a| a.has(COMPROMISED)) {
+                continue;
+            }
+            if self
+                .single_use
+                .cold_of(akey)
+                .is_some_and(|x| x.at == c.first.at && x.bits == c.first.bits)
+            {
+                self.single_use.take_cold(akey);
+            }
+            let account = c.first.account.clone();
+            self.name_comeback(i, c.first, c.second, c.at, &account);
+            // The second success, held or remembered as a user's, is the attacker's too.
+            self.resolve_provisional(i, false, c.second);
+        }
+    }
+
+    /// Names the compromise of a comeback: `first` (during spray `i`) and `second` (at
+    /// `second_at`) were both the attacker's; the second address is flagged.
+    fn name_comeback(
+        &mut self,
+        i: usize,
+        first: Provisional,
+        second: SourceKey,
+        second_at: Secs,
+        account: &str,
+    ) {
+        let first_at = secs(first.at);
         // Still held or not (held successes are released after `spray_idle_secs`).
         let _ = self.provisional.take(first.bits, false, |p| {
-            p.akey == akey && secs(p.at) == first_at
+            p.akey == first.akey && secs(p.at) == first_at
         });
         self.withdraw_familiarity(&first);
         let evidence = format!(
             "success from {} (new to the account, in a network nobody had logged in from) during {}; {} min later a second such address, {}, logged in to it too: the attacker came back to read the mail",
             self.label(first.bits),
             self.campaigns[i].name(),
-            self.now_s.saturating_sub(first_at) / 60,
-            self.label(bits)
+            second_at.saturating_sub(first_at) / 60,
+            self.label(second)
         );
         self.record_compromise(
             &first.account,
             first.at,
-            akey,
+            first.akey,
             first.bits,
             Some(i as u32),
             evidence,
@@ -378,12 +466,11 @@ impl Engine {
         let name = self.campaigns[i].name();
         self.flag(
             false,
-            bits,
-            bits.host_prefix(),
+            second,
+            second.host_prefix(),
             i,
             format!("came back to read the mail of {account} after its compromise in {name}"),
         );
-        true
     }
 }
 

@@ -49,6 +49,7 @@ impl Engine {
         self.spray = Some(i);
         self.last_spray = Some(i);
         let c = &mut self.campaigns[i];
+        c.population = true;
         c.live = true;
         c.last_signal = self.now_s;
         c.last_seen = self.now;

@@ -76,6 +76,7 @@ impl Engine {
         }
         self.settle_rounds();
         self.settle_left_rounds();
+        self.settle_comebacks();
         let due: Vec<usize> = self
             .campaigns
             .iter()
@@ -240,9 +241,8 @@ impl Engine {
                 // `spray_idle_secs`: if its address is flagged within that time (it goes on to
                 // fail on other accounts), it was a lucky guess too — often in the minutes
                 // before a spray is raised.
-                // Nobody ever logged in from this address's network (its /24 or /64).
-                // Nobody ever logged in from this address's network (its /24, or its /64 and
-                // /48).
+                // `cold`: nobody ever logged in from this address's network (its /24, or its
+                // /64 and /48).
                 let unused = |k: Option<SourceKey>| {
                     k.is_none_or(|k| self.nets.get(&k).is_none_or(|n| n.accounts_ok.is_empty()))
                 };
@@ -427,6 +427,17 @@ impl Engine {
                         .saturating_sub(cfg.spray_lookback_secs);
                     self.single_use.spray_failure(now, prev_fail, since);
                 }
+            }
+            // What the spray's guesses name, for its kind: accounts that do not exist or
+            // were never seen logging in (with Dovecot's default logging a failure does not
+            // say whether the account exists) against accounts people use.
+            if let Some(s) = live
+                && counted
+                && new_guess
+            {
+                let c = &mut self.campaigns[s];
+                c.guesses += 1;
+                c.unseen_guesses += u64::from(!judged || unknown);
             }
             if let Some(s) = live
                 && !gateway
