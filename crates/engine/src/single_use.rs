@@ -84,6 +84,11 @@ pub struct SingleUse {
     /// long as its entry in `checks`.
     #[serde(with = "crate::snapshot::fixed")]
     cold_by_account: FixedMap<AccountKey, Provisional>,
+    /// Successes from networks nobody had logged in from while no spray was live, oldest
+    /// first, for `spray_lookback_secs` (at most [`MAX_CHECKS`]): when a spray opens, those
+    /// within its look-back are held as if it had been live (the first pairs of a stuffing
+    /// list succeed before the signal fires).
+    recent_cold: VecDeque<Provisional>,
     /// Comebacks to accounts the spray had not yet covered, oldest first (at most
     /// [`MAX_CHECKS`]), kept for `spray_comeback_secs` after the first success.
     deferred: VecDeque<Comeback>,
@@ -105,6 +110,7 @@ impl Default for SingleUse {
             checks: VecDeque::new(),
             checked: 0,
             cold_by_account: fixed_map(),
+            recent_cold: VecDeque::new(),
             deferred: VecDeque::new(),
             gaps: vec![0; GAP_BUCKETS],
             gap_samples: 0,
@@ -230,6 +236,36 @@ impl SingleUse {
     /// Looks at the cold held success of `akey` without taking it.
     pub fn cold_of(&self, akey: AccountKey) -> Option<&Provisional> {
         self.cold_by_account.get(&akey)
+    }
+
+    /// A success from a network nobody had logged in from, with no spray live: kept for
+    /// `keep` seconds (the spray look-back).
+    pub fn cold_outside_spray(&mut self, p: &Provisional, keep: u32) {
+        let now = secs(p.at);
+        while self
+            .recent_cold
+            .front()
+            .is_some_and(|x| now.saturating_sub(secs(x.at)) > keep)
+            || self.recent_cold.len() >= MAX_CHECKS
+        {
+            self.recent_cold.pop_front();
+        }
+        self.recent_cold.push_back(p.clone());
+    }
+
+    /// A spray opened at `now`: the cold successes of the last `keep` seconds are held as if
+    /// it had been live (for coming back; they were learned, so no round check can take
+    /// them). Returns how many.
+    pub fn adopt_recent_cold(&mut self, now: Secs, keep: u32) -> usize {
+        let recent: Vec<Provisional> = self.recent_cold.drain(..).collect();
+        let mut n = 0;
+        for p in recent {
+            if now.saturating_sub(secs(p.at)) <= keep {
+                self.held(&p, true);
+                n += 1;
+            }
+        }
+        n
     }
 
     /// A comeback waits for the spray to cover its account.

@@ -67,6 +67,12 @@ impl Engine {
             }
         }
         self.campaigns[i].accounts_targeted += n;
+        // Successes from never-used networks within the look-back: held for coming back, as
+        // if the spray had been live.
+        let adopted = self
+            .single_use
+            .adopt_recent_cold(self.now_s, self.cfg.spray_lookback_secs);
+        self.walked += adopted as u64;
         // Sources and networks that took part within the look-back.
         let since = self.now_s.saturating_sub(self.cfg.spray_lookback_secs);
         let mut hosts: Vec<(SourceKey, SourceState)> = self

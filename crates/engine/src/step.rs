@@ -276,6 +276,10 @@ impl Engine {
                         self.single_use.held(&p, cold);
                         self.provisional.hold(p, self.cfg.spray_idle_secs);
                     } else {
+                        if cold {
+                            self.single_use
+                                .cold_outside_spray(&p, self.cfg.spray_lookback_secs);
+                        }
                         self.recent_new.hold(p, self.cfg.spray_idle_secs);
                     }
                 }

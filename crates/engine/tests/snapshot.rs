@@ -195,7 +195,7 @@ fn the_snapshot_layout_is_guarded_by_its_version() {
     let layout = (SNAPSHOT_VERSION, bytes.len(), hash);
     assert_eq!(
         layout,
-        (5, 4618, 4676979950859134793),
+        (6, 4619, 10535735337775586821),
         "the engine's state layout changed: bump SNAPSHOT_VERSION and update this test"
     );
 }

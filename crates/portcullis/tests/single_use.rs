@@ -305,10 +305,14 @@ fn credential_stuffing_with_a_new_address_per_pair_is_named_and_its_victims_foun
     // The pairs still valid: every 23rd listed account (none of them a traveller).
     let valid: Vec<usize> = (50..50 + LISTED).step_by(23).take(VALID).collect();
     assert!(valid.iter().all(|u| !TRAVELLERS.contains(u)));
-    // One valid pair 10 min into the list, once the campaign is raised.
+    // One valid pair 10 min into the list, once the campaign is raised, and one among the
+    // first pairs, before anything can be raised.
     const EARLY: usize = 73;
-    let at = list.iter().position(|e| *e == Some(EARLY)).unwrap();
-    list.swap(at, 120);
+    const FIRST: usize = 96;
+    for (u, to) in [(EARLY, 120), (FIRST, 3)] {
+        let at = list.iter().position(|e| *e == Some(u)).unwrap();
+        list.swap(at, to);
+    }
     let start = 7 * DAY + 3600;
     let mut attackers = Vec::new();
     let mut ghost = 0;
