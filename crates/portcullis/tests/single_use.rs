@@ -3,7 +3,7 @@
 //!
 //! Both logs begin with a week of 400 users reading mail from home (one address each) and
 //! through the office gateway; at the attack's hours six users travel and log in once from a
-//! hotel (two after a typo). Every attacking address is in a /24 nobody ever used, and no two
+//! hotel (two after a typo; one of these again from an airport 40 min later). Every attacking address is in a /24 nobody ever used, and no two
 //! attempts share one.
 //!
 //! * A spray tries every account four times. Five accounts fall in the first round: the
@@ -36,6 +36,7 @@ const FALLEN: [usize; 5] = [50, 120, 200, 280, 350];
 const READ: [usize; 3] = [50, 200, 350];
 const TRAVELLERS: [usize; 6] = [30, 90, 160, 230, 300, 370];
 const GATEWAY: &str = "81.2.69.1";
+const AIRPORT: &str = "193.0.14.129";
 const DAY: u32 = 86_400;
 
 /// `secs` from 1 June 00:00.
@@ -124,7 +125,9 @@ fn week() -> Vec<(u32, String)> {
     log
 }
 
-/// Travellers log in once from a hotel, from `from` on, 9 min apart; two after a typo.
+/// Travellers log in once from a hotel, from `from` on, 9 min apart; two after a typo. The
+/// first (who mistyped at the hotel) logs in again 40 min later from an airport: two networks
+/// nobody ever used, like an attacker coming back, but a person who typed twice.
 fn travellers(log: &mut Vec<(u32, String)>, from: u32) {
     for (k, &u) in TRAVELLERS.iter().enumerate() {
         let at = from + 9 * 60 * k as u32;
@@ -133,6 +136,7 @@ fn travellers(log: &mut Vec<(u32, String)>, from: u32) {
         }
         success(log, at + 20, u, &hotel(k));
     }
+    success(log, from + 40 * 60, TRAVELLERS[0], AIRPORT);
 }
 
 /// `portcullis analyze --format json` on the log, in time order.
@@ -220,7 +224,7 @@ fn assert_attributed(r: &serde_json::Value, attackers: &[String]) {
     let benign = (0..ACCOUNTS)
         .map(home)
         .chain((0..TRAVELLERS.len()).map(hotel))
-        .chain([GATEWAY.to_string()]);
+        .chain([GATEWAY.to_string(), AIRPORT.to_string()]);
     for ip in benign {
         let addr: Ipv4Addr = ip.parse().unwrap();
         assert!(
