@@ -5,8 +5,9 @@
 //! the desktop flagged as that host (never the gateway, never a network), a campaign that
 //! names it, the three fallen accounts named — trust decides what is blocked, not what is seen.
 
+mod common;
+
 use std::fmt::Write as _;
-use std::process::Command;
 
 const ACCOUNTS: usize = 300;
 const FALLEN: [usize; 3] = [210, 240, 270];
@@ -74,17 +75,7 @@ fn an_insider_spray_from_a_trusted_host_is_seen_named_and_its_victims_found() {
     let path = dir.path().join("mail.log");
     std::fs::write(&path, &log).unwrap();
 
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["analyze", "--format", "json", "--no-progress"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = common::analyze_json(&path);
     let by = &r["input"]["events_by_outcome"];
     assert_eq!(by["success"], 7 * (ACCOUNTS + 1) + 3, "{by}");
 

@@ -18,10 +18,11 @@
 //! attribute at least 90 % of the attacking addresses to the campaign, and flag or attribute
 //! no hotel, no home and not the gateway.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
-use std::process::Command;
 
 const ACCOUNTS: usize = 400;
 const ROUNDS: usize = 4;
@@ -149,17 +150,7 @@ fn analyze(mut log: Vec<(u32, String)>) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mail.log");
     std::fs::write(&path, &text).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
-        .args(["analyze", "--format", "json", "--no-progress"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = common::analyze_json(&path);
     assert_eq!(r["input"]["events"], log.len(), "{}", r["input"]);
     r
 }

@@ -1,6 +1,6 @@
 //! What the tests that run the real binary share: the binary itself with a clean environment,
-//! `portcullis serve` on ephemeral loopback ports with first-run credentials, and a minimal
-//! HTTP/1.1 POST.
+//! `portcullis analyze`'s JSON report of a file, `portcullis serve` on ephemeral loopback ports
+//! with first-run credentials, and a minimal HTTP/1.1 POST.
 
 #![allow(dead_code)] // each test file uses its own part of this
 
@@ -22,6 +22,21 @@ pub fn bin() -> Command {
     }
     c.env("NO_COLOR", "1");
     c
+}
+
+/// `portcullis analyze --format json --no-progress FILE`, which must succeed: its report.
+pub fn analyze_json(path: &Path) -> serde_json::Value {
+    let out = bin()
+        .args(["analyze", "--format", "json", "--no-progress"])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// A running `portcullis serve`, stopped (killed) when dropped.
