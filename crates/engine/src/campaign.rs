@@ -257,7 +257,7 @@ impl CampaignState {
         }
         if self.attributed > 0 {
             linked = format!(
-                "{linked}; {} single-use addresses attributed (one failed attempt each, in networks nobody logged in from, no success after it): listed, not blocked",
+                "{linked}; {} single-use addresses attributed (one attempt each, in networks nobody logged in from: failures with nothing after them, and the successes of the accounts named compromised by what followed): listed, not blocked",
                 self.attributed
             );
         }

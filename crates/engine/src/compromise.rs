@@ -233,6 +233,7 @@ impl Engine {
         None
     }
 
+    /// Names the account compromised from `bits`, and flags that source in the campaign.
     pub(crate) fn record_compromise(
         &mut self,
         account: &str,
@@ -242,12 +243,30 @@ impl Engine {
         campaign: Option<u32>,
         evidence: String,
     ) {
+        self.name_compromise(account, at, akey, bits, campaign, evidence, true);
+    }
+
+    /// Names the account compromised from `bits`; `flag_source`: flag that source in the
+    /// campaign too (not for an address that spent itself on this one success: it will not
+    /// come back to be refused, and when the evidence is what happened *after* the success,
+    /// flagging it would only add a traveller's hotel to the list when the evidence is wrong).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn name_compromise(
+        &mut self,
+        account: &str,
+        at: Timestamp,
+        akey: AccountKey,
+        bits: SourceKey,
+        campaign: Option<u32>,
+        evidence: String,
+        flag_source: bool,
+    ) {
         let a = self.accounts.entry(akey);
         if a.has(COMPROMISED) {
             return;
         }
         a.flags |= COMPROMISED;
-        if let Some(c) = campaign {
+        if let Some(c) = campaign.filter(|_| flag_source) {
             let name = self.campaigns[c as usize].name();
             let reason = format!("success for {account} while taking part in {name}");
             self.flag(false, bits, bits.host_prefix(), c as usize, reason);

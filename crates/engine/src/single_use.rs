@@ -20,6 +20,11 @@
 //!   held success from a network nobody ever logged in from, from yet another such network:
 //!   the attacker reading the mail it has just opened. If the spray has not reached the
 //!   account yet (stuffing: its one try was the success), the comeback waits until it does.
+//!   Neither rule holds if the spray tried the account again after the success (an attacker
+//!   that got in does not guess the password it has).
+//!
+//! The address of a success named by these rules is attributed, not flagged (it spent itself
+//! on that success); the address that came back is flagged (it read the mail, and may again).
 //!
 //! Bounded: at most [`MAX_PENDING`] attempts wait out the grace period and
 //! [`MAX_CHECKS`] successes wait for a round (the oldest go first, counted); each step does at
@@ -328,15 +333,20 @@ impl Engine {
             if !quiet || !unused || self.flagged.host(bits).is_some() {
                 continue;
             }
-            let a = Attribution {
-                source: bits.host_prefix(),
-                at: t,
-                campaign: i as u32,
-            };
-            if self.single_use.attribute(a, self.cfg.max_flagged) {
-                self.campaigns[i].attributed += 1;
-                self.campaigns[i].dirty = true;
-            }
+            self.attribute_source(i, bits, t);
+        }
+    }
+
+    /// Lists `bits` among campaign `i`'s sources, attributed at `at` (not flagged).
+    fn attribute_source(&mut self, i: usize, bits: SourceKey, at: Secs) {
+        let a = Attribution {
+            source: bits.host_prefix(),
+            at,
+            campaign: i as u32,
+        };
+        if self.single_use.attribute(a, self.cfg.max_flagged) {
+            self.campaigns[i].attributed += 1;
+            self.campaigns[i].dirty = true;
         }
     }
 
@@ -395,7 +405,16 @@ impl Engine {
                     last_signal.saturating_sub(c.at) / 60,
                     wait / 60
                 );
-                self.record_compromise(&p.account, p.at, p.akey, p.bits, Some(i as u32), evidence);
+                self.name_compromise(
+                    &p.account,
+                    p.at,
+                    p.akey,
+                    p.bits,
+                    Some(i as u32),
+                    evidence,
+                    false,
+                );
+                self.attribute_source(i, p.bits, secs(p.at));
             }
         }
     }
@@ -422,6 +441,9 @@ impl Engine {
         let Some(i) = spray_covering(self, first_at) else {
             return false;
         };
+        if !untried_since(self, akey, first_at) {
+            return false;
+        }
         let campaign = self.accounts.get(&akey).and_then(|a| a.campaign);
         if !targeted(self, i, campaign) {
             self.single_use.defer(Comeback {
@@ -449,12 +471,13 @@ impl Engine {
             let expired = self.now_s.saturating_sub(first_at) > self.cfg.spray_comeback_secs;
             let akey = c.first.akey;
             let campaign = self.accounts.get(&akey).and_then(|a| a.campaign);
+            let tried = !untried_since(self, akey, first_at);
             let due = spray_covering(self, first_at).filter(|&i| targeted(self, i, campaign));
-            if due.is_none() && !expired {
+            if due.is_none() && !expired && !tried {
                 return;
             }
             let c = self.single_use.deferred.pop_front().expect("front exists");
-            let Some(i) = due else {
+            let Some(i) = due.filter(|_| !tried) else {
                 continue;
             };
             if self.accounts.get(&akey).is_some_and(|a| a.has(COMPROMISED)) {
@@ -497,14 +520,16 @@ impl Engine {
             second_at.saturating_sub(first_at) / 60,
             self.label(second)
         );
-        self.record_compromise(
+        self.name_compromise(
             &first.account,
             first.at,
             first.akey,
             first.bits,
             Some(i as u32),
             evidence,
+            false,
         );
+        self.attribute_source(i, first.bits, first_at);
         let name = self.campaigns[i].name();
         self.flag(
             false,
@@ -514,6 +539,13 @@ impl Engine {
             format!("came back to read the mail of {account} after its compromise in {name}"),
         );
     }
+}
+
+/// No unfamiliar failure on the account since `t`: an attacker that got in does not guess the
+/// password it has, while a user who logs in from a new network during a spray keeps being
+/// tried by it.
+fn untried_since(e: &Engine, akey: AccountKey, t: Secs) -> bool {
+    e.accounts.get(&akey).is_none_or(|a| a.last_fail <= t)
 }
 
 /// The account is among spray `i`'s targets: the spray tried it, or tries at least half of the

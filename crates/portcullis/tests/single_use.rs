@@ -247,6 +247,7 @@ fn a_spray_with_a_new_address_per_attempt_is_attributed_and_its_victims_named() 
         attackers.push(ip.clone());
         ip
     };
+    let (mut lucky, mut readers) = (Vec::new(), Vec::new());
     let mut t = start;
     for round in 0..ROUNDS {
         for u in 0..ACCOUNTS {
@@ -254,9 +255,11 @@ fn a_spray_with_a_new_address_per_attempt_is_attributed_and_its_victims_named() 
                 if round == 0 {
                     let ip = next(&mut attackers);
                     success(&mut log, t, u, &ip);
+                    lucky.push(ip);
                     if READ.contains(&u) {
                         let ip = next(&mut attackers);
                         success(&mut log, t + 40 * 60, u, &ip);
+                        readers.push(ip);
                     }
                     t += PACE;
                 }
@@ -280,6 +283,27 @@ fn a_spray_with_a_new_address_per_attempt_is_attributed_and_its_victims_named() 
         }
     });
     assert_attributed(&r, &attackers);
+    // The address that came back to read the mail is flagged (it may come back again); the
+    // one that spent itself on the lucky guess is listed among the campaign's sources only.
+    let flagged: Vec<&str> = r["flagged_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["source"].as_str().unwrap())
+        .collect();
+    let sources: Vec<&str> = r["campaigns"][0]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for ip in &readers {
+        assert!(flagged.contains(&ip.as_str()), "reader {ip} not flagged");
+    }
+    for ip in &lucky {
+        assert!(!flagged.contains(&ip.as_str()), "{ip} flagged");
+        assert!(sources.contains(&ip.as_str()), "{ip} not among the sources");
+    }
 }
 
 #[test]
