@@ -123,6 +123,11 @@ pub struct AccountState {
     /// Fingerprint of the network of the last unfamiliar failure, and when it was.
     pub last_fail_net: u32,
     pub last_fail: Secs,
+    /// The last unfamiliar failure that was not the user's own typo (a success from the same
+    /// network within 15 min takes it back), and the one before it: when a spray last tried
+    /// the account, as far as anyone can tell.
+    pub last_guess: Secs,
+    pub guess_before: Secs,
     /// First unfamiliar failure of the current guessing episode.
     pub guess_since: Secs,
     /// Minute of the last failure counted by the population signal.

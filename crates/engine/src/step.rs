@@ -297,6 +297,9 @@ impl Engine {
         // part of any spray signal.
         if a.last_fail_net == net_fp && now.saturating_sub(a.last_fail) <= TYPO_SECS {
             self.population.uncount(&mut a.population_minute);
+            if a.last_guess == a.last_fail {
+                a.last_guess = a.guess_before;
+            }
         }
         if trusted && bits.ip().is_loopback() {
             return;
@@ -421,6 +424,8 @@ impl Engine {
             let prev_fail = a.last_fail;
             a.last_fail_net = net_fp;
             a.last_fail = now;
+            a.guess_before = a.last_guess;
+            a.last_guess = now;
             // An account that exists but has never been seen logging in has no familiar
             // sources yet, so "unfamiliar" means nothing for it: at the start of a log (or of
             // a deployment) its failure is as likely its own device with an old or expired
