@@ -26,9 +26,10 @@
 //! The address of a success named by these rules is attributed, not flagged (it spent itself
 //! on that success); the address that came back is flagged (it read the mail, and may again).
 //!
-//! Bounded: at most [`MAX_PENDING`] attempts wait out the grace period and
-//! [`MAX_CHECKS`] successes wait for a round (the oldest go first, counted); each step does at
-//! most [`MAX_PER_STEP`] of either.
+//! Bounded: at most [`MAX_PENDING`] attempts wait out the grace period, and at most
+//! [`MAX_CHECKS`] each of the successes waiting for a round, the cold successes remembered
+//! outside a spray and the comebacks waiting for the spray (the oldest go first, counted); each
+//! step settles at most [`MAX_PER_STEP`] of each.
 
 use crate::engine::Engine;
 use crate::keys::{AccountKey, FixedMap, Secs, SourceKey, fixed_map, secs};
