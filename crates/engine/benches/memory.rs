@@ -5,40 +5,10 @@
 
 use portcullis_core::{Account, AuthEvent, Outcome, Protocol, Timestamp};
 use portcullis_engine::{Engine, EngineConfig};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-struct Counting;
-static NOW: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to the system allocator with the caller's own arguments; the
-// counters are atomics and touch no memory the allocator hands out.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let n = NOW.fetch_add(l.size(), Relaxed) + l.size();
-        PEAK.fetch_max(n, Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        NOW.fetch_sub(l.size(), Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        if new > l.size() {
-            let n = NOW.fetch_add(new - l.size(), Relaxed) + new - l.size();
-            PEAK.fetch_max(n, Relaxed);
-        } else {
-            NOW.fetch_sub(l.size() - new, Relaxed);
-        }
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
-#[global_allocator]
-static A: Counting = Counting;
+#[path = "counting/mod.rs"]
+mod counting;
 
 fn cpu_ns() -> u64 {
     std::fs::read_to_string("/proc/thread-self/schedstat")
@@ -55,7 +25,7 @@ fn main() {
     let accounts: Vec<Account> = (0..10_000)
         .map(|i| Account::from_raw(&format!("user{i}@example.org")))
         .collect();
-    let base = NOW.load(Relaxed);
+    let base = counting::heap().0;
     let mut engine = Engine::new(EngineConfig::default());
     let t0 = 1_497_830_400i64 * 1_000_000;
     let started = std::time::Instant::now();
@@ -82,8 +52,8 @@ fn main() {
             let s = engine.stats();
             eprintln!(
                 "{i:>10} events: heap {:>6.1} MB (peak {:>6.1} MB), sources {}, networks {}, accounts {}, flagged {}",
-                (NOW.load(Relaxed) - base) as f64 / 1e6,
-                (PEAK.load(Relaxed) - base) as f64 / 1e6,
+                (counting::heap().0 - base) as f64 / 1e6,
+                (counting::heap().1 - base) as f64 / 1e6,
                 s.sources,
                 s.networks,
                 s.accounts,
@@ -122,8 +92,8 @@ fn main() {
     );
     println!(
         "final heap {:.1} MB, peak {:.1} MB; estimate by entries {:.1} MB",
-        (NOW.load(Relaxed) - base) as f64 / 1e6,
-        (PEAK.load(Relaxed) - base) as f64 / 1e6,
+        (counting::heap().0 - base) as f64 / 1e6,
+        (counting::heap().1 - base) as f64 / 1e6,
         s.heap_bytes as f64 / 1e6
     );
     println!(
