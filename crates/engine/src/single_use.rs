@@ -380,7 +380,7 @@ impl Engine {
                 continue;
             };
             let left = self.accounts.get(&c.akey).is_some_and(|a| {
-                !a.has(COMPROMISED) && a.last_guess < c.at && targeted(self, i, a.campaign)
+                !a.has(COMPROMISED) && a.last_guess() < c.at && targeted(self, i, a.campaign)
             });
             // The spray went on after the success for as long as it takes to come back to
             // every account: its population signal was still above threshold. (Failures alone
@@ -546,7 +546,7 @@ impl Engine {
 /// their success): an attacker that got in does not guess the password it has, while a user
 /// who logs in from a new network during a spray keeps being tried by it.
 fn untried_since(e: &Engine, akey: AccountKey, t: Secs) -> bool {
-    e.accounts.get(&akey).is_none_or(|a| a.last_guess <= t)
+    e.accounts.get(&akey).is_none_or(|a| a.last_guess() <= t)
 }
 
 /// The account is among spray `i`'s targets: the spray tried it, or tries at least half of the

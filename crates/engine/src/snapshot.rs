@@ -23,7 +23,7 @@ use crate::Engine;
 
 /// The layout version of a serialised [`Engine`]. Bump it whenever a field of the state
 /// changes.
-pub const SNAPSHOT_VERSION: u32 = 7;
+pub const SNAPSHOT_VERSION: u32 = 8;
 
 impl Engine {
     /// The configuration-independent part of a restore check: true when `self` (just

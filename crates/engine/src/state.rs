@@ -104,6 +104,8 @@ pub const AT_RISK: u8 = 2;
 pub const COMPROMISED: u8 = 4;
 pub const NAMED: u8 = 8;
 pub const UNKNOWN: u8 = 16;
+/// The last unfamiliar failure was the user's own typo, taken back by their success.
+pub const TAKEN_BACK: u8 = 32;
 
 const SLOTS: usize = 4;
 
@@ -123,10 +125,8 @@ pub struct AccountState {
     /// Fingerprint of the network of the last unfamiliar failure, and when it was.
     pub last_fail_net: u32,
     pub last_fail: Secs,
-    /// The last unfamiliar failure that was not the user's own typo (a success from the same
-    /// network within 15 min takes it back), and the one before it: when a spray last tried
-    /// the account, as far as anyone can tell.
-    pub last_guess: Secs,
+    /// [`AccountState::last_guess`] as it was before the last unfamiliar failure, for when
+    /// that failure is taken back ([`TAKEN_BACK`]).
     pub guess_before: Secs,
     /// First unfamiliar failure of the current guessing episode.
     pub guess_since: Secs,
@@ -168,6 +168,30 @@ fn remember(slots: &mut [u32; SLOTS], v: u32) {
 impl AccountState {
     pub fn has(&self, f: u8) -> bool {
         self.flags & f != 0
+    }
+    /// An unfamiliar failure at `now` from the network `net_fp`.
+    pub fn failed(&mut self, now: Secs, net_fp: u32) {
+        self.guess_before = self.last_guess();
+        self.last_fail = now;
+        self.last_fail_net = net_fp;
+        self.flags &= !TAKEN_BACK;
+    }
+    /// The last unfamiliar failure came from `net_fp` at most `within` seconds before `now`.
+    pub fn failed_here(&self, net_fp: u32, now: Secs, within: u32) -> bool {
+        self.last_fail_net == net_fp && now.saturating_sub(self.last_fail) <= within
+    }
+    /// The last unfamiliar failure was the user's own typo: it is not a guess.
+    pub fn take_back(&mut self) {
+        self.flags |= TAKEN_BACK;
+    }
+    /// The last unfamiliar failure that was not taken back as the user's own typo: when a
+    /// spray last tried the account, as far as anyone can tell.
+    pub fn last_guess(&self) -> Secs {
+        if self.has(TAKEN_BACK) {
+            self.guess_before
+        } else {
+            self.last_fail
+        }
     }
     /// True when the address or its network has logged in to the account before.
     pub fn familiar_host(&self, host: u32) -> bool {

@@ -249,10 +249,8 @@ impl Engine {
                 let unused = |k: Option<SourceKey>| {
                     k.is_none_or(|k| self.nets.get(&k).is_none_or(|n| n.accounts_ok.is_empty()))
                 };
-                let typed_again =
-                    acct.last_fail_net == net_fp && now.saturating_sub(acct.last_fail) <= TYPO_SECS;
                 let cold = !trusted
-                    && !typed_again
+                    && !acct.failed_here(net_fp, now, TYPO_SECS)
                     && !acct.familiar_net(net_fp)
                     && self
                         .hosts
@@ -295,11 +293,9 @@ impl Engine {
         a.remember_success(now, host_fp, net_fp);
         // A failure just before, from this same network, was the user's own typo: it is not
         // part of any spray signal.
-        if a.last_fail_net == net_fp && now.saturating_sub(a.last_fail) <= TYPO_SECS {
+        if a.failed_here(net_fp, now, TYPO_SECS) {
             self.population.uncount(&mut a.population_minute);
-            if a.last_guess == a.last_fail {
-                a.last_guess = a.guess_before;
-            }
+            a.take_back();
         }
         if trusted && bits.ip().is_loopback() {
             return;
@@ -422,10 +418,7 @@ impl Engine {
                 !repeat_place
             };
             let prev_fail = a.last_fail;
-            a.last_fail_net = net_fp;
-            a.last_fail = now;
-            a.guess_before = a.last_guess;
-            a.last_guess = now;
+            a.failed(now, net_fp);
             // An account that exists but has never been seen logging in has no familiar
             // sources yet, so "unfamiliar" means nothing for it: at the start of a log (or of
             // a deployment) its failure is as likely its own device with an old or expired
